@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cmabuf: the two commands
+#   make run     boot the QEMU virt board with cmabuf's pools and show it working
+#   make check   build everything and run every test in the guest
+#
+# and the pieces:
+#   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
+#   make toolchain | kernel | fmt | clean
+#
+# Kbuild (not this file) describes the module to the kernel's build system.
+
+SHELL := /bin/bash
+S := $(CURDIR)/scripts
+export KDIR ARCH CROSS_COMPILE
+
+run:
+	@$(S)/job.sh run
+
+check:
+	@$(S)/job.sh check
+
+toolchain:
+	@$(S)/install-toolchain.sh
+
+kernel: toolchain
+	@$(S)/build-kernel.sh "$$($(S)/fetch-kernel.sh)"
+
+module:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(S)/build-kernel.sh "$$($(S)/fetch-kernel.sh)"); \
+	$(S)/build-module.sh "$$kdir"
+
+fmt:
+	@src=$$($(S)/fetch-kernel.sh); /usr/bin/rustfmt --edition 2021 \
+		--config-path "$$src/.rustfmt.toml" rust/cmabuf.rs
+
+clean:
+	rm -rf build
+
+.PHONY: run check toolchain kernel module fmt clean

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! cmabuf: physically contiguous buffers from reusable CMA pools.
+//!
+//! A board reserves memory for its camera, display or GPU as a reusable
+//! `shared-dma-pool` in the device tree. Until a device needs it the system lends that
+//! memory out for movable pages; cmabuf serves each pool named by a
+//! `compatible = "cmabuf,pool"` node as `/dev/cmabuf-<name>`.
+//!
+//! The flow reads from the file names: [`driver`] binds a node, [`region`] checks its
+//! device tree, [`registry`] keeps pools apart, [`pool`] takes the region and registers
+//! [`chardev`]. Everything that needs `unsafe` lives in [`ffi`].
+//!
+//! Try it under QEMU with `make run` (README.md).
+
+mod chardev;
+mod driver;
+mod ffi;
+mod pool;
+mod region;
+mod registry;
+
+use kernel::{
+    driver::Registration,
+    platform,
+    prelude::*, //
+};
+
+/// The loaded module: the platform driver, and the registry it relies on.
+#[pin_data(PinnedDrop)]
+struct CmabufModule {
+    #[pin]
+    driver: Registration<platform::Adapter<driver::PoolDriver>>,
+}
+
+impl kernel::InPlaceModule for CmabufModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        ffi::init_registry();
+        try_pin_init!(Self {
+            driver <- Registration::new(c"cmabuf", module),
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for CmabufModule {
+    fn drop(self: Pin<&mut Self>) {
+        // The driver is unregistered after this returns; the pools' directories are
+        // removed then. Dropping the root's last reference here is safe either way:
+        // debugfs keeps a directory alive while it has children's references.
+        registry::remove_debugfs_root();
+    }
+}
+
+module! {
+    type: CmabufModule,
+    name: "cmabuf",
+    authors: ["cmabuf developers"],
+    description: "Physically contiguous dma-buf buffers from reusable CMA pools",
+    license: "GPL v2",
+    imports_ns: ["DMA_BUF"],
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The only place where cmabuf uses `unsafe`.
+//!
+//! The `kernel` crate has no abstraction for reserved memory, CMA areas, misc devices
+//! with a file mode and a module owner, or driver-global locks initialised at load. The
+//! submodules wrap exactly what cmabuf needs in types whose invariants make the rest of
+//! the crate safe Rust. `sys` declares the C functions; `shim.c` reaches the inline
+//! helpers that have no exported symbol.
+
+mod cma;
+mod global;
+mod misc;
+mod of;
+mod reserved_mem;
+mod sys;
+
+pub(crate) use cma::CmaArea;
+pub(crate) use global::{
+    init_registry,
+    REGISTRY, //
+};
+pub(crate) use misc::{
+    MiscFile,
+    MiscRegistration,
+    StaticFops, //
+};
+pub(crate) use of::{
+    RegionNode,
+    ReservedRegion, //
+};
+pub(crate) use reserved_mem::ReservedMemAssignment;
+
+use kernel::{
+    bindings,
+    device::Device, //
+};
+
+/// The C `struct device` behind a Rust [`Device`].
+fn raw_device(dev: &Device) -> *mut bindings::device {
+    // `Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`, which has the
+    // layout of `bindings::device`: the cast yields the C object.
+    core::ptr::from_ref(dev).cast_mut().cast()
+}

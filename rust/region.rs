@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Reading and checking a `cmabuf,pool` node's device-tree description.
+//!
+//! Each check that fails prints one `dev_err` line saying what to change in the device
+//! tree, and probe fails with nothing left behind.
+
+use crate::ffi::{
+    RegionNode,
+    ReservedRegion, //
+};
+use kernel::{
+    device::Device,
+    prelude::*,
+    str::CString, //
+};
+
+/// Longest pool name (the part after `/dev/cmabuf-`).
+pub(crate) const MAX_NAME_LEN: usize = 32;
+
+/// A validated `cmabuf,pool` node: which region it serves and under which name.
+pub(crate) struct PoolSpec {
+    /// The pool's name: the node's `label`, else the region's node name without unit address.
+    pub(crate) name: CString,
+    /// The reserved-memory region, as the reserved-memory core recorded it at boot.
+    pub(crate) region: ReservedRegion,
+}
+
+impl PoolSpec {
+    /// Reads and checks `dev`'s node; prints what to fix and fails if it is not usable.
+    pub(crate) fn from_device(dev: &Device) -> Result<Self> {
+        let node = region_node(dev)?;
+        let region_name = node.full_name();
+        check_region_node(dev, &node, region_name)?;
+        let Some(region) = node.reserved()? else {
+            dev_err!(
+                dev,
+                "memory-region {} was not set up as reserved memory at boot: check the 'Reserved memory:' lines in dmesg (base and size must be aligned to the CMA pageblock size)\n",
+                region_name
+            );
+            return Err(ENODEV);
+        };
+        let name = pool_name(dev, &region.name)?;
+        Ok(Self { name, region })
+    }
+}
+
+/// The one node that `dev`'s `memory-region` points at.
+fn region_node(dev: &Device) -> Result<RegionNode> {
+    match RegionNode::count(dev) {
+        None | Some(0) => {
+            dev_err!(
+                dev,
+                "missing or empty 'memory-region': point it at a reserved-memory node with compatible = \"shared-dma-pool\" and 'reusable'\n"
+            );
+            return Err(EINVAL);
+        }
+        Some(1) => (),
+        Some(n) => {
+            dev_err!(
+                dev,
+                "'memory-region' lists {} regions: a cmabuf,pool node serves exactly one, add one node per region\n",
+                n
+            );
+            return Err(EINVAL);
+        }
+    }
+    RegionNode::get(dev, 0).ok_or_else(|| {
+        dev_err!(
+            dev,
+            "'memory-region' does not point at a device-tree node: fix the phandle\n"
+        );
+        EINVAL
+    })
+}
+
+/// Checks that the region node describes a CMA area cmabuf may own.
+fn check_region_node(dev: &Device, node: &RegionNode, name: &CStr) -> Result {
+    if !node.is_available() {
+        dev_err!(
+            dev,
+            "memory-region {} has status \"disabled\": enable it or drop this node\n",
+            name
+        );
+        return Err(ENODEV);
+    }
+    if !node.is_compatible(c"shared-dma-pool") {
+        dev_err!(
+            dev,
+            "memory-region {} is not compatible = \"shared-dma-pool\": cmabuf serves CMA pools only\n",
+            name
+        );
+        return Err(EINVAL);
+    }
+    if node.has_property(c"no-map") {
+        dev_err!(
+            dev,
+            "memory-region {} has 'no-map': the system could never use that memory; replace 'no-map' with 'reusable'\n",
+            name
+        );
+        return Err(EINVAL);
+    }
+    if !node.has_property(c"reusable") {
+        dev_err!(
+            dev,
+            "memory-region {} lacks 'reusable': without it the region is a fixed DMA pool, not CMA; add 'reusable'\n",
+            name
+        );
+        return Err(EINVAL);
+    }
+    if node.has_property(c"linux,cma-default") {
+        dev_err!(
+            dev,
+            "memory-region {} is the system's default CMA area (linux,cma-default): give cmabuf a region of its own\n",
+            name
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// The pool's name from the node's `label`, or else from the region's node name.
+fn pool_name(dev: &Device, region_name: &CStr) -> Result<CString> {
+    let fwnode = dev.fwnode().ok_or(ENODEV)?;
+    if fwnode.property_present(c"label") {
+        let label: CString = fwnode.property_read(c"label").required_by(dev)?;
+        if !is_valid_name(label.to_bytes()) {
+            dev_err!(
+                dev,
+                "label \"{}\" is not a valid pool name: use 1 to {} characters from a-z, 0-9, '-' and '_'\n",
+                &*label,
+                MAX_NAME_LEN
+            );
+            return Err(EINVAL);
+        }
+        return Ok(label);
+    }
+    let base = node_base_name(region_name.to_bytes());
+    if !is_valid_name(base) {
+        dev_err!(
+            dev,
+            "region name {} does not make a valid pool name: set 'label' (1 to {} characters from a-z, 0-9, '-' and '_')\n",
+            region_name,
+            MAX_NAME_LEN
+        );
+        return Err(EINVAL);
+    }
+    // Validated ASCII above, so this cannot fail.
+    let base = core::str::from_utf8(base).map_err(|_| EINVAL)?;
+    CString::try_from_fmt(fmt!("{base}"))
+}
+
+/// A node name without its unit address: `camera-pool@58000000` -> `camera-pool`.
+fn node_base_name(name: &[u8]) -> &[u8] {
+    match name.iter().position(|&b| b == b'@') {
+        Some(at) => &name[..at],
+        None => name,
+    }
+}
+
+/// Whether `name` may follow `cmabuf-` in `/dev` and name a debugfs directory.
+fn is_valid_name(name: &[u8]) -> bool {
+    (1..=MAX_NAME_LEN).contains(&name.len())
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[kunit_tests(cmabuf_region)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_name_drops_unit_address() {
+        assert_eq!(node_base_name(b"camera-pool@58000000"), b"camera-pool");
+        assert_eq!(node_base_name(b"display"), b"display");
+        assert_eq!(node_base_name(b"@1000"), b"");
+    }
+
+    #[test]
+    fn valid_names() {
+        assert!(is_valid_name(b"camera"));
+        assert!(is_valid_name(b"isp_0-raw"));
+        assert!(is_valid_name(&[b'a'; MAX_NAME_LEN]));
+    }
+
+    #[test]
+    fn invalid_names() {
+        assert!(!is_valid_name(b""));
+        assert!(!is_valid_name(&[b'a'; MAX_NAME_LEN + 1]));
+        assert!(!is_valid_name(b"Camera"));
+        assert!(!is_valid_name(b"cam/era"));
+        assert!(!is_valid_name(b"cam era"));
+        assert!(!is_valid_name(b"cam@1"));
+        assert!(!is_valid_name(b"../x"));
+    }
+}

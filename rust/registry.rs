@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Which reserved-memory regions and pool names the bound pools hold.
+//!
+//! The reserved-memory core lets any number of devices share one region; cmabuf does
+//! not: two pools handing out the same memory would corrupt each other's buffers, and
+//! two pools with one name would collide in `/dev` and debugfs. The registry also holds
+//! the debugfs root that every pool's directory hangs off.
+
+use crate::ffi::REGISTRY;
+use kernel::{
+    debugfs::Dir,
+    device::Device,
+    prelude::*,
+    str::CString, //
+};
+
+/// One bound pool's claim.
+struct Claim {
+    region: CString,
+    name: CString,
+    owner: CString,
+}
+
+/// Module-wide state behind [`REGISTRY`].
+pub(crate) struct Registry {
+    claims: KVec<Claim>,
+    debugfs_root: Option<Dir>,
+}
+
+impl Registry {
+    /// An empty registry (the lock's initial value).
+    pub(crate) const fn new() -> Self {
+        Self {
+            claims: KVec::new(),
+            debugfs_root: None,
+        }
+    }
+}
+
+/// A pool's exclusive hold on its region and name; released on drop.
+pub(crate) struct ClaimGuard {
+    region: CString,
+}
+
+/// Claims `region` and pool `name` for `dev`; on a conflict says which device holds it.
+pub(crate) fn claim(dev: &Device, region: &CStr, name: &CStr) -> Result<ClaimGuard> {
+    let claim = Claim {
+        region: CString::try_from(region)?,
+        name: CString::try_from(name)?,
+        owner: CString::try_from(dev.name())?,
+    };
+    let guard = ClaimGuard {
+        region: CString::try_from(region)?,
+    };
+    let mut reg = REGISTRY.lock();
+    if let Some(c) = reg.claims.iter().find(|c| *c.region == *region) {
+        dev_err!(
+            dev,
+            "memory-region {} is already served by {}: give each cmabuf,pool node a region of its own\n",
+            region,
+            &*c.owner
+        );
+        return Err(EBUSY);
+    }
+    if let Some(c) = reg.claims.iter().find(|c| *c.name == *name) {
+        dev_err!(
+            dev,
+            "pool name \"{}\" is already used by {}: set a unique 'label'\n",
+            name,
+            &*c.owner
+        );
+        return Err(EBUSY);
+    }
+    reg.claims.push(claim, GFP_KERNEL)?;
+    Ok(guard)
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        let mut reg = REGISTRY.lock();
+        reg.claims.retain(|c| *c.region != *self.region);
+    }
+}
+
+/// A debugfs directory for pool `name` under `/sys/kernel/debug/cmabuf/`.
+pub(crate) fn debugfs_dir(name: &CStr) -> Dir {
+    let mut reg = REGISTRY.lock();
+    reg.debugfs_root
+        .get_or_insert_with(|| Dir::new(c"cmabuf"))
+        .subdir(name)
+}
+
+/// Removes `/sys/kernel/debug/cmabuf` (module exit, after every pool is gone).
+pub(crate) fn remove_debugfs_root() {
+    REGISTRY.lock().debugfs_root = None;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build the guest kernel (allnoconfig + fragment) out of tree, cached
+# under $CMABUF_CACHE keyed on kernel version, fragment and toolchain. Prints the
+# build directory (usable as KDIR for the module). Rebuilds only when the key changes.
+#
+# usage: build-kernel.sh <source dir> [fragment...]
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+src=$1; shift
+fragments=("$@")
+((${#fragments[@]})) || fragments=("$CMABUF_TOP/scripts/kconfig/base.config")
+
+key=$( {
+	cat "$src/.debian-version" 2>/dev/null || make -s -C "$src" kernelversion
+	echo "$ARCH $CROSS_COMPILE"
+	"${CROSS_COMPILE}gcc" --version | head -1
+	"$RUSTC" --version
+	"$BINDGEN" --version | head -1
+	cat "${fragments[@]}"
+} | sha256sum | cut -c1-16)
+name=$(basename "${fragments[0]}" .config)
+out=$CMABUF_CACHE/kbuild/$(basename "$src")-$ARCH-$name-$key
+
+if [ -e "$out/.cmabuf-built" ]; then
+	log "kernel cached: $out"
+	echo "$out"
+	exit 0
+fi
+
+log "building kernel in $out (a few minutes; cached afterwards)"
+mkdir -p "$out"
+kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" "$@"; }
+
+kmake rustavailable >&2 || die "Rust is not available for this kernel: see the messages above"
+kmake allnoconfig >&2
+cat "${fragments[@]}" >"$out/cmabuf.fragment"
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$out/cmabuf.fragment" >/dev/null
+kmake olddefconfig >&2
+
+# Every line of the fragment must have stuck: a silently dropped option is a bug.
+lost=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$out/cmabuf.fragment" | while read -r line; do
+	grep -qxF "$line" "$out/.config" || echo "$line"
+done)
+[ -z "$lost" ] || die "kernel config dropped these options (missing dependency?):
+$lost"
+
+kmake -j"$(($(nproc) + 1))" Image modules >&2
+kmake headers_install INSTALL_HDR_PATH="$out/usr" >&2
+touch "$out/.cmabuf-built"
+log "kernel built: $out"
+echo "$out"

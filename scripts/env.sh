@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for cmabuf's scripts. Sourced, never run.
+#
+# Everything downloaded or built outside the clone lives under $CMABUF_CACHE so a
+# fresh clone (as CI makes) reuses it.
+
+CMABUF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CMABUF_CACHE=${CMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cmabuf}
+CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build}
+
+# Kernel series to test against; fetch-kernel.sh falls back when a suite drops it.
+KERNEL_SERIES=${KERNEL_SERIES:-7.2}
+
+ARCH=${ARCH:-arm64}
+CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
+
+# The rustup rustc on PATH is too old for the kernel: use Debian's rustc-web.
+RUSTC=${RUSTC:-/usr/bin/rustc}
+RUSTDOC=${RUSTDOC:-/usr/bin/rustdoc}
+BINDGEN=${BINDGEN:-$CMABUF_CACHE/cargo/bin/bindgen}
+LIBCLANG_PATH=${LIBCLANG_PATH:-$CMABUF_CACHE/libclang/clang/native}
+export LIBCLANG_PATH
+
+# Make variables every kernel or module build needs.
+KMAKE_VARS=(ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" RUSTC="$RUSTC"
+	RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN" HOSTRUSTC="$RUSTC"
+	CLIPPY_DRIVER=/usr/bin/clippy-driver RUSTFMT=/usr/bin/rustfmt)
+
+log() { printf '[cmabuf] %s\n' "$*" >&2; }
+die() { printf '[cmabuf] error: %s\n' "$*" >&2; exit 1; }
+
+# The default board: QEMU virt, as the DTB is dumped and as it boots.
+QEMU=${QEMU:-qemu-system-aarch64}
+QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# `make run` in the guest: show cmabuf serving the board's pools.
+section() { printf '\n== %s ==\n' "$*"; }
+
+section "device nodes"
+ls -l /dev/cmabuf-*
+section "pools bound to the cmabuf driver"
+ls /sys/bus/platform/drivers/cmabuf/ | grep -v -e bind -e uevent -e module
+section "kernel log"
+dmesg | grep -e cmabuf -e 'Reserved memory' -e 'CMA'
+section "debugfs: /sys/kernel/debug/cmabuf/*/info"
+for f in /sys/kernel/debug/cmabuf/*/info; do
+	echo "-- $f"
+	cat "$f"
+done
+section "CMA areas (/sys/kernel/mm/cma) and /proc/meminfo"
+for d in /sys/kernel/mm/cma/*; do
+	echo "$(basename "$d"): $(cat "$d/total_pages") pages, $(cat "$d/available_pages") available"
+done
+grep Cma /proc/meminfo
+n=$(ls -d /sys/bus/platform/drivers/cmabuf/cmabuf-* 2>/dev/null | wc -l)
+echo
+echo "cmabuf-run: bound $n pools"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
+# clippy build, and `unsafe` confined to rust/ffi.
+#
+# usage: host-checks.sh <kernel source dir>
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+
+ksrc=$1
+n=0
+check() { # name, then the command; its output is shown as TAP diagnostics on failure
+	local name=$1; shift
+	local out
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n host.$name"
+	else
+		echo "not ok $n host.$name"
+		printf '%s\n' "$out" | head -40 | sed 's/^/# /'
+	fi
+}
+
+rustfmt_clean() {
+	/usr/bin/rustfmt --edition 2021 --config-path "$ksrc/.rustfmt.toml" --check \
+		"$CMABUF_TOP/rust/cmabuf.rs"
+}
+build_warning_free() {
+	! grep -i -E -A8 'warning|error' "$CMABUF_BUILD/module-build.log"
+}
+unsafe_only_in_ffi() {
+	! (cd "$CMABUF_TOP" && grep -rn -w unsafe rust --include='*.rs' | grep -v -e '^rust/ffi' -e '^[^:]*:[0-9]*:[[:space:]]*//')
+}
+safety_comment_on_every_unsafe_block() {
+	# The comment lines right above each `unsafe {` or `unsafe impl` must hold "SAFETY:".
+	(cd "$CMABUF_TOP" && awk '
+		FNR == 1 { block = "" }
+		/^[[:space:]]*\/\// { block = block $0; next }
+		/unsafe[[:space:]]*(\{|impl)/ && block !~ /SAFETY:/ { print FILENAME ":" FNR ": " $0; bad = 1 }
+		{ block = "" }
+		END { exit bad }' rust/ffi.rs rust/ffi/*.rs)
+}
+
+check rustfmt_clean rustfmt_clean
+check clippy_build_warning_free build_warning_free
+check unsafe_only_in_ffi unsafe_only_in_ffi
+check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the host toolchain: cross GCC, Debian's rustc-web, bindgen, libclang,
+# QEMU and the device-tree tools. Idempotent: a second run only checks.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+APT_PACKAGES=(rustc-web rust-web-src rust-web-clippy rustfmt-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	flex bison bc libelf-dev libssl-dev cpio qemu-system-arm device-tree-compiler
+	python3-pip xz-utils rsync)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	log "installing from apt: ${missing[*]}"
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# bindgen, pinned to the version the kernel's rust/ accepts, into the cache.
+if ! "$BINDGEN" --version 2>/dev/null | grep -q '0.72.1'; then
+	log "installing bindgen-cli 0.72.1 (takes a minute or two)"
+	cargo install --quiet --root "$CMABUF_CACHE/cargo" bindgen-cli --version 0.72.1 --locked
+fi
+
+# libclang >= 17 for bindgen: bookworm's is too old, PyPI's wheel is not.
+if [ ! -e "$LIBCLANG_PATH/libclang.so" ]; then
+	log "installing libclang from PyPI"
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target "$CMABUF_CACHE/libclang" 'libclang>=17'
+fi
+
+log "toolchain ready: $("$RUSTC" --version), $("$BINDGEN" --version | head -1)"

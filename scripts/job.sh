@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The two jobs behind `make run` and `make check`: install what is missing, build (all
+# cached), boot the QEMU virt board with cmabuf's pools, and show or test cmabuf.
+#
+# usage: job.sh run|check       (KDIR=<prepared kernel build> to skip the kernel build)
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+S=$CMABUF_TOP/scripts
+job=${1:?usage: job.sh run|check}
+start=$SECONDS
+mkdir -p "$CMABUF_BUILD"
+
+"$S/install-toolchain.sh"
+if [ -z "${KDIR:-}" ]; then
+	KDIR=$("$S/build-kernel.sh" "$("$S/fetch-kernel.sh")")
+fi
+[ -e "$KDIR/arch/$ARCH/boot/Image" ] || die "KDIR=$KDIR has no arch/$ARCH/boot/Image: build the kernel there first"
+KSRC=$KDIR; [ -e "$KDIR/source" ] && KSRC=$(readlink -f "$KDIR/source")
+log "kernel: $KDIR"
+
+ko=$("$S/build-module.sh" "$KDIR")
+busybox=$("$S/fetch-busybox.sh")
+
+case $job in
+run)
+	dtb=$CMABUF_BUILD/board.dtb
+	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/run.cpio.gz" "$ko" "$busybox"
+	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB) with cmabuf's pools"
+	CMABUF_SHOW_CONSOLE=1 "$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" \
+		"$CMABUF_BUILD/run.cpio.gz" "$dtb" "$CMABUF_BUILD/run.log" run 300
+	want=$(grep -c 'compatible = "cmabuf,pool"' "$CMABUF_TOP/dts/cmabuf-pools.dtso")
+	log "done in $((SECONDS - start))s; console in build/run.log"
+	grep -q "^cmabuf-run: bound $want pools" "$CMABUF_BUILD/run.log" ||
+		die "cmabuf did not bind all $want pools of the board (see build/run.log)"
+	;;
+check)
+	headers=$KDIR/usr/include
+	if [ ! -d "$headers" ]; then
+		make -s -C "$KDIR" "${KMAKE_VARS[@]}" headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
+		headers=$CMABUF_BUILD/headers/include
+	fi
+	"$S/host-checks.sh" "$KSRC" >"$CMABUF_BUILD/host.tap"
+	make -s -C "$CMABUF_TOP/selftests" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
+		KSELFTEST="$KSRC/tools/testing/selftests" OUTPUT="$CMABUF_BUILD/selftests"
+	dtb=$CMABUF_BUILD/test.dtb
+	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
+	log "booting the test board"
+	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/check.cpio.gz" "$dtb" \
+		"$CMABUF_BUILD/check.log" check 900 || log "QEMU exited with status $?"
+	log "guest finished in $((SECONDS - start))s; console in build/check.log"
+	"$S/verdict.sh" "$CMABUF_BUILD/check.log" "$CMABUF_BUILD/host.tap"
+	;;
+*) die "unknown job $job" ;;
+esac

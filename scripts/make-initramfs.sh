@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the guest's initramfs: static busybox, /init, cmabuf.ko, the demo job and the
+# selftest binaries (if built).
+#
+# usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> [selftests dir]
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+out=$1 ko=$2 busybox=$3 tests=${4:-}
+root=$(dirname "$out")/initramfs
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,jobs,selftests}
+
+cp "$busybox" "$root/bin/busybox"
+# Just enough applets for /init to run; it installs the rest itself.
+for applet in sh mount; do ln -s busybox "$root/bin/$applet"; done
+install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
+install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
+cp "$ko" "$root/lib/modules/cmabuf.ko"
+if [ -n "$tests" ]; then
+	cp "$tests"/*_test "$root/selftests/"; [ -e "$tests/exp.sh" ] && cp "$tests/exp.sh" "$root/selftests/"
+	install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
+fi
+(cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the guest under QEMU with a hard timeout; the console goes to <log> (and to
+# stdout when CMABUF_SHOW_CONSOLE=1). Exits 124 if the guest ran out of time.
+#
+# usage: run-qemu.sh <Image> <initramfs> <dtb> <log> <job> <timeout seconds>
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+image=$1 initrd=$2 dtb=$3 log=$4 job=$5 limit=$6
+# loglevel=3: only errors and worse interleave with the test output on the console;
+# the guest prints the whole kernel log at the end of a check.
+cmdline="console=ttyAMA0 panic=-1 loglevel=3 log_buf_len=1M cmabuf_job=$job"
+
+mkdir -p "$(dirname "$log")"
+set +e
+timeout -k 10 "$limit" "$QEMU" "${QEMU_MACHINE[@]}" -nographic -no-reboot \
+	-kernel "$image" -initrd "$initrd" -dtb "$dtb" -append "$cmdline" \
+	</dev/null 2>&1 | tr -d '\r' | if [ "${CMABUF_SHOW_CONSOLE:-0}" = 1 ]; then tee "$log"; else cat >"$log"; fi
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+	log "guest timed out after ${limit}s (console in $log)"
+	exit 124
+fi
+exit "$status"

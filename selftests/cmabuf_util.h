@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers shared by cmabuf's kselftests: files, sysfs, the kernel log, the
+ * module. Every helper returns a plain value; assertions stay in the tests.
+ */
+#ifndef CMABUF_UTIL_H
+#define CMABUF_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMABUF_MODULE_PATH "/lib/modules/cmabuf.ko"
+#define CMABUF_DRIVER_DIR "/sys/bus/platform/drivers/cmabuf"
+#define CMABUF_DEBUGFS "/sys/kernel/debug/cmabuf"
+#define PLATFORM_DEVICES "/sys/bus/platform/devices"
+
+/* Reads a whole (small) file into buf, NUL-terminated. Returns bytes read or -1. */
+static inline ssize_t read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -1;
+	while (total < (ssize_t)len - 1 &&
+	       (n = read(fd, buf + total, len - 1 - total)) > 0)
+		total += n;
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+/* Reads a whole binary file (e.g. a /proc/device-tree property). */
+static inline ssize_t read_bytes(const char *path, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+static inline int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static inline bool path_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until path exists (want = true) or is gone; devtmpfs updates asynchronously. */
+static inline bool wait_path(const char *path, bool want, unsigned int timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+
+	do {
+		if (path_exists(path) == want)
+			return true;
+		usleep(1000);
+	} while (now_ms() < end);
+	return path_exists(path) == want;
+}
+
+/* The value of "key: value" in a text file such as debugfs info, or -1. */
+static inline long long text_field(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == ':')
+			return strtoll(p + klen + 1, NULL, 0);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/* A /proc/meminfo value in KiB, or -1. */
+static inline long long meminfo_kb(const char *key)
+{
+	static char buf[8192];
+
+	if (read_text("/proc/meminfo", buf, sizeof(buf)) < 0)
+		return -1;
+	return text_field(buf, key);
+}
+
+/* Whether the kernel log holds a line containing needle. */
+static inline bool klog_contains(const char *needle)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf;
+	bool found;
+	int n;
+
+	if (size <= 0)
+		return false;
+	buf = malloc(size + 1);
+	if (!buf)
+		return false;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	buf[n > 0 ? n : 0] = '\0';
+	found = strstr(buf, needle) != NULL;
+	free(buf);
+	return found;
+}
+
+/* A big-endian cell pair from a device-tree "reg" (#address-cells = #size-cells = 2). */
+static inline int dt_reg(const char *node, uint64_t *base, uint64_t *size)
+{
+	char path[256];
+	uint8_t raw[16];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/device-tree/%s/reg", node);
+	if (read_bytes(path, raw, sizeof(raw)) != sizeof(raw))
+		return -1;
+	*base = *size = 0;
+	for (i = 0; i < 8; i++) {
+		*base = (*base << 8) | raw[i];
+		*size = (*size << 8) | raw[8 + i];
+	}
+	return 0;
+}
+
+static inline int module_load(void)
+{
+	int fd = open(CMABUF_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret;
+}
+
+static inline int module_unload(void)
+{
+	return syscall(SYS_delete_module, "cmabuf", O_NONBLOCK);
+}
+
+static inline bool module_loaded(void)
+{
+	return path_exists("/sys/module/cmabuf");
+}
+
+#endif /* CMABUF_UTIL_H */

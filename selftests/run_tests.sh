@@ -1,0 +1,10 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs in the guest: every cmabuf kselftest, each printing TAP. The host counts the
+# results (scripts/verdict.sh).
+cd "$(dirname "$0")" || exit 1
+for t in pools_test bad_dt_test lifecycle_test; do
+	echo "# cmabuf selftest: $t"
+	./$t
+	echo "# cmabuf selftest: $t exit $?"
+done
