@@ -26,29 +26,21 @@ use kernel::{
     prelude::*, //
 };
 
-/// The loaded module: the platform driver, and the registry it relies on.
-#[pin_data(PinnedDrop)]
+/// The loaded module. Fields drop in order: the driver (and with it every pool) goes
+/// before the registry the pools relied on.
+#[pin_data]
 struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
+    _registry: registry::RegistryLifetime,
 }
 
 impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        ffi::init_registry();
         try_pin_init!(Self {
+            _registry: registry::RegistryLifetime::start(),
             driver <- Registration::new(c"cmabuf", module),
         })
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for CmabufModule {
-    fn drop(self: Pin<&mut Self>) {
-        // The driver is unregistered after this returns; the pools' directories are
-        // removed then. Dropping the root's last reference here is safe either way:
-        // debugfs keeps a directory alive while it has children's references.
-        registry::remove_debugfs_root();
     }
 }
 

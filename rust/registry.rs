@@ -91,7 +91,23 @@ pub(crate) fn debugfs_dir(name: &CStr) -> Dir {
         .subdir(name)
 }
 
-/// Removes `/sys/kernel/debug/cmabuf` (module exit, after every pool is gone).
-pub(crate) fn remove_debugfs_root() {
-    REGISTRY.lock().debugfs_root = None;
+/// The registry's lifetime within the module: initialised when the module loads,
+/// emptied when it unloads. Statics are never dropped, so everything the registry
+/// allocated (claim list, debugfs root) must be freed here, after the driver is gone.
+pub(crate) struct RegistryLifetime;
+
+impl RegistryLifetime {
+    /// Initialises the registry (module init, before the driver registers).
+    pub(crate) fn start() -> Self {
+        crate::ffi::init_registry();
+        Self
+    }
+}
+
+impl Drop for RegistryLifetime {
+    fn drop(&mut self) {
+        let mut reg = REGISTRY.lock();
+        reg.claims = KVec::new();
+        reg.debugfs_root = None;
+    }
 }

@@ -49,5 +49,9 @@ $lost"
 kmake -j"$(($(nproc) + 1))" Image modules >&2
 kmake headers_install INSTALL_HDR_PATH="$out/usr" >&2
 touch "$out/.cmabuf-built"
+# Builds for an older fragment or toolchain of the same kind are stale now.
+for old in "${out%-*}"-*; do
+	[ "$old" = "$out" ] || rm -rf "$old"
+done
 log "kernel built: $out"
 echo "$out"

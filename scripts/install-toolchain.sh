@@ -7,7 +7,7 @@ set -euo pipefail
 
 APT_PACKAGES=(rustc-web rust-web-src rust-web-clippy rustfmt-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	flex bison bc libelf-dev libssl-dev cpio qemu-system-arm device-tree-compiler
-	python3-pip xz-utils rsync)
+	xz-utils rsync)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -29,6 +29,7 @@ fi
 # libclang >= 17 for bindgen: bookworm's is too old, PyPI's wheel is not.
 if [ ! -e "$LIBCLANG_PATH/libclang.so" ]; then
 	log "installing libclang from PyPI"
+	python3 -m pip --version >/dev/null 2>&1 || die "python3 has no pip: install python3-pip"
 	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 		--target "$CMABUF_CACHE/libclang" 'libclang>=17'
 fi

@@ -19,7 +19,7 @@ install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 if [ -n "$tests" ]; then
-	cp "$tests"/*_test "$root/selftests/"; [ -e "$tests/exp.sh" ] && cp "$tests/exp.sh" "$root/selftests/"
+	cp "$tests"/*_test "$root/selftests/"
 	install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
 fi
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

@@ -6,6 +6,14 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
+static bool bound(const char *device)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CMABUF_DRIVER_DIR "/%s", device);
+	return path_exists(path);
+}
+
 FIXTURE(bad_dt) {
 };
 
@@ -76,12 +84,15 @@ TEST_F(bad_dt, refused_with_a_clear_message)
 	EXPECT_TRUE(klog_contains(line)) TH_LOG("kernel log lacks: %s", line);
 }
 
-static bool bound(const char *device)
+/* Asking again by hand fails the same way and still leaves nothing behind. */
+TEST_F(bad_dt, manual_bind_fails_cleanly)
 {
-	char path[256];
+	int before = driver_bound_count();
 
-	snprintf(path, sizeof(path), CMABUF_DRIVER_DIR "/%s", device);
-	return path_exists(path);
+	EXPECT_NE(0, write_text(CMABUF_DRIVER_DIR "/bind", variant->device))
+		TH_LOG("binding %s succeeded", variant->device);
+	EXPECT_FALSE(bound(variant->device));
+	EXPECT_EQ(before, driver_bound_count());
 }
 
 /*

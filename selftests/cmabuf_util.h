@@ -6,6 +6,7 @@
 #ifndef CMABUF_UTIL_H
 #define CMABUF_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -155,6 +156,21 @@ static inline int dt_reg(const char *node, uint64_t *base, uint64_t *size)
 		*size = (*size << 8) | raw[8 + i];
 	}
 	return 0;
+}
+
+/* How many devices the cmabuf driver is bound to (its device links in sysfs). */
+static inline int driver_bound_count(void)
+{
+	DIR *dir = opendir(CMABUF_DRIVER_DIR);
+	struct dirent *d;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_type == DT_LNK && strcmp(d->d_name, "module") != 0;
+	closedir(dir);
+	return n;
 }
 
 static inline int module_load(void)
