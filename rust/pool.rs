@@ -109,15 +109,6 @@ impl Pool {
             )?;
             let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*info.name))?;
             let debugfs = registry::debugfs_dir(&info.name);
-            dev_info!(
-                dev,
-                "pool {}: /dev/{}, region {} at {:#x}, {} MiB, reusable CMA\n",
-                &*info.name,
-                &*dev_name,
-                &*info.region,
-                info.base,
-                info.size >> 20
-            );
             Ok(try_pin_init!(Self {
                 info_file <- debugfs.read_callback_file(
                     c"info",
@@ -128,8 +119,26 @@ impl Pool {
                 _debugfs: debugfs,
                 _claim: claim,
                 _region: region,
-            }? Error))
+            }? Error)
+            .pin_chain(move |pool| {
+                pool.log_bound(dev);
+                Ok(())
+            }))
         })
+    }
+
+    /// Says once, when everything is in place, what the pool serves.
+    fn log_bound(&self, dev: &Device) {
+        let info = self.misc.data();
+        dev_info!(
+            dev,
+            "pool {}: /dev/{}, region {} at {:#x}, {} MiB, reusable CMA\n",
+            &*info.name,
+            self.misc.name(),
+            &*info.region,
+            info.base,
+            info.size >> 20
+        );
     }
 
     /// The pool's device name, without `/dev/`.
