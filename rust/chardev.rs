@@ -1,31 +1,125 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/dev/cmabuf-<name>`: the character device user space opens to use a pool.
+//! `/dev/cmabuf-<name>`: the character device user space asks for buffers.
 
 use crate::{
-    ffi::MiscRegistration,
-    pool::PoolInfo, //
+    allocator::Allocator,
+    ffi::{
+        self,
+        MiscRegistration, //
+    },
+    uapi, //
 };
+use core::mem::size_of;
 use kernel::{
-    fs::File,
+    fs::{
+        file::FileDescriptorReservation,
+        File, //
+    },
     miscdevice::{
         MiscDevice,
         MiscDeviceRegistration, //
     },
     prelude::*,
-    sync::Arc, //
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
-/// An open `/dev/cmabuf-<name>`; holds the pool's description alive.
+/// An open `/dev/cmabuf-<name>`; holds the pool's allocator alive.
 pub(crate) struct PoolFile;
 
-crate::misc_file!(PoolFile, Arc<PoolInfo>);
+crate::misc_file!(PoolFile, Arc<Allocator>);
 
 #[vtable]
 impl MiscDevice for PoolFile {
-    type Ptr = Arc<PoolInfo>;
+    type Ptr = Arc<Allocator>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Self::Ptr> {
         Ok(MiscRegistration::<Self>::data_of(misc).clone())
     }
+
+    fn ioctl(pool: ArcBorrow<'_, Allocator>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            uapi::IOC_ALLOC => alloc(pool.into(), arg),
+            uapi::IOC_POOL_INFO => pool_info(&pool, arg),
+            uapi::IOC_PHYS => phys(&pool, arg),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+/// Says why a request was refused (rate-limited) and fails it with `EINVAL`.
+fn invalid(pool: &Allocator, ioctl: &str, why: &str) -> Error {
+    if pool.ratelimit.allow() {
+        pr_err!("{}: {}: {}\n", &*pool.name, ioctl, why);
+    }
+    EINVAL
+}
+
+/// `CMABUF_IOC_ALLOC`: allocate a buffer and return it as a dma-buf fd.
+fn alloc(pool: Arc<Allocator>, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Alloc>()).reader_writer();
+    let mut args: uapi::Alloc = reader.read()?;
+    let req = args
+        .validate(pool.size)
+        .map_err(|why| invalid(&pool, "CMABUF_IOC_ALLOC", why))?;
+    // Reserve the fd first and install it last, so that a failed copy to user space
+    // leaves no descriptor behind (the buffer then goes with its file).
+    let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
+    let tgid = kernel::current!().tgid_nr_ns(None);
+    let buffer = pool.alloc(&req, tgid)?;
+    args.fd = fd.reserved_fd() as i32;
+    args.id = buffer.id();
+    let file = ffi::dma_buf::export(buffer, req.access)?;
+    writer.write(&args)?;
+    fd.fd_install(file);
+    Ok(0)
+}
+
+/// `CMABUF_IOC_POOL_INFO`: the pool's size and use.
+fn pool_info(pool: &Allocator, arg: usize) -> Result<isize> {
+    let mut info = uapi::PoolInfo::zeroed();
+    let name = pool.name.to_bytes();
+    let len = name.len().min(uapi::NAME_LEN - 1);
+    info.name[..len].copy_from_slice(&name[..len]);
+    let snap = pool.snapshot();
+    info.size = pool.size;
+    info.used = snap.used;
+    info.free = snap.free;
+    info.largest_free = snap.largest_free;
+    info.buffers = snap.buffers;
+    info.max_bytes = pool.limits.max_bytes;
+    info.max_buffers = pool.limits.max_buffers;
+    info.max_process_bytes = pool.limits.max_process_bytes;
+    info.max_process_buffers = pool.limits.max_process_buffers;
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::PoolInfo>())
+        .writer()
+        .write(&info)?;
+    Ok(0)
+}
+
+/// `CMABUF_IOC_PHYS`: a buffer's physical address, for `CAP_SYS_RAWIO` only.
+fn phys(pool: &Allocator, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Phys>()).reader_writer();
+    let mut args: uapi::Phys = reader.read()?;
+    args.validate()
+        .map_err(|why| invalid(pool, "CMABUF_IOC_PHYS", why))?;
+    if !ffi::capable_sys_rawio() {
+        return Err(EPERM);
+    }
+    let buffer = ffi::dma_buf::buffer_of_fd(args.fd)?
+        .filter(|b| core::ptr::eq(&**b.pool(), pool))
+        .ok_or_else(|| invalid(pool, "CMABUF_IOC_PHYS", "fd is not a buffer of this pool"))?;
+    args.phys = buffer.pages().phys();
+    args.size = buffer.pages().size() as u64;
+    writer.write(&args)?;
+    Ok(0)
 }

@@ -9,16 +9,20 @@
 //!
 //! The flow reads from the file names: [`driver`] binds a node, [`region`] checks its
 //! device tree, [`registry`] keeps pools apart, [`pool`] takes the region and registers
-//! [`chardev`]. Everything that needs `unsafe` lives in [`ffi`].
+//! [`chardev`], whose ioctls ([`uapi`]) ask the pool's [`allocator`] for a [`buffer`],
+//! exported as a dma-buf. Everything that needs `unsafe` lives in [`ffi`].
 //!
 //! Try it under QEMU with `make run` (README.md).
 
+mod allocator;
+mod buffer;
 mod chardev;
 mod driver;
 mod ffi;
 mod pool;
 mod region;
 mod registry;
+mod uapi;
 
 use kernel::{
     driver::Registration,
@@ -44,6 +48,16 @@ impl kernel::InPlaceModule for CmabufModule {
     }
 }
 
+/// The limits set by module parameters; they override the device tree's.
+fn limit_parameters() -> region::Limits {
+    region::Limits {
+        max_bytes: *module_parameters::max_bytes.value(),
+        max_buffers: *module_parameters::max_buffers.value(),
+        max_process_bytes: *module_parameters::max_process_bytes.value(),
+        max_process_buffers: *module_parameters::max_process_buffers.value(),
+    }
+}
+
 module! {
     type: CmabufModule,
     name: "cmabuf",
@@ -51,4 +65,22 @@ module! {
     description: "Physically contiguous dma-buf buffers from reusable CMA pools",
     license: "GPL v2",
     imports_ns: ["DMA_BUF"],
+    params: {
+        max_bytes: u64 {
+            default: 0,
+            description: "Per pool: most bytes in live buffers (0: the DT's cmabuf,max-bytes or none)",
+        },
+        max_buffers: u64 {
+            default: 0,
+            description: "Per pool: most live buffers (0: the DT's cmabuf,max-buffers or none)",
+        },
+        max_process_bytes: u64 {
+            default: 0,
+            description: "Per pool and process: most bytes (0: the DT's cmabuf,max-process-bytes or none)",
+        },
+        max_process_buffers: u64 {
+            default: 0,
+            description: "Per pool and process: most buffers (0: the DT's cmabuf,max-process-buffers or none)",
+        },
+    },
 }

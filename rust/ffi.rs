@@ -9,13 +9,24 @@
 //! helpers that have no exported symbol.
 
 mod cma;
+pub(crate) mod dma_buf;
+mod dmem;
 mod global;
 mod misc;
 mod of;
+mod ratelimit;
 mod reserved_mem;
 mod sys;
+mod uapi_bytes;
 
-pub(crate) use cma::CmaArea;
+pub(crate) use cma::{
+    CmaArea,
+    CmaPages, //
+};
+pub(crate) use dmem::{
+    DmemCharge,
+    DmemRegion, //
+};
 pub(crate) use global::{
     init_registry,
     REGISTRY, //
@@ -29,6 +40,7 @@ pub(crate) use of::{
     RegionNode,
     ReservedRegion, //
 };
+pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
 
 use kernel::{
@@ -41,4 +53,10 @@ fn raw_device(dev: &Device) -> *mut bindings::device {
     // `Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`, which has the
     // layout of `bindings::device`: the cast yields the C object.
     core::ptr::from_ref(dev).cast_mut().cast()
+}
+
+/// Whether the current task may do raw I/O (`CAP_SYS_RAWIO`).
+pub(crate) fn capable_sys_rawio() -> bool {
+    // SAFETY: `capable` checks the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_SYS_RAWIO as i32) }
 }

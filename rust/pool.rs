@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A bound pool: its reserved-memory region, its CMA area, `/dev/cmabuf-<name>` and
+//! A bound pool: its reserved-memory region, its allocator, `/dev/cmabuf-<name>` and
 //! its debugfs directory.
 
 use crate::{
+    allocator::Allocator,
     chardev::PoolFile,
     ffi::{
-        CmaArea,
         MiscRegistration,
         ReservedMemAssignment, //
     },
     region::PoolSpec,
-    registry::{
-        self,
-        ClaimGuard, //
-    },
+    registry, //
 };
-use core::fmt;
 use kernel::{
     debugfs::{
         Dir,
@@ -31,43 +27,16 @@ use kernel::{
 /// File mode of `/dev/cmabuf-<name>`: owner and group (e.g. `video`) may allocate.
 const DEVICE_MODE: u16 = 0o660;
 
-/// What a pool is, shared by the driver, open files and debugfs.
-pub(crate) struct PoolInfo {
-    /// Pool name (`/dev/cmabuf-<name>`).
-    pub(crate) name: CString,
-    /// The reserved-memory node name, also the CMA area's name.
-    pub(crate) region: CString,
-    /// Physical base of the region.
-    pub(crate) base: u64,
-    /// Size of the region in bytes.
-    pub(crate) size: u64,
-    /// The platform device serving the pool.
-    pub(crate) device: CString,
-    /// The region's CMA area, the device's own.
-    pub(crate) cma: CmaArea,
-}
-
-impl PoolInfo {
-    /// `debugfs/cmabuf/<name>/info`: one `key: value` per line.
-    fn write_info(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_fmt(fmt!("name: {}\n", &*self.name))?;
-        f.write_fmt(fmt!("device: {}\n", &*self.device))?;
-        f.write_fmt(fmt!("region: {}\n", &*self.region))?;
-        f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
-        f.write_fmt(fmt!("base: {:#x}\n", self.base))?;
-        f.write_fmt(fmt!("size: {}\n", self.size))
-    }
-}
-
-/// A bound pool. Fields drop in order: the device node goes first, the region last.
+/// A bound pool. Fields drop in order: the device node goes first; the region's
+/// assignment to the device last. The allocator lives on while buffers hold it.
 #[pin_data]
 pub(crate) struct Pool {
     #[pin]
     misc: MiscRegistration<PoolFile>,
     #[pin]
-    info_file: File<Arc<PoolInfo>>,
+    info_file: File<Arc<Allocator>>,
     _debugfs: Dir,
-    _claim: ClaimGuard,
+    allocator: Arc<Allocator>,
     _region: ReservedMemAssignment,
 }
 
@@ -96,28 +65,30 @@ impl Pool {
                     return Err(EINVAL);
                 }
             };
-            let info = Arc::new(
-                PoolInfo {
-                    device: CString::try_from(dev.name())?,
-                    base: spec.region.base,
-                    size: spec.region.size,
-                    region: spec.region.name,
-                    name: spec.name,
+            let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*spec.name))?;
+            let debugfs = registry::debugfs_dir(&spec.name);
+            let allocator = Arc::pin_init(
+                Allocator::new(
+                    dev,
+                    spec.name,
+                    spec.region.name,
+                    spec.region.base,
+                    spec.region.size,
+                    spec.limits,
                     cma,
-                },
+                    claim,
+                )?,
                 GFP_KERNEL,
             )?;
-            let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*info.name))?;
-            let debugfs = registry::debugfs_dir(&info.name);
             Ok(try_pin_init!(Self {
                 info_file <- debugfs.read_callback_file(
                     c"info",
-                    info.clone(),
-                    &|i: &Arc<PoolInfo>, f| i.write_info(f)
+                    allocator.clone(),
+                    &|a: &Arc<Allocator>, f| a.write_info(f)
                 ),
-                misc <- MiscRegistration::register(dev_name, DEVICE_MODE, info),
+                misc <- MiscRegistration::register(dev_name, DEVICE_MODE, allocator.clone()),
                 _debugfs: debugfs,
-                _claim: claim,
+                allocator,
                 _region: region,
             }? Error)
             .pin_chain(move |pool| {
@@ -129,15 +100,15 @@ impl Pool {
 
     /// Says once, when everything is in place, what the pool serves.
     fn log_bound(&self, dev: &Device) {
-        let info = self.misc.data();
+        let a = &self.allocator;
         dev_info!(
             dev,
             "pool {}: /dev/{}, region {} at {:#x}, {} MiB, reusable CMA\n",
-            &*info.name,
+            &*a.name,
             self.misc.name(),
-            &*info.region,
-            info.base,
-            info.size >> 20
+            &*a.region,
+            a.base,
+            a.size >> 20
         );
     }
 

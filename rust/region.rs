@@ -24,7 +24,43 @@ pub(crate) struct PoolSpec {
     pub(crate) name: CString,
     /// The reserved-memory region, as the reserved-memory core recorded it at boot.
     pub(crate) region: ReservedRegion,
+    /// Limits on what the pool hands out.
+    pub(crate) limits: Limits,
 }
+
+/// Limits on a pool's buffers; 0 means no limit.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Bytes in live buffers of the pool.
+    pub(crate) max_bytes: u64,
+    /// Live buffers of the pool.
+    pub(crate) max_buffers: u64,
+    /// Bytes in live buffers one process (thread group) allocated.
+    pub(crate) max_process_bytes: u64,
+    /// Live buffers one process allocated.
+    pub(crate) max_process_buffers: u64,
+}
+
+impl Limits {
+    /// `self`, with each limit that `overrides` sets (non-zero) replaced.
+    pub(crate) fn overridden_by(self, overrides: Limits) -> Limits {
+        let pick = |own: u64, other: u64| if other != 0 { other } else { own };
+        Limits {
+            max_bytes: pick(self.max_bytes, overrides.max_bytes),
+            max_buffers: pick(self.max_buffers, overrides.max_buffers),
+            max_process_bytes: pick(self.max_process_bytes, overrides.max_process_bytes),
+            max_process_buffers: pick(self.max_process_buffers, overrides.max_process_buffers),
+        }
+    }
+}
+
+/// The device-tree properties that set [`Limits`], in field order.
+const LIMIT_PROPERTIES: [&CStr; 4] = [
+    c"cmabuf,max-bytes",
+    c"cmabuf,max-buffers",
+    c"cmabuf,max-process-bytes",
+    c"cmabuf,max-process-buffers",
+];
 
 impl PoolSpec {
     /// Reads and checks `dev`'s node; prints what to fix and fails if it is not usable.
@@ -41,8 +77,43 @@ impl PoolSpec {
             return Err(ENODEV);
         };
         let name = pool_name(dev, &region.name)?;
-        Ok(Self { name, region })
+        let limits = read_limits(dev)?.overridden_by(crate::limit_parameters());
+        Ok(Self {
+            name,
+            region,
+            limits,
+        })
     }
+}
+
+/// The limits the node's `cmabuf,max-*` properties set (each a u32 or a u64).
+fn read_limits(dev: &Device) -> Result<Limits> {
+    let fwnode = dev.fwnode().ok_or(ENODEV)?;
+    let mut values = [0u64; 4];
+    for (value, name) in values.iter_mut().zip(LIMIT_PROPERTIES) {
+        if !fwnode.property_present(name) {
+            continue;
+        }
+        *value = match fwnode.property_count_elem::<u32>(name) {
+            Ok(1) => fwnode.property_read::<u32>(name).required_by(dev)?.into(),
+            Ok(2) => fwnode.property_read::<u64>(name).required_by(dev)?,
+            _ => {
+                dev_err!(
+                    dev,
+                    "'{}' must be one u32 cell or a /bits/ 64 value (0 = no limit)\n",
+                    name
+                );
+                return Err(EINVAL);
+            }
+        };
+    }
+    let [max_bytes, max_buffers, max_process_bytes, max_process_buffers] = values;
+    Ok(Limits {
+        max_bytes,
+        max_buffers,
+        max_process_bytes,
+        max_process_buffers,
+    })
 }
 
 /// The one node that `dev`'s `memory-region` points at.
@@ -169,6 +240,28 @@ fn is_valid_name(name: &[u8]) -> bool {
 #[kunit_tests(cmabuf_region)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_override_only_what_they_set() {
+        let dt = Limits {
+            max_bytes: 10,
+            max_buffers: 2,
+            max_process_bytes: 0,
+            max_process_buffers: 1,
+        };
+        let params = Limits {
+            max_bytes: 0,
+            max_buffers: 5,
+            max_process_bytes: 7,
+            max_process_buffers: 0,
+        };
+        let both = dt.overridden_by(params);
+        assert_eq!(both.max_bytes, 10);
+        assert_eq!(both.max_buffers, 5);
+        assert_eq!(both.max_process_bytes, 7);
+        assert_eq!(both.max_process_buffers, 1);
+        assert_eq!(dt.overridden_by(Limits::default()), dt);
+    }
 
     #[test]
     fn base_name_drops_unit_address() {

@@ -55,6 +55,15 @@ pub(crate) fn claim(dev: &Device, region: &CStr, name: &CStr) -> Result<ClaimGua
     };
     let mut reg = REGISTRY.lock();
     if let Some(c) = reg.claims.iter().find(|c| *c.region == *region) {
+        if *c.owner == *dev.name() {
+            dev_err!(
+                dev,
+                "memory-region {} still holds buffers from before {} was unbound: free them first\n",
+                region,
+                dev.name()
+            );
+            return Err(EBUSY);
+        }
         dev_err!(
             dev,
             "memory-region {} is already served by {}: give each cmabuf,pool node a region of its own\n",

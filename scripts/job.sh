@@ -21,12 +21,19 @@ log "kernel: $KDIR"
 
 ko=$("$S/build-module.sh" "$KDIR")
 busybox=$("$S/fetch-busybox.sh")
+headers=$KDIR/usr/include
+if [ ! -d "$headers" ]; then
+	make -s -C "$KDIR" "${KMAKE_VARS[@]}" headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
+	headers=$CMABUF_BUILD/headers/include
+fi
+make -s -C "$CMABUF_TOP/selftests" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
+	KSELFTEST="$KSRC/tools/testing/selftests" OUTPUT="$CMABUF_BUILD/selftests"
 
 case $job in
 run)
 	dtb=$CMABUF_BUILD/board.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
-	"$S/make-initramfs.sh" "$CMABUF_BUILD/run.cpio.gz" "$ko" "$busybox"
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/run.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB) with cmabuf's pools"
 	CMABUF_SHOW_CONSOLE=1 "$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" \
 		"$CMABUF_BUILD/run.cpio.gz" "$dtb" "$CMABUF_BUILD/run.log" run 300
@@ -34,22 +41,19 @@ run)
 	log "done in $((SECONDS - start))s; console in build/run.log"
 	grep -q "^cmabuf-run: bound $want pools" "$CMABUF_BUILD/run.log" ||
 		die "cmabuf did not bind all $want pools of the board (see build/run.log)"
+	grep -q "^cmabuf-demo: ok" "$CMABUF_BUILD/run.log" ||
+		die "allocating, mapping or freeing a buffer failed (see build/run.log)"
 	;;
 check)
-	headers=$KDIR/usr/include
-	if [ ! -d "$headers" ]; then
-		make -s -C "$KDIR" "${KMAKE_VARS[@]}" headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
-		headers=$CMABUF_BUILD/headers/include
-	fi
 	"$S/host-checks.sh" "$KSRC" >"$CMABUF_BUILD/host.tap"
-	make -s -C "$CMABUF_TOP/selftests" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
-		KSELFTEST="$KSRC/tools/testing/selftests" OUTPUT="$CMABUF_BUILD/selftests"
 	dtb=$CMABUF_BUILD/test.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
+	"$S/make-test-disk.sh" "$CMABUF_BUILD/disk.img"
 	log "booting the test board"
 	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/check.cpio.gz" "$dtb" \
-		"$CMABUF_BUILD/check.log" check 900 || log "QEMU exited with status $?"
+		"$CMABUF_BUILD/check.log" check 900 "$CMABUF_BUILD/disk.img" ||
+		log "QEMU exited with status $?"
 	log "guest finished in $((SECONDS - start))s; console in build/check.log"
 	"$S/verdict.sh" "$CMABUF_BUILD/check.log" "$CMABUF_BUILD/host.tap"
 	;;

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Pack the guest's initramfs: static busybox, /init, cmabuf.ko, the demo job and the
-# selftest binaries (if built).
+# Pack the guest's initramfs: static busybox, /init, cmabuf.ko, the demo job, and the
+# binaries built from selftests/ (the demo tool and the kselftests).
 #
-# usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> [selftests dir]
+# usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> <selftests build dir>
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-out=$1 ko=$2 busybox=$3 tests=${4:-}
+out=$1 ko=$2 busybox=$3 tests=$4
 root=$(dirname "$out")/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,jobs,selftests}
@@ -18,8 +18,7 @@ for applet in sh mount; do ln -s busybox "$root/bin/$applet"; done
 install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
-if [ -n "$tests" ]; then
-	cp "$tests"/*_test "$root/selftests/"
-	install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
-fi
+cp "$tests"/cmabuf_demo "$root/bin/"
+cp "$tests"/*_test "$root/selftests/"
+install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

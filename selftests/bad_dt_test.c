@@ -59,6 +59,11 @@ FIXTURE_VARIANT_ADD(bad_dt, default_area) {
 	.message = "memory-region default-pool@5f800000 is the system's default CMA area",
 };
 
+FIXTURE_VARIANT_ADD(bad_dt, bad_limit) {
+	.device = "bad-limit",
+	.message = "'cmabuf,max-bytes' must be one u32 cell or a /bits/ 64 value",
+};
+
 FIXTURE_VARIANT_ADD(bad_dt, bad_label) {
 	.device = "bad-label", .message = "label \"Not A Name!\" is not a valid pool name",
 };

@@ -18,7 +18,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/cmabuf.h>
 
 #define CMABUF_MODULE_PATH "/lib/modules/cmabuf.ko"
 #define CMABUF_DRIVER_DIR "/sys/bus/platform/drivers/cmabuf"
@@ -193,6 +196,58 @@ static inline int module_unload(void)
 static inline bool module_loaded(void)
 {
 	return path_exists("/sys/module/cmabuf");
+}
+
+/* Opens /dev/cmabuf-<pool>. */
+static inline int pool_open(const char *pool)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/dev/cmabuf-%s", pool);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* CMABUF_IOC_ALLOC; returns the dma-buf fd or -errno. */
+static inline int buf_alloc(int pool_fd, uint64_t size, uint64_t align, uint32_t flags,
+			    uint32_t fd_flags)
+{
+	struct cmabuf_alloc req = {
+		.size = size, .align = align, .flags = flags, .fd_flags = fd_flags,
+	};
+
+	if (ioctl(pool_fd, CMABUF_IOC_ALLOC, &req) < 0)
+		return -errno;
+	return req.fd;
+}
+
+/* A cached, read-write, close-on-exec buffer; the fd or -errno. */
+static inline int buf_alloc_rw(int pool_fd, uint64_t size)
+{
+	return buf_alloc(pool_fd, size, 0, CMABUF_CACHED, O_RDWR | O_CLOEXEC);
+}
+
+static inline int pool_info(int pool_fd, struct cmabuf_pool_info *info)
+{
+	memset(info, 0xff, sizeof(*info));
+	return ioctl(pool_fd, CMABUF_IOC_POOL_INFO, info) < 0 ? -errno : 0;
+}
+
+/* Bytes in live buffers of the pool, or -1. */
+static inline long long pool_used(int pool_fd)
+{
+	struct cmabuf_pool_info info;
+
+	return pool_info(pool_fd, &info) ? -1 : (long long)info.used;
+}
+
+/* Waits until the pool's used bytes drop to want (frees may finish asynchronously). */
+static inline bool wait_used(int pool_fd, long long want, unsigned int timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+
+	while (pool_used(pool_fd) != want && now_ms() < end)
+		usleep(1000);
+	return pool_used(pool_fd) == want;
 }
 
 #endif /* CMABUF_UTIL_H */

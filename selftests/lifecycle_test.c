@@ -6,6 +6,8 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
+#include <sys/mman.h>
+
 #define CAMERA_DEV "/dev/cmabuf-camera"
 /*
  * Slab grows for a while after the first reloads (caches warming up, fragmentation),
@@ -53,6 +55,61 @@ TEST(rmmod_refused_while_a_device_is_open)
 	EXPECT_TRUE(path_exists(CAMERA_DEV));
 }
 
+TEST(rmmod_refused_while_a_buffer_lives)
+{
+	int pool = pool_open("camera"), buf;
+
+	ASSERT_LE(0, pool);
+	buf = buf_alloc_rw(pool, 1 << 20);
+	ASSERT_LE(0, buf);
+	close(pool);
+	EXPECT_EQ(-1, module_unload()) TH_LOG("cmabuf unloaded under a live buffer");
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(buf);
+	ASSERT_EQ(0, module_unload()) TH_LOG("unload after the last buffer: %s", strerror(errno));
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+}
+
+/* Unbinding never frees memory under a buffer; the region is rebound once it is gone. */
+TEST(unbind_while_a_buffer_lives_keeps_it_valid)
+{
+	const size_t size = 1 << 20;
+	int pool = pool_open("camera"), buf;
+	uint8_t *p;
+	size_t i;
+
+	ASSERT_LE(0, pool);
+	buf = buf_alloc_rw(pool, size);
+	ASSERT_LE(0, buf);
+	close(pool);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, size);
+
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	EXPECT_TRUE(wait_path(CAMERA_DEV, false, 2000));
+	for (i = 0; i < size && p[i] == 0x5a; i++)
+		;
+	EXPECT_EQ(size, i) TH_LOG("buffer changed after unbind at byte %zu", i);
+	memset(p, 0xa5, size);
+
+	EXPECT_NE(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"))
+		TH_LOG("rebound while a buffer of the region lives");
+	EXPECT_TRUE(klog_contains("cmabuf-camera: memory-region camera-pool@58000000 still "
+				  "holds buffers from before cmabuf-camera was unbound"));
+
+	munmap(p, size);
+	close(buf);
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"))
+		TH_LOG("rebinding after the buffer went: %s", strerror(errno));
+	ASSERT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	EXPECT_EQ(0, pool_used(pool));
+	close(pool);
+}
+
 /* One unload and load, checking that everything goes and comes back. */
 static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 {
@@ -65,7 +122,19 @@ static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 	return _metadata->exit_code;
 }
 
-TEST(load_unload_cycles_leave_nothing_behind)
+FIXTURE(reload) {
+};
+
+FIXTURE_SETUP(reload)
+{
+}
+
+FIXTURE_TEARDOWN(reload)
+{
+}
+
+/* Hundreds of reloads take longer than the harness's default 30 s under emulation. */
+TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 300)
 {
 	int i, pools = driver_bound_count();
 	long long slab_before;

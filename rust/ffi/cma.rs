@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CMA areas (`struct cma`, `mm/cma.c`).
+//! CMA areas (`struct cma`, `mm/cma.c`) and pages allocated from them.
 
-use super::sys;
+use super::{
+    raw_device,
+    sys, //
+};
 use core::ptr::NonNull;
-use kernel::prelude::*;
+use kernel::{
+    bindings,
+    device::Device,
+    error::to_result,
+    page::PAGE_SHIFT,
+    prelude::*, //
+};
 
 /// A CMA area made by the kernel from a reusable reserved-memory region.
 ///
@@ -37,5 +46,112 @@ impl CmaArea {
         // SAFETY: By the type invariants the area is valid forever, and `cma_get_name`
         // returns a pointer to the NUL-terminated name stored inside it.
         unsafe { CStr::from_char_ptr(sys::cma_get_name(self.0.as_ptr())) }
+    }
+
+    /// Allocates `count` contiguous pages aligned to `1 << align_order` pages, migrating
+    /// movable pages out of the way. `None` if the area has no such run right now.
+    pub(crate) fn alloc(&self, count: usize, align_order: u32) -> Option<CmaPages> {
+        // SAFETY: The area is valid (type invariant); `cma_alloc` takes its own locks and
+        // may sleep, which callers of this (process context) allow.
+        let first = unsafe { sys::cma_alloc(self.0.as_ptr(), count, align_order, true) };
+        // INVARIANT: On success `cma_alloc` returned `count` pages of this area.
+        NonNull::new(first).map(|first| CmaPages {
+            area: *self,
+            first,
+            count,
+        })
+    }
+}
+
+/// Physically contiguous pages allocated from a CMA area, given back on drop.
+///
+/// # Invariants
+///
+/// Unless `count` is 0 (released), `first` is the first of `count` contiguous pages that
+/// `cma_alloc` returned from `area` and that have not been released.
+pub(crate) struct CmaPages {
+    area: CmaArea,
+    first: NonNull<bindings::page>,
+    count: usize,
+}
+
+// SAFETY: The pages are plain memory owned by this object; it only hands out their
+// addresses, and releasing them is allowed from any thread.
+unsafe impl Send for CmaPages {}
+// SAFETY: `&self` methods only read the page addresses or write page contents through
+// functions that do not depend on the calling thread.
+unsafe impl Sync for CmaPages {}
+
+impl CmaPages {
+    /// Number of pages.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Page frame number of the first page.
+    pub(crate) fn pfn(&self) -> u64 {
+        // SAFETY: `first` is a valid page (type invariant).
+        unsafe { sys::cmabuf_page_to_pfn(self.first.as_ptr()) as u64 }
+    }
+
+    /// Physical address of the first byte.
+    pub(crate) fn phys(&self) -> u64 {
+        self.pfn() << PAGE_SHIFT
+    }
+
+    /// Size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.count << PAGE_SHIFT
+    }
+
+    /// Page `n` of the range (`n < count`), for the exporter.
+    pub(super) fn page(&self, n: usize) -> *mut bindings::page {
+        // SAFETY: `first` is valid and `n` stays within the allocated range.
+        unsafe { sys::cmabuf_nth_page(self.first.as_ptr(), n) }
+    }
+
+    /// Zeroes every page; fails with `EINTR` if the caller is being killed.
+    pub(crate) fn clear(&self) -> Result {
+        // SAFETY: The pages belong to this object and nobody else maps them yet.
+        to_result(unsafe { sys::cmabuf_clear_pages(self.first.as_ptr(), self.count) })
+    }
+
+    /// Writes the CPU's cached lines of the pages back to memory and drops them, so
+    /// uncached mappings see what was written through the cached linear map.
+    pub(crate) fn clean_dcache(&self, dev: &Device) {
+        // SAFETY: `dev` is valid for the call and the pages belong to this object.
+        unsafe { sys::cmabuf_clean_dcache(raw_device(dev), self.first.as_ptr(), self.size()) };
+    }
+
+    /// How many pages someone else still holds a reference to (e.g. pinned for I/O).
+    pub(crate) fn referenced(&self) -> usize {
+        // SAFETY: The pages are valid; the helper only reads their reference counts.
+        unsafe { sys::cmabuf_pages_referenced(self.first.as_ptr(), self.count) }
+    }
+
+    /// Gives the pages back to the CMA area, unless someone still holds a reference to
+    /// one of them: then they are kept out of the area for good (`Err` with the number
+    /// of such pages), as handing them to the next buffer would share memory between
+    /// two owners. Either way this object owns nothing afterwards.
+    pub(crate) fn release(&mut self) -> core::result::Result<(), usize> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let busy = self.referenced();
+        let count = core::mem::replace(&mut self.count, 0);
+        // INVARIANT: `count == 0`: nothing is owned any more.
+        if busy != 0 {
+            return Err(busy);
+        }
+        // SAFETY: By the type invariants the pages came from `area` and were not released
+        // (`count` was non-zero), and no one else holds a reference (checked above).
+        unsafe { sys::cma_release(self.area.0.as_ptr(), self.first.as_ptr(), count) };
+        Ok(())
+    }
+}
+
+impl Drop for CmaPages {
+    fn drop(&mut self) {
+        let _ = self.release();
     }
 }

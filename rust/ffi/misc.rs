@@ -121,11 +121,6 @@ impl<T: MiscFile> MiscRegistration<T> {
         &self.name
     }
 
-    /// The data shared with open files.
-    pub(crate) fn data(&self) -> &T::Data {
-        &self.data
-    }
-
     /// The data of the registration that `misc` (given to [`MiscDevice::open`]) belongs to.
     pub(crate) fn data_of(misc: &MiscDeviceRegistration<T>) -> &T::Data {
         let raw: *mut Opaque<bindings::miscdevice> = misc.as_raw().cast();

@@ -3,9 +3,20 @@
  * C accessors for cmabuf's Rust code; see shim.h. No policy here: every function is a
  * one-line translation of an inline helper or a struct field.
  */
+#include <linux/cgroup_dmem.h>
 #include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
 #include <linux/of.h>
 #include <linux/of_reserved_mem.h>
+#include <linux/ratelimit.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/signal.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/cmabuf.h>
 
 #include "shim.h"
 
@@ -50,4 +61,168 @@ struct cma *cmabuf_dev_cma_area(struct device *dev)
 #else
 	return NULL;
 #endif
+}
+
+struct page *cmabuf_nth_page(struct page *page, unsigned long n)
+{
+	return pfn_to_page(page_to_pfn(page) + n);
+}
+
+unsigned long cmabuf_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+/* How many of count pages hold a reference besides the allocation's own. */
+unsigned long cmabuf_pages_referenced(struct page *page, unsigned long count)
+{
+	unsigned long i, busy = 0;
+
+	for (i = 0; i < count; i++)
+		busy += page_ref_count(cmabuf_nth_page(page, i)) != 1;
+	return busy;
+}
+
+/* Zeroes count pages from page on; stops early (-EINTR) if the caller is being killed. */
+int cmabuf_clear_pages(struct page *page, unsigned long count)
+{
+	unsigned long i;
+
+	for (i = 0; i < count; i++) {
+		clear_highpage(cmabuf_nth_page(page, i));
+		if ((i & 255) == 255) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+/*
+ * Writes back and invalidates the CPU cache lines of a range, through the DMA API on
+ * the pool's device: uncached user mappings alias the cached linear map, so freshly
+ * zeroed lines must reach memory before user space maps the buffer.
+ */
+void cmabuf_clean_dcache(struct device *dev, struct page *page, size_t size)
+{
+	dma_addr_t addr = dma_map_page(dev, page, 0, size, DMA_BIDIRECTIONAL);
+
+	if (!dma_mapping_error(dev, addr))
+		dma_unmap_page(dev, addr, size, DMA_BIDIRECTIONAL);
+}
+
+static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
+{
+	switch (cache) {
+	case CMABUF_WRITECOMBINE:
+		return pgprot_writecombine(prot);
+	case CMABUF_UNCACHED:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
+}
+
+/* Sets up a user mapping of a buffer: page protection by cache mode, fixed size. */
+void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache)
+{
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = cmabuf_prot(vm_get_page_prot(vma->vm_flags), cache);
+}
+
+void cmabuf_vma_span(const struct vm_area_struct *vma, unsigned long *start,
+		     unsigned long *pages, unsigned long *pgoff)
+{
+	*start = vma->vm_start;
+	*pages = vma_pages(vma);
+	*pgoff = vma->vm_pgoff;
+}
+
+void *cmabuf_vmap(struct page **pages, unsigned int count, unsigned int cache)
+{
+	return vmap(pages, count, VM_MAP, cmabuf_prot(PAGE_KERNEL, cache));
+}
+
+void cmabuf_vunmap(const void *addr)
+{
+	vunmap(addr);
+}
+
+void cmabuf_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
+{
+	iosys_map_set_vaddr(map, vaddr);
+}
+
+void *cmabuf_iosys_map_vaddr(const struct iosys_map *map)
+{
+	return map->is_iomem ? NULL : map->vaddr;
+}
+
+/* DEFINE_DMA_BUF_EXPORT_INFO: the exporter's name and owner come from this module. */
+struct dma_buf *cmabuf_dma_buf_export(const struct dma_buf_ops *ops, size_t size, int flags,
+				      void *priv)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+
+	exp_info.ops = ops;
+	exp_info.size = size;
+	exp_info.flags = flags;
+	exp_info.priv = priv;
+	return dma_buf_export(&exp_info);
+}
+
+/* A one-entry scatter-list covering a contiguous buffer. */
+int cmabuf_sgt_init(struct sg_table *sgt, struct page *page, size_t size)
+{
+	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+
+	if (ret)
+		return ret;
+	sg_set_page(sgt->sgl, page, size, 0);
+	return 0;
+}
+
+void cmabuf_sgt_unmap(struct device *dev, struct sg_table *sgt, int dir)
+{
+	dma_unmap_sgtable(dev, sgt, dir, 0);
+}
+
+void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir)
+{
+	dma_sync_sgtable_for_cpu(dev, sgt, dir);
+}
+
+void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir)
+{
+	dma_sync_sgtable_for_device(dev, sgt, dir);
+}
+
+/* A dmem region "cmabuf/<pool>"; NULL when the controller is off, or an error pointer. */
+struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name)
+{
+	return dmem_cgroup_register_region(size, "cmabuf/%s", name);
+}
+
+void cmabuf_dmem_unregister(struct dmem_cgroup_region *region)
+{
+	dmem_cgroup_unregister_region(region);
+}
+
+/* Charges the current task's cgroup; -EAGAIN when a dmem.max is reached. */
+int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
+			   struct dmem_cgroup_pool_state **pool)
+{
+	return dmem_cgroup_try_charge(region, size, pool, NULL);
+}
+
+void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
+{
+	dmem_cgroup_uncharge(pool, size);
+}
+
+/* 10 messages per 5 seconds, the printk_ratelimit() default. */
+void cmabuf_ratelimit_init(struct ratelimit_state *rs)
+{
+	ratelimit_state_init(rs, 5 * HZ, 10);
 }

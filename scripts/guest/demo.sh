@@ -19,6 +19,8 @@ for d in /sys/kernel/mm/cma/*; do
 	echo "$(basename "$d"): $(cat "$d/total_pages") pages, $(cat "$d/available_pages") available"
 done
 grep Cma /proc/meminfo
+section "allocate, map, write, verify and free a buffer on every pool"
+cmabuf_demo $(ls /dev/cmabuf-* | sed 's|/dev/cmabuf-||')
 n=$(ls -d /sys/bus/platform/drivers/cmabuf/cmabuf-* 2>/dev/null | wc -l)
 echo
 echo "cmabuf-run: bound $n pools"

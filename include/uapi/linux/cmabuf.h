@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cmabuf: physically contiguous dma-buf buffers from reusable CMA pools.
+ *
+ * Open /dev/cmabuf-<pool> and ask it for buffers with CMABUF_IOC_ALLOC; each comes back
+ * as a dma-buf file descriptor that can be mmap()ed, synchronised with
+ * DMA_BUF_IOCTL_SYNC (linux/dma-buf.h) and handed to camera (V4L2), display (DRM) or
+ * GPU drivers. The buffer is freed when the last reference to it goes: the fd, its
+ * duplicates, mappings and importers' attachments.
+ *
+ * Every struct carries reserved fields that must be zero, so it can grow without a new
+ * ioctl number. Errors: EINVAL for an unknown flag, a non-zero reserved field, size 0
+ * or larger than the pool, a bad alignment or bad fd_flags; EFAULT for a bad pointer;
+ * ENOMEM when the pool has no free run large enough; EBUSY when pages in the pool
+ * could not be migrated away after bounded retries; EDQUOT when a limit is reached;
+ * EPERM for CMABUF_IOC_PHYS without CAP_SYS_RAWIO; ENOTTY for an unknown ioctl.
+ *
+ * Usable from C and C++. See Documentation/cmabuf.rst.
+ */
+#ifndef _UAPI_LINUX_CMABUF_H
+#define _UAPI_LINUX_CMABUF_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* ioctl magic: 'J' is free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define CMABUF_IOC_MAGIC 'J'
+
+/* Cache modes for cmabuf_alloc.flags: how CPU mappings (mmap, vmap) see the buffer. */
+#define CMABUF_CACHED		0x0	/* default; keep coherent with DMA_BUF_IOCTL_SYNC */
+#define CMABUF_WRITECOMBINE	0x1	/* uncached, writes may be combined */
+#define CMABUF_UNCACHED		0x2	/* strongly ordered, uncached */
+#define CMABUF_CACHE_MASK	0x3
+
+/* All flags cmabuf_alloc.flags may hold. */
+#define CMABUF_ALLOC_FLAGS	CMABUF_CACHE_MASK
+
+/* Longest pool name, plus the terminating NUL. */
+#define CMABUF_NAME_LEN 40
+
+/**
+ * struct cmabuf_alloc - CMABUF_IOC_ALLOC: allocate a contiguous buffer
+ * @size:	in: bytes; rounded up to whole pages
+ * @align:	in: alignment of the buffer's physical address in bytes, a power of two
+ *		no smaller than the page size; 0 means page alignment
+ * @flags:	in: one CMABUF_CACHED, CMABUF_WRITECOMBINE or CMABUF_UNCACHED
+ * @fd_flags:	in: flags for the new fd: O_CLOEXEC, and O_RDWR or O_RDONLY (0)
+ * @fd:		out: the dma-buf file descriptor
+ * @id:		out: the buffer's number, as debugfs shows it
+ * @reserved:	must be zero
+ */
+struct cmabuf_alloc {
+	__u64 size;
+	__u64 align;
+	__u32 flags;
+	__u32 fd_flags;
+	__s32 fd;
+	__u32 id;
+	__u64 reserved[4];
+};
+
+/**
+ * struct cmabuf_pool_info - CMABUF_IOC_POOL_INFO: describe the pool
+ * @name:		the pool's name, NUL-terminated (/dev/cmabuf-<name>)
+ * @size:		bytes in the pool
+ * @used:		bytes in live cmabuf buffers
+ * @free:		bytes not in cmabuf buffers (other CMA users of the area, such as
+ *			the kernel's dma-buf CMA heap, may hold some of them)
+ * @largest_free:	the largest run of bytes not in cmabuf buffers
+ * @buffers:		live buffers
+ * @max_bytes:		pool limit on bytes in live buffers; 0 = none
+ * @max_buffers:	pool limit on live buffers; 0 = none
+ * @max_process_bytes:	limit on bytes one process (tgid) holds; 0 = none
+ * @max_process_buffers: limit on buffers one process (tgid) holds; 0 = none
+ * @reserved:		zero
+ */
+struct cmabuf_pool_info {
+	char name[CMABUF_NAME_LEN];
+	__u64 size;
+	__u64 used;
+	__u64 free;
+	__u64 largest_free;
+	__u64 buffers;
+	__u64 max_bytes;
+	__u64 max_buffers;
+	__u64 max_process_bytes;
+	__u64 max_process_buffers;
+	__u64 reserved[8];
+};
+
+/**
+ * struct cmabuf_phys - CMABUF_IOC_PHYS: physical address of a cmabuf buffer
+ * @fd:		in: a dma-buf fd allocated from this pool
+ * @reserved0:	must be zero
+ * @phys:	out: the buffer's physical (= bus, without an IOMMU) address
+ * @size:	out: the buffer's size in bytes
+ * @reserved:	must be zero
+ *
+ * For co-processors and FPGAs that take a physical address. Needs CAP_SYS_RAWIO.
+ */
+struct cmabuf_phys {
+	__s32 fd;
+	__u32 reserved0;
+	__u64 phys;
+	__u64 size;
+	__u64 reserved[2];
+};
+
+#define CMABUF_IOC_ALLOC	_IOWR(CMABUF_IOC_MAGIC, 0x00, struct cmabuf_alloc)
+#define CMABUF_IOC_POOL_INFO	_IOR(CMABUF_IOC_MAGIC, 0x01, struct cmabuf_pool_info)
+#define CMABUF_IOC_PHYS		_IOWR(CMABUF_IOC_MAGIC, 0x02, struct cmabuf_phys)
+
+#endif /* _UAPI_LINUX_CMABUF_H */

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A pool's memory: allocating buffers from its CMA area, and knowing where they are.
+//!
+//! The allocator outlives the pool's binding while any of its buffers lives: unbinding
+//! the device removes `/dev/cmabuf-<name>`, but memory is given back only when the last
+//! buffer goes, and until then the region stays claimed.
+
+use crate::{
+    buffer::Buffer,
+    ffi::{
+        CmaArea,
+        DmemRegion,
+        RateLimit, //
+    },
+    region::Limits,
+    registry::ClaimGuard,
+    uapi::{
+        self,
+        AllocRequest,
+        CacheMode, //
+    },
+};
+use core::fmt;
+use kernel::{
+    device::Device,
+    new_mutex,
+    page::PAGE_SHIFT,
+    prelude::*,
+    str::CString,
+    sync::{
+        aref::ARef,
+        Arc,
+        Mutex, //
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+};
+
+/// How often `cma_alloc` is tried before an allocation fails with `EBUSY`.
+const ALLOC_ATTEMPTS: u32 = 3;
+
+/// A buffer's place in the pool, in pages from the pool's base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Range {
+    pub(crate) id: u32,
+    pub(crate) first: u64,
+    pub(crate) pages: u64,
+}
+
+/// What one process (thread group) holds in the pool.
+#[derive(Clone, Copy)]
+struct ProcessUsage {
+    tgid: i32,
+    bytes: u64,
+    buffers: u64,
+}
+
+/// Which limit an allocation would break.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    Bytes(u64),
+    Buffers(u64),
+    ProcessBytes(u64),
+    ProcessBuffers(u64),
+}
+
+/// What the pool holds. `ranges` (sorted by `first`) are the buffers' places; the
+/// counters also include allocations in flight, so limits hold under concurrency.
+struct Usage {
+    ranges: KVec<Range>,
+    processes: KVec<ProcessUsage>,
+    used_pages: u64,
+    buffers: u64,
+    lost_pages: u64,
+    next_id: u32,
+    allocations: u64,
+    frees: u64,
+    failures: u64,
+}
+
+/// A consistent view of the pool's use, in bytes.
+pub(crate) struct UsageSnapshot {
+    pub(crate) used: u64,
+    pub(crate) free: u64,
+    pub(crate) largest_free: u64,
+    pub(crate) buffers: u64,
+}
+
+/// A pool's memory and its bookkeeping.
+#[pin_data]
+pub(crate) struct Allocator {
+    /// Pool name (`/dev/cmabuf-<name>`).
+    pub(crate) name: CString,
+    /// The reserved-memory node name, also the CMA area's name.
+    pub(crate) region: CString,
+    /// Physical base of the region.
+    pub(crate) base: u64,
+    /// Size of the region in bytes.
+    pub(crate) size: u64,
+    /// Limits on what the pool hands out.
+    pub(crate) limits: Limits,
+    cma: CmaArea,
+    dev: ARef<Device>,
+    dmem: DmemRegion,
+    #[pin]
+    usage: Mutex<Usage>,
+    /// Limits the messages user space can cause.
+    #[pin]
+    pub(crate) ratelimit: RateLimit,
+    _claim: ClaimGuard,
+}
+
+impl Allocator {
+    /// The allocator of the region `region` (`base`, `size`) served by `dev` as `name`.
+    #[expect(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        dev: &Device,
+        name: CString,
+        region: CString,
+        base: u64,
+        size: u64,
+        limits: Limits,
+        cma: CmaArea,
+        claim: ClaimGuard,
+    ) -> Result<impl PinInit<Self, Error> + use<>> {
+        let dev: ARef<Device> = dev.into();
+        let dmem = DmemRegion::register(size, &name)?;
+        Ok(try_pin_init!(Self {
+            name,
+            region,
+            base,
+            size,
+            limits,
+            cma,
+            dev,
+            dmem,
+            usage <- new_mutex!(Usage {
+                ranges: KVec::new(),
+                processes: KVec::new(),
+                used_pages: 0,
+                buffers: 0,
+                lost_pages: 0,
+                next_id: 1,
+                allocations: 0,
+                frees: 0,
+                failures: 0,
+            }),
+            ratelimit <- RateLimit::new(),
+            _claim: claim,
+        }))
+    }
+
+    fn total_pages(&self) -> u64 {
+        self.size >> PAGE_SHIFT
+    }
+
+    /// Allocates, zeroes and records a buffer for process `tgid`, charged to the
+    /// current task's cgroup.
+    pub(crate) fn alloc(self: &Arc<Self>, req: &AllocRequest, tgid: i32) -> Result<Arc<Buffer>> {
+        let base_pfn = self.base >> PAGE_SHIFT;
+        let pages = req.pages as u64;
+        let bytes = pages << PAGE_SHIFT;
+        let fits = |u: &Usage| {
+            fits(
+                &u.ranges,
+                self.total_pages(),
+                base_pfn,
+                pages,
+                req.align_order,
+            )
+        };
+        {
+            let mut usage = self.usage.lock();
+            if !fits(&usage) {
+                usage.failures += 1;
+                return Err(ENOMEM);
+            }
+            if let Err(hit) = usage.reserve(&self.limits, tgid, pages) {
+                usage.failures += 1;
+                drop(usage);
+                self.report_limit(hit, tgid, bytes);
+                return Err(uapi::edquot());
+            }
+        }
+        // From here on the reservation must be undone on every failure.
+        let unreserve = |e: Error| {
+            let mut usage = self.usage.lock();
+            usage.unreserve(tgid, pages);
+            usage.failures += 1;
+            e
+        };
+        let charge = self.dmem.try_charge(bytes).map_err(|e| {
+            if e == uapi::edquot() && self.ratelimit.allow() {
+                pr_err!(
+                    "{}: pid {}: dmem.max of its cgroup reached: buffer of {} bytes refused\n",
+                    &*self.name,
+                    tgid,
+                    bytes
+                );
+            }
+            unreserve(e)
+        })?;
+        let mut allocated = None;
+        for attempt in 0..ALLOC_ATTEMPTS {
+            if attempt > 0 {
+                fsleep(Delta::from_millis(10));
+            }
+            allocated = self.cma.alloc(req.pages, req.align_order);
+            if allocated.is_some() {
+                break;
+            }
+        }
+        let Some(mut cma_pages) = allocated else {
+            // Room by our count, yet no run came free: pages in it could not be migrated
+            // (pinned, unmovable) or another CMA user of the area holds them.
+            let err = if fits(&self.usage.lock()) {
+                EBUSY
+            } else {
+                ENOMEM
+            };
+            return Err(unreserve(err));
+        };
+        if let Err(e) = cma_pages.clear() {
+            let _ = cma_pages.release();
+            return Err(unreserve(e));
+        }
+        if req.cache != CacheMode::Cached {
+            cma_pages.clean_dcache(&self.dev);
+        }
+        let range = Range {
+            id: 0,
+            first: cma_pages.pfn() - base_pfn,
+            pages,
+        };
+        let id = match self.usage.lock().record(range) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = cma_pages.release();
+                return Err(unreserve(e));
+            }
+        };
+        Buffer::new(self.clone(), cma_pages, charge, id, tgid, req.cache)
+    }
+
+    /// Says which limit refused an allocation (rate-limited).
+    fn report_limit(&self, hit: LimitHit, tgid: i32, bytes: u64) {
+        if !self.ratelimit.allow() {
+            return;
+        }
+        let (property, parameter, limit) = match hit {
+            LimitHit::Bytes(l) => ("cmabuf,max-bytes", "max_bytes", l),
+            LimitHit::Buffers(l) => ("cmabuf,max-buffers", "max_buffers", l),
+            LimitHit::ProcessBytes(l) => ("cmabuf,max-process-bytes", "max_process_bytes", l),
+            LimitHit::ProcessBuffers(l) => ("cmabuf,max-process-buffers", "max_process_buffers", l),
+        };
+        pr_err!(
+            "{}: pid {}: buffer of {} bytes refused: limit of {} reached (DT {}, module parameter {})\n",
+            &*self.name,
+            tgid,
+            bytes,
+            limit,
+            property,
+            parameter
+        );
+    }
+
+    /// Forgets buffer `id` of process `tgid` when it is freed; `lost`: its pages could
+    /// not go back to the area, so its range stays taken.
+    pub(crate) fn forget(&self, id: u32, tgid: i32, lost: bool) {
+        let mut usage = self.usage.lock();
+        let Some(pos) = usage.ranges.iter().position(|r| r.id == id) else {
+            return;
+        };
+        let pages = usage.ranges[pos].pages;
+        usage.unreserve(tgid, pages);
+        usage.frees += 1;
+        if lost {
+            usage.lost_pages += pages;
+            usage.used_pages += pages;
+            return;
+        }
+        usage.ranges.remove(pos).ok();
+    }
+
+    /// Use of the pool now.
+    pub(crate) fn snapshot(&self) -> UsageSnapshot {
+        let usage = self.usage.lock();
+        let held: u64 = usage.ranges.iter().map(|r| r.pages).sum();
+        UsageSnapshot {
+            used: usage.used_pages << PAGE_SHIFT,
+            free: (self.total_pages() - held) << PAGE_SHIFT,
+            largest_free: largest_gap(&usage.ranges, self.total_pages()) << PAGE_SHIFT,
+            buffers: usage.buffers,
+        }
+    }
+
+    /// `debugfs/cmabuf/<name>/info`: one `key: value` per line.
+    pub(crate) fn write_info(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snap = self.snapshot();
+        let usage = self.usage.lock();
+        f.write_fmt(fmt!("name: {}\n", &*self.name))?;
+        f.write_fmt(fmt!("device: {}\n", self.dev.name()))?;
+        f.write_fmt(fmt!("region: {}\n", &*self.region))?;
+        f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
+        f.write_fmt(fmt!("base: {:#x}\n", self.base))?;
+        f.write_fmt(fmt!("size: {}\n", self.size))?;
+        f.write_fmt(fmt!("used: {}\n", snap.used))?;
+        f.write_fmt(fmt!("free: {}\n", snap.free))?;
+        f.write_fmt(fmt!("largest_free: {}\n", snap.largest_free))?;
+        f.write_fmt(fmt!("buffers: {}\n", snap.buffers))?;
+        f.write_fmt(fmt!("allocations: {}\n", usage.allocations))?;
+        f.write_fmt(fmt!("frees: {}\n", usage.frees))?;
+        f.write_fmt(fmt!("failures: {}\n", usage.failures))?;
+        f.write_fmt(fmt!("lost: {}\n", usage.lost_pages << PAGE_SHIFT))
+    }
+}
+
+impl Usage {
+    /// Counts an allocation of `pages` for `tgid` in advance, unless a limit forbids it.
+    fn reserve(&mut self, limits: &Limits, tgid: i32, pages: u64) -> Result<(), LimitHit> {
+        let bytes = pages << PAGE_SHIFT;
+        let over = |limit: u64, value: u64| limit != 0 && value > limit;
+        if over(limits.max_bytes, (self.used_pages + pages) << PAGE_SHIFT) {
+            return Err(LimitHit::Bytes(limits.max_bytes));
+        }
+        if over(limits.max_buffers, self.buffers + 1) {
+            return Err(LimitHit::Buffers(limits.max_buffers));
+        }
+        let process = self.processes.iter().find(|p| p.tgid == tgid).copied();
+        let process = process.unwrap_or(ProcessUsage {
+            tgid,
+            bytes: 0,
+            buffers: 0,
+        });
+        if over(limits.max_process_bytes, process.bytes + bytes) {
+            return Err(LimitHit::ProcessBytes(limits.max_process_bytes));
+        }
+        if over(limits.max_process_buffers, process.buffers + 1) {
+            return Err(LimitHit::ProcessBuffers(limits.max_process_buffers));
+        }
+        match self.processes.iter_mut().find(|p| p.tgid == tgid) {
+            Some(p) => {
+                p.bytes += bytes;
+                p.buffers += 1;
+            }
+            None => {
+                // Without room to track the process its limits cannot hold: refuse.
+                let entry = ProcessUsage {
+                    bytes,
+                    buffers: 1,
+                    ..process
+                };
+                if self.processes.push(entry, GFP_KERNEL).is_err() {
+                    return Err(LimitHit::ProcessBuffers(0));
+                }
+            }
+        }
+        self.used_pages += pages;
+        self.buffers += 1;
+        Ok(())
+    }
+
+    /// Undoes [`Usage::reserve`].
+    fn unreserve(&mut self, tgid: i32, pages: u64) {
+        self.used_pages -= pages;
+        self.buffers -= 1;
+        if let Some(pos) = self.processes.iter().position(|p| p.tgid == tgid) {
+            let p = &mut self.processes[pos];
+            p.bytes -= pages << PAGE_SHIFT;
+            p.buffers -= 1;
+            if p.buffers == 0 {
+                self.processes.remove(pos).ok();
+            }
+        }
+    }
+
+    /// Records a new buffer's range and returns its id.
+    fn record(&mut self, mut range: Range) -> Result<u32> {
+        range.id = self.next_id;
+        let pos = self
+            .ranges
+            .iter()
+            .position(|r| r.first > range.first)
+            .unwrap_or(self.ranges.len());
+        self.ranges.reserve(1, GFP_KERNEL)?;
+        self.ranges
+            .insert_within_capacity(pos, range)
+            .map_err(|_| ENOMEM)?;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.allocations += 1;
+        Ok(range.id)
+    }
+}
+
+/// The gaps between sorted `ranges` in a pool of `total` pages, as (first, end).
+fn gaps(ranges: &[Range], total: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    let ends = Iterator::chain(ranges.iter().map(|r| r.first), core::iter::once(total));
+    let starts = Iterator::chain(
+        core::iter::once(0),
+        ranges.iter().map(|r| r.first + r.pages),
+    );
+    starts.zip(ends).filter(|(s, e)| e > s)
+}
+
+/// The largest run of pages outside `ranges`.
+fn largest_gap(ranges: &[Range], total: u64) -> u64 {
+    gaps(ranges, total).map(|(s, e)| e - s).max().unwrap_or(0)
+}
+
+/// Whether `pages` pages aligned to `1 << order` pages (of physical page frames; the
+/// pool starts at frame `base_pfn`) fit in a gap between `ranges`.
+fn fits(ranges: &[Range], total: u64, base_pfn: u64, pages: u64, order: u32) -> bool {
+    let align = 1u64 << order;
+    gaps(ranges, total).any(|(s, e)| {
+        let start = (base_pfn + s).next_multiple_of(align) - base_pfn;
+        start.checked_add(pages).is_some_and(|end| end <= e)
+    })
+}
+
+#[kunit_tests(cmabuf_allocator)]
+mod tests {
+    use super::*;
+
+    fn r(first: u64, pages: u64) -> Range {
+        Range {
+            id: 1,
+            first,
+            pages,
+        }
+    }
+
+    #[test]
+    fn empty_pool_is_one_gap() {
+        assert_eq!(largest_gap(&[], 100), 100);
+        assert!(fits(&[], 100, 0, 100, 0));
+        assert!(!fits(&[], 100, 0, 101, 0));
+    }
+
+    #[test]
+    fn largest_gap_between_buffers() {
+        let ranges = [r(0, 10), r(30, 10), r(50, 45)];
+        assert_eq!(largest_gap(&ranges, 100), 20);
+        assert!(fits(&ranges, 100, 0, 20, 0));
+        assert!(!fits(&ranges, 100, 0, 21, 0));
+        assert_eq!(largest_gap(&[r(0, 100)], 100), 0);
+    }
+
+    #[test]
+    fn alignment_shrinks_gaps() {
+        // Gap 10..30: 16 pages aligned to 16 would start at 16 and end at 32: no room.
+        let ranges = [r(0, 10), r(30, 70)];
+        assert!(fits(&ranges, 100, 0, 16, 0));
+        assert!(!fits(&ranges, 100, 0, 16, 4));
+        // The pool's base frame counts: with base frame 6, offset 10 is frame 16.
+        assert!(fits(&ranges, 100, 6, 16, 4));
+    }
+}

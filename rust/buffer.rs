@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A buffer: contiguous pages from a pool, alive while any fd, mapping or importer
+//! holds its dma-buf.
+
+use crate::{
+    allocator::Allocator,
+    ffi::{
+        CmaPages,
+        DmemCharge, //
+    },
+    uapi::CacheMode, //
+};
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+/// One allocation, exported as one dma-buf. Fields drop in order: the cgroup charge
+/// goes before the pool whose dmem region it is charged to.
+pub(crate) struct Buffer {
+    pages: CmaPages,
+    _charge: DmemCharge,
+    pool: Arc<Allocator>,
+    id: u32,
+    tgid: i32,
+    cache: CacheMode,
+}
+
+impl Buffer {
+    /// Wraps pages that `pool` allocated and recorded as buffer `id` of process `tgid`.
+    pub(crate) fn new(
+        pool: Arc<Allocator>,
+        pages: CmaPages,
+        charge: DmemCharge,
+        id: u32,
+        tgid: i32,
+        cache: CacheMode,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                pages,
+                _charge: charge,
+                pool,
+                id,
+                tgid,
+                cache,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// The buffer's pages.
+    pub(crate) fn pages(&self) -> &CmaPages {
+        &self.pages
+    }
+
+    /// The buffer's number in debugfs.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Cache mode of CPU mappings.
+    pub(crate) fn cache(&self) -> CacheMode {
+        self.cache
+    }
+
+    /// The pool the buffer came from.
+    pub(crate) fn pool(&self) -> &Arc<Allocator> {
+        &self.pool
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        let lost = self.pages.release().err().unwrap_or(0);
+        if lost != 0 {
+            pr_err!(
+                "{}: buffer {} was freed while {} of its pages are still referenced (pinned for I/O?); they stay out of the pool\n",
+                &*self.pool.name,
+                self.id,
+                lost
+            );
+        }
+        self.pool.forget(self.id, self.tgid, lost != 0);
+    }
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The dma-buf exporter: cmabuf buffers as dma-buf files (`drivers/dma-buf/dma-buf.c`).
+//!
+//! Each exported buffer carries an [`Exported`] as the dma-buf's private data: the
+//! buffer itself and the importers' attachments, each with a one-entry scatter-list
+//! mapped for the importer's own device. CPU access brackets (`DMA_BUF_IOCTL_SYNC`)
+//! sync every mapped attachment. User mappings are page-backed (`vm_insert_pages`), so
+//! `get_user_pages` users such as `O_DIRECT` work on them.
+
+use super::{
+    sys,
+    CmaPages, //
+};
+use crate::{
+    buffer::Buffer,
+    uapi::CacheMode, //
+};
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    ffi::c_int,
+    fs::File,
+    new_mutex,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        Mutex, //
+    },
+    types::ForeignOwnable,
+};
+
+/// An importer's attachment: its device and our scatter-list for it.
+///
+/// # Invariants
+///
+/// `dev` is the attachment's device, valid until `detach`. `sgt` holds a one-entry
+/// table (from `cmabuf_sgt_init`) covering the buffer, freed on drop; `mapped` is the
+/// direction it is DMA-mapped for, if it is.
+struct Attachment {
+    dev: *mut bindings::device,
+    sgt: KBox<bindings::sg_table>,
+    mapped: Option<c_int>,
+}
+
+/// A pointer to an [`Attachment`] owned by its `dma_buf_attachment`.
+#[derive(Clone, Copy, PartialEq)]
+struct AttachmentPtr(NonNull<Attachment>);
+
+// SAFETY: The attachment is only touched under `Exported::attachments`' lock.
+unsafe impl Send for AttachmentPtr {}
+
+/// The private data of an exported dma-buf.
+#[pin_data]
+struct Exported {
+    buffer: Arc<Buffer>,
+    #[pin]
+    attachments: Mutex<KVec<AttachmentPtr>>,
+}
+
+/// Exports `buffer` as a dma-buf; returns its file, not yet installed in a descriptor.
+/// `access` is `O_RDWR` or `O_RDONLY`.
+pub(crate) fn export(buffer: Arc<Buffer>, access: u32) -> Result<ARef<File>> {
+    let size = buffer.pages().size();
+    let exported = KBox::pin_init(
+        try_pin_init!(Exported {
+            buffer,
+            attachments <- new_mutex!(KVec::new()),
+        }),
+        GFP_KERNEL,
+    )?;
+    let priv_ = exported.into_foreign();
+    // SAFETY: `OPS` is a static table; `priv_` stays valid until `release` takes it back.
+    let dmabuf = unsafe { sys::cmabuf_dma_buf_export(&OPS, size, access as c_int, priv_) };
+    let dmabuf = match from_err_ptr(dmabuf) {
+        Ok(d) => d,
+        Err(e) => {
+            // SAFETY: The export failed, so the dma-buf core does not hold `priv_`; we
+            // take back what `into_foreign` gave out.
+            drop(unsafe { <Pin<KBox<Exported>>>::from_foreign(priv_) });
+            return Err(e);
+        }
+    };
+    // SAFETY: A new dma-buf's file carries one reference, which the caller now owns
+    // (`dma_buf_fd` would otherwise hand it to the fd table). `File` is a transparent
+    // wrapper of `struct file`.
+    Ok(unsafe { ARef::from_raw(NonNull::new_unchecked((*dmabuf).file.cast::<File>())) })
+}
+
+/// The cmabuf buffer behind dma-buf file descriptor `fd`: `Err(EBADF)` if `fd` is not a
+/// dma-buf, `Ok(None)` if it is another exporter's.
+pub(crate) fn buffer_of_fd(fd: i32) -> Result<Option<Arc<Buffer>>> {
+    // SAFETY: `dma_buf_get` takes any integer and returns a referenced dma-buf or an
+    // error pointer.
+    let dmabuf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) }).map_err(|_| EBADF)?;
+    // SAFETY: `dmabuf` is valid while we hold the reference taken above; for our own
+    // dma-bufs `priv` is the `Exported` set up by `export`, alive until `release`,
+    // which cannot run while we hold a reference.
+    let buffer = unsafe {
+        if core::ptr::eq((*dmabuf).ops, &OPS) {
+            let exported = <Pin<KBox<Exported>>>::borrow((*dmabuf).priv_);
+            Some(exported.buffer.clone())
+        } else {
+            None
+        }
+    };
+    // SAFETY: Drops the reference `dma_buf_get` took.
+    unsafe { bindings::dma_buf_put(dmabuf) };
+    Ok(buffer)
+}
+
+/// `struct dma_buf_ops` for cmabuf buffers.
+static OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
+    attach: Some(attach),
+    detach: Some(detach),
+    map_dma_buf: Some(map_dma_buf),
+    unmap_dma_buf: Some(unmap_dma_buf),
+    release: Some(release),
+    begin_cpu_access: Some(begin_cpu_access),
+    end_cpu_access: Some(end_cpu_access),
+    mmap: Some(mmap),
+    vmap: Some(vmap),
+    vunmap: Some(vunmap),
+    ..pin_init::zeroed()
+};
+
+/// Borrows the private data of one of our dma-bufs.
+///
+/// # Safety
+///
+/// `dmabuf` is a live dma-buf exported by [`export`].
+unsafe fn exported<'a>(dmabuf: *mut bindings::dma_buf) -> Pin<&'a Exported> {
+    // SAFETY: By the caller's guarantee `priv` is our `Exported`, alive until `release`.
+    unsafe { <Pin<KBox<Exported>>>::borrow((*dmabuf).priv_) }
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with a live dma-buf of ours and a new attachment.
+unsafe extern "C" fn attach(
+    dmabuf: *mut bindings::dma_buf,
+    attachment: *mut bindings::dma_buf_attachment,
+) -> c_int {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    let exported = unsafe { exported(dmabuf) };
+    let pages = exported.buffer.pages();
+    let result = (|| -> Result<NonNull<Attachment>> {
+        let mut sgt = KBox::new(pin_init::zeroed::<bindings::sg_table>(), GFP_KERNEL)?;
+        // SAFETY: `sgt` is an empty table; the pages are the buffer's, alive while it is.
+        to_result(unsafe { sys::cmabuf_sgt_init(&mut *sgt, pages.page(0), pages.size()) })?;
+        let att = KBox::new(
+            Attachment {
+                // SAFETY: The attachment is valid during the call.
+                dev: unsafe { (*attachment).dev },
+                sgt,
+                mapped: None,
+            },
+            GFP_KERNEL,
+        )?;
+        let ptr = NonNull::from(KBox::leak(att));
+        if let Err(e) = exported
+            .attachments
+            .lock()
+            .push(AttachmentPtr(ptr), GFP_KERNEL)
+        {
+            // SAFETY: `ptr` came from `KBox::leak` above and was not shared.
+            drop(unsafe { KBox::from_raw(ptr.as_ptr()) });
+            return Err(e.into());
+        }
+        Ok(ptr)
+    })();
+    match result {
+        Ok(ptr) => {
+            // SAFETY: The attachment is valid; `priv` is ours to set.
+            unsafe { (*attachment).priv_ = ptr.as_ptr().cast() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with a live dma-buf of ours and an attachment that
+/// [`attach`] set up.
+unsafe extern "C" fn detach(
+    dmabuf: *mut bindings::dma_buf,
+    attachment: *mut bindings::dma_buf_attachment,
+) {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    let exported = unsafe { exported(dmabuf) };
+    // SAFETY: `attach` stored a `KBox<Attachment>` pointer in `priv`.
+    let Some(ptr) = NonNull::new(unsafe { (*attachment).priv_ }.cast::<Attachment>()) else {
+        return;
+    };
+    exported
+        .attachments
+        .lock()
+        .retain(|a| *a != AttachmentPtr(ptr));
+    // SAFETY: `ptr` came from `KBox::leak` in `attach` and is no longer in the list.
+    drop(unsafe { KBox::from_raw(ptr.as_ptr()) });
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        if let Some(dir) = self.mapped {
+            // SAFETY: The table is mapped for `dev` in `dir` (type invariants).
+            unsafe { sys::cmabuf_sgt_unmap(self.dev, &mut *self.sgt, dir) };
+        }
+        // SAFETY: The table was set up by `cmabuf_sgt_init` (type invariants).
+        unsafe { bindings::sg_free_table(&mut *self.sgt) };
+    }
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with an attachment that [`attach`] set up.
+unsafe extern "C" fn map_dma_buf(
+    attachment: *mut bindings::dma_buf_attachment,
+    dir: bindings::dma_data_direction,
+) -> *mut bindings::sg_table {
+    // SAFETY: The dma-buf is ours and alive while attached.
+    let exported = unsafe { exported((*attachment).dmabuf) };
+    let _guard = exported.attachments.lock();
+    // SAFETY: `priv` is our attachment; it is only touched under the lock we hold.
+    let att = unsafe { &mut *(*attachment).priv_.cast::<Attachment>() };
+    if att.mapped.is_some() {
+        return EBUSY.to_ptr();
+    }
+    // SAFETY: `dev` is the importer's device and `sgt` our table for the buffer.
+    let ret = unsafe { bindings::dma_map_sgtable(att.dev, &mut *att.sgt, dir, 0) };
+    if ret != 0 {
+        return Error::from_errno(ret).to_ptr();
+    }
+    att.mapped = Some(dir as c_int);
+    &mut *att.sgt
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with an attachment that [`map_dma_buf`] mapped.
+unsafe extern "C" fn unmap_dma_buf(
+    attachment: *mut bindings::dma_buf_attachment,
+    _sgt: *mut bindings::sg_table,
+    dir: bindings::dma_data_direction,
+) {
+    // SAFETY: The dma-buf is ours and alive while attached.
+    let exported = unsafe { exported((*attachment).dmabuf) };
+    let _guard = exported.attachments.lock();
+    // SAFETY: `priv` is our attachment; it is only touched under the lock we hold.
+    let att = unsafe { &mut *(*attachment).priv_.cast::<Attachment>() };
+    if att.mapped.take().is_some() {
+        // SAFETY: The table was mapped for `dev` by `map_dma_buf`.
+        unsafe { sys::cmabuf_sgt_unmap(att.dev, &mut *att.sgt, dir as c_int) };
+    }
+}
+
+/// Syncs every mapped attachment for the CPU (`to_cpu`) or back for the devices.
+fn sync_attachments(exported: &Exported, dir: bindings::dma_data_direction, to_cpu: bool) {
+    for a in exported.attachments.lock().iter() {
+        // SAFETY: Listed attachments are alive (detach removes them under this lock).
+        let att = unsafe { &mut *a.0.as_ptr() };
+        if att.mapped.is_some() {
+            // SAFETY: The table is mapped for `dev`.
+            unsafe {
+                if to_cpu {
+                    sys::cmabuf_sgt_sync_for_cpu(att.dev, &mut *att.sgt, dir as c_int)
+                } else {
+                    sys::cmabuf_sgt_sync_for_device(att.dev, &mut *att.sgt, dir as c_int)
+                }
+            };
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with a live dma-buf of ours.
+unsafe extern "C" fn begin_cpu_access(
+    dmabuf: *mut bindings::dma_buf,
+    dir: bindings::dma_data_direction,
+) -> c_int {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    sync_attachments(unsafe { exported(dmabuf) }.get_ref(), dir, true);
+    0
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with a live dma-buf of ours.
+unsafe extern "C" fn end_cpu_access(
+    dmabuf: *mut bindings::dma_buf,
+    dir: bindings::dma_data_direction,
+) -> c_int {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    sync_attachments(unsafe { exported(dmabuf) }.get_ref(), dir, false);
+    0
+}
+
+/// Pages inserted into a user mapping per `vm_insert_pages` call.
+const INSERT_BATCH: usize = 64;
+
+/// # Safety
+///
+/// Called by the dma-buf core with a live dma-buf of ours and a VMA being set up, with
+/// the mmap lock held for writing; the core checked that the VMA fits the buffer.
+unsafe extern "C" fn mmap(
+    dmabuf: *mut bindings::dma_buf,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    let exported = unsafe { exported(dmabuf) };
+    let pages = exported.buffer.pages();
+    let (mut start, mut count, mut pgoff) = (0, 0, 0);
+    // SAFETY: `vma` is valid; the out-pointers point to locals.
+    unsafe { sys::cmabuf_vma_span(vma, &mut start, &mut count, &mut pgoff) };
+    let first = pgoff;
+    if first
+        .checked_add(count)
+        .is_none_or(|end| end > pages.count())
+    {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `vma` is being set up under the mmap write lock.
+    unsafe { sys::cmabuf_vma_prepare(vma, exported.buffer.cache() as u32) };
+    match insert_pages(vma, start, pages, first, count) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Maps pages `first..first + count` of `pages` at `addr` in `vma`.
+fn insert_pages(
+    vma: *mut bindings::vm_area_struct,
+    mut addr: usize,
+    pages: &CmaPages,
+    first: usize,
+    count: usize,
+) -> Result {
+    let mut batch = [core::ptr::null_mut::<bindings::page>(); INSERT_BATCH];
+    let mut done = 0;
+    while done < count {
+        let n = INSERT_BATCH.min(count - done);
+        for (i, slot) in batch.iter_mut().take(n).enumerate() {
+            *slot = pages.page(first + done + i);
+        }
+        let mut left = n;
+        // SAFETY: `vma` is being set up under the mmap write lock, the range lies inside
+        // it (checked by the caller), and the pages are the buffer's, alive while the
+        // mapping holds the dma-buf file.
+        to_result(unsafe { bindings::vm_insert_pages(vma, addr, batch.as_mut_ptr(), &mut left) })?;
+        if left != 0 {
+            return Err(EFAULT);
+        }
+        done += n;
+        addr += n << kernel::page::PAGE_SHIFT;
+    }
+    Ok(())
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core (which counts vmaps) with a live dma-buf of ours.
+unsafe extern "C" fn vmap(dmabuf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) -> c_int {
+    // SAFETY: The dma-buf is ours and alive (caller's guarantee).
+    let exported = unsafe { exported(dmabuf) };
+    let pages = exported.buffer.pages();
+    let Ok(mut array) = KVVec::with_capacity(pages.count(), GFP_KERNEL) else {
+        return ENOMEM.to_errno();
+    };
+    for i in 0..pages.count() {
+        if array.push(pages.page(i), GFP_KERNEL).is_err() {
+            return ENOMEM.to_errno();
+        }
+    }
+    // SAFETY: `array` holds the buffer's pages; `vmap` copies what it needs.
+    let vaddr = unsafe {
+        sys::cmabuf_vmap(
+            array.as_mut_ptr(),
+            pages.count() as u32,
+            exported.buffer.cache() as u32,
+        )
+    };
+    if vaddr.is_null() {
+        return ENOMEM.to_errno();
+    }
+    // SAFETY: `map` is valid for writes (caller's guarantee).
+    unsafe { sys::cmabuf_iosys_map_set_vaddr(map, vaddr) };
+    0
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core with the `map` that [`vmap`] filled in.
+unsafe extern "C" fn vunmap(_dmabuf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) {
+    // SAFETY: `map` holds the address `vmap` returned.
+    unsafe { sys::cmabuf_vunmap(sys::cmabuf_iosys_map_vaddr(map).cast_const()) };
+}
+
+/// # Safety
+///
+/// Called by the dma-buf core once, when the last reference to the dma-buf goes.
+unsafe extern "C" fn release(dmabuf: *mut bindings::dma_buf) {
+    // SAFETY: `priv` holds what `export` gave out with `into_foreign`; this is the one
+    // place that takes it back.
+    drop(unsafe { <Pin<KBox<Exported>>>::from_foreign((*dmabuf).priv_) });
+}
+
+// The cache mode crosses to C as the uAPI's CMABUF_* value.
+const _: () = assert!(CacheMode::WriteCombine as u32 == 1 && CacheMode::Uncached as u32 == 2);

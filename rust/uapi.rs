@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The user-space interface: `include/uapi/linux/cmabuf.h` in Rust, and the checks an
+//! allocation request must pass before any memory is touched.
+
+use kernel::{
+    bindings,
+    ioctl::{
+        _IOR,
+        _IOWR, //
+    },
+    page::PAGE_SHIFT,
+    prelude::*,
+};
+
+/// `EDQUOT`: a limit (pool, process or cgroup) refused the allocation. The `kernel`
+/// crate has no constant for it.
+pub(crate) fn edquot() -> Error {
+    Error::from_errno(-(bindings::EDQUOT as i32))
+}
+
+/// `CMABUF_IOC_MAGIC`.
+const MAGIC: u32 = b'J' as u32;
+
+/// `CMABUF_IOC_ALLOC`.
+pub(crate) const IOC_ALLOC: u32 = _IOWR::<Alloc>(MAGIC, 0x00);
+/// `CMABUF_IOC_POOL_INFO`.
+pub(crate) const IOC_POOL_INFO: u32 = _IOR::<PoolInfo>(MAGIC, 0x01);
+/// `CMABUF_IOC_PHYS`.
+pub(crate) const IOC_PHYS: u32 = _IOWR::<Phys>(MAGIC, 0x02);
+
+/// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
+const CACHE_MASK: u32 = 0x3;
+/// `CMABUF_ALLOC_FLAGS`: every bit [`Alloc::flags`] may hold.
+const ALLOC_FLAGS: u32 = CACHE_MASK;
+/// `CMABUF_NAME_LEN`.
+pub(crate) const NAME_LEN: usize = 40;
+
+/// `struct cmabuf_alloc`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Alloc {
+    pub(crate) size: u64,
+    pub(crate) align: u64,
+    pub(crate) flags: u32,
+    pub(crate) fd_flags: u32,
+    pub(crate) fd: i32,
+    pub(crate) id: u32,
+    pub(crate) reserved: [u64; 4],
+}
+
+/// `struct cmabuf_pool_info`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct PoolInfo {
+    pub(crate) name: [u8; NAME_LEN],
+    pub(crate) size: u64,
+    pub(crate) used: u64,
+    pub(crate) free: u64,
+    pub(crate) largest_free: u64,
+    pub(crate) buffers: u64,
+    pub(crate) max_bytes: u64,
+    pub(crate) max_buffers: u64,
+    pub(crate) max_process_bytes: u64,
+    pub(crate) max_process_buffers: u64,
+    pub(crate) reserved: [u64; 8],
+}
+
+/// `struct cmabuf_phys`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Phys {
+    pub(crate) fd: i32,
+    pub(crate) reserved0: u32,
+    pub(crate) phys: u64,
+    pub(crate) size: u64,
+    pub(crate) reserved: [u64; 2],
+}
+
+// The layouts are ABI: they must match the C header on every architecture.
+kernel::static_assert!(core::mem::size_of::<Alloc>() == 64);
+kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
+kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
+
+/// How CPU mappings of a buffer see memory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum CacheMode {
+    /// `CMABUF_CACHED`: cached; coherent through `DMA_BUF_IOCTL_SYNC`.
+    Cached = 0,
+    /// `CMABUF_WRITECOMBINE`.
+    WriteCombine = 1,
+    /// `CMABUF_UNCACHED`.
+    Uncached = 2,
+}
+
+/// A request that passed every check of [`Alloc::validate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct AllocRequest {
+    /// Pages to allocate.
+    pub(crate) pages: usize,
+    /// Physical alignment as a page order.
+    pub(crate) align_order: u32,
+    /// Cache mode of CPU mappings.
+    pub(crate) cache: CacheMode,
+    /// `O_CLOEXEC` or 0, for the new fd.
+    pub(crate) cloexec: u32,
+    /// `O_RDWR` or `O_RDONLY`, for the dma-buf file.
+    pub(crate) access: u32,
+}
+
+impl Alloc {
+    /// Checks the request against the pool's size; on failure says what is wrong.
+    pub(crate) fn validate(&self, pool_bytes: u64) -> Result<AllocRequest, &'static str> {
+        if self.reserved.iter().any(|&r| r != 0) || self.fd != 0 || self.id != 0 {
+            return Err("reserved fields, fd and id must be zero");
+        }
+        if self.flags & !ALLOC_FLAGS != 0 {
+            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode");
+        }
+        let cache = match self.flags & CACHE_MASK {
+            0 => CacheMode::Cached,
+            1 => CacheMode::WriteCombine,
+            2 => CacheMode::Uncached,
+            _ => return Err("cache mode 3 does not exist"),
+        };
+        let allowed_fd_flags = bindings::O_CLOEXEC | bindings::O_ACCMODE;
+        if self.fd_flags & !allowed_fd_flags != 0 {
+            return Err("fd_flags may hold only O_CLOEXEC and O_RDWR or O_RDONLY");
+        }
+        let access = self.fd_flags & bindings::O_ACCMODE;
+        if access != bindings::O_RDWR && access != bindings::O_RDONLY {
+            return Err("fd_flags access mode must be O_RDWR or O_RDONLY");
+        }
+        if self.size == 0 {
+            return Err("size is 0");
+        }
+        if self.size > pool_bytes {
+            return Err("size is larger than the pool");
+        }
+        let page = 1u64 << PAGE_SHIFT;
+        let pages = self.size.div_ceil(page);
+        let align_order = match self.align {
+            0 => 0,
+            a if !a.is_power_of_two() || a < page => {
+                return Err("align must be 0 or a power of two no smaller than the page size")
+            }
+            a if a > pool_bytes => return Err("align is larger than the pool"),
+            a => (a >> PAGE_SHIFT).trailing_zeros(),
+        };
+        Ok(AllocRequest {
+            pages: usize::try_from(pages).map_err(|_| "size is larger than the pool")?,
+            align_order,
+            cache,
+            cloexec: self.fd_flags & bindings::O_CLOEXEC,
+            access,
+        })
+    }
+}
+
+impl PoolInfo {
+    /// An all-zero reply, to be filled in.
+    pub(crate) fn zeroed() -> Self {
+        Self {
+            name: [0; NAME_LEN],
+            size: 0,
+            used: 0,
+            free: 0,
+            largest_free: 0,
+            buffers: 0,
+            max_bytes: 0,
+            max_buffers: 0,
+            max_process_bytes: 0,
+            max_process_buffers: 0,
+            reserved: [0; 8],
+        }
+    }
+}
+
+impl Phys {
+    /// Checks the reserved fields.
+    pub(crate) fn validate(&self) -> Result<(), &'static str> {
+        if self.reserved0 != 0 || self.reserved.iter().any(|&r| r != 0) {
+            return Err("reserved fields must be zero");
+        }
+        Ok(())
+    }
+}
+
+#[kunit_tests(cmabuf_uapi)]
+mod tests {
+    use super::*;
+
+    const POOL: u64 = 64 << 20;
+    const PAGE: u64 = 1 << PAGE_SHIFT;
+
+    fn req(size: u64) -> Alloc {
+        Alloc {
+            size,
+            fd_flags: bindings::O_RDWR | bindings::O_CLOEXEC,
+            ..Alloc::default()
+        }
+    }
+
+    #[test]
+    fn size_rounds_up_to_pages() {
+        assert_eq!(req(1).validate(POOL).map(|r| r.pages), Ok(1));
+        assert_eq!(req(PAGE).validate(POOL).map(|r| r.pages), Ok(1));
+        assert_eq!(req(PAGE + 1).validate(POOL).map(|r| r.pages), Ok(2));
+        assert_eq!(
+            req(POOL).validate(POOL).map(|r| r.pages),
+            Ok((POOL / PAGE) as usize)
+        );
+    }
+
+    #[test]
+    fn bad_sizes() {
+        assert!(req(0).validate(POOL).is_err());
+        assert!(req(POOL + 1).validate(POOL).is_err());
+        assert!(req(u64::MAX).validate(POOL).is_err());
+    }
+
+    #[test]
+    fn alignment() {
+        let mut a = req(PAGE);
+        a.align = 1 << 20;
+        assert_eq!(
+            a.validate(POOL).map(|r| r.align_order),
+            Ok(20 - PAGE_SHIFT as u32)
+        );
+        for bad in [1, PAGE / 2, PAGE + 1, 3 * PAGE, POOL * 2] {
+            a.align = bad;
+            assert!(a.validate(POOL).is_err());
+        }
+    }
+
+    #[test]
+    fn flags_and_reserved() {
+        let mut a = req(PAGE);
+        a.flags = 2;
+        assert_eq!(a.validate(POOL).map(|r| r.cache), Ok(CacheMode::Uncached));
+        for bad in [3, 4, 1 << 31] {
+            a.flags = bad;
+            assert!(a.validate(POOL).is_err());
+        }
+        let mut a = req(PAGE);
+        a.reserved[3] = 1;
+        assert!(a.validate(POOL).is_err());
+        let mut a = req(PAGE);
+        a.fd = 5;
+        assert!(a.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn fd_flags() {
+        let mut a = req(PAGE);
+        a.fd_flags = bindings::O_RDONLY;
+        assert_eq!(
+            a.validate(POOL).map(|r| (r.access, r.cloexec)),
+            Ok((bindings::O_RDONLY, 0))
+        );
+        for bad in [
+            bindings::O_WRONLY,
+            bindings::O_NONBLOCK | bindings::O_RDWR,
+            3,
+        ] {
+            a.fd_flags = bad;
+            assert!(a.validate(POOL).is_err());
+        }
+    }
+}
