@@ -216,12 +216,19 @@ impl Allocator {
         let Some(mut cma_pages) = allocated else {
             // Room by our count, yet no run came free: pages in it could not be migrated
             // (pinned, unmovable) or another CMA user of the area holds them.
-            let err = if fits(&self.usage.lock()) {
-                EBUSY
-            } else {
-                ENOMEM
-            };
-            return Err(unreserve(err));
+            if !fits(&self.usage.lock()) {
+                return Err(unreserve(ENOMEM));
+            }
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them\n",
+                    &*self.name,
+                    pages,
+                    ALLOC_ATTEMPTS,
+                    self.cma.name()
+                );
+            }
+            return Err(unreserve(EBUSY));
         };
         if let Err(e) = cma_pages.clear() {
             let _ = cma_pages.release();

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
-# clippy build, and `unsafe` confined to rust/ffi.
+# clippy build, `unsafe` confined to rust/ffi, and generated bindings that match the
+# kernel's headers.
 #
-# usage: host-checks.sh <kernel source dir>
+# usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 
-ksrc=$1
+ksrc=$1 kdir=$2
 n=0
 check() { # name, then the command; its output is shown as TAP diagnostics on failure
 	local name=$1; shift
@@ -41,7 +42,13 @@ safety_comment_on_every_unsafe_block() {
 		END { exit bad }' rust/ffi.rs rust/ffi/*.rs)
 }
 
+bindings_match_kernel_headers() {
+	"$CMABUF_TOP/scripts/gen-bindings.sh" "$kdir" "$CMABUF_BUILD/generated.rs" &&
+		diff -u "$CMABUF_TOP/rust/ffi/sys/generated.rs" "$CMABUF_BUILD/generated.rs"
+}
+
 check rustfmt_clean rustfmt_clean
 check clippy_build_warning_free build_warning_free
 check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
+check bindings_match_kernel_headers bindings_match_kernel_headers

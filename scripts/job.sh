@@ -45,7 +45,7 @@ run)
 		die "allocating, mapping or freeing a buffer failed (see build/run.log)"
 	;;
 check)
-	"$S/host-checks.sh" "$KSRC" >"$CMABUF_BUILD/host.tap"
+	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
 	dtb=$CMABUF_BUILD/test.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"

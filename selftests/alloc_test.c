@@ -5,6 +5,7 @@
  * sockets, synchronised with DMA_BUF_IOCTL_SYNC, and freed with their last reference.
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -554,6 +555,35 @@ TEST_F(pool, exhaustion_is_enomem_and_recovers)
 	for (i = 0; i < 4; i++)
 		if (i != 1)
 			close(bufs[i]);
+}
+
+/*
+ * The kernel's CMA heap serves the same area: while it holds the whole display pool,
+ * cmabuf's own count says free but no page can be had: EBUSY, not ENOMEM.
+ */
+TEST(another_user_of_the_area_gives_ebusy)
+{
+	struct dma_heap_allocation_data heap_req = {
+		.len = DISPLAY_SIZE, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	int heap = open("/dev/dma_heap/display-pool@5c000000", O_RDONLY | O_CLOEXEC);
+	int pool = pool_open("display"), buf;
+
+	ASSERT_LE(0, heap) TH_LOG("the kernel's CMA heap for the display pool: %s",
+				  strerror(errno));
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &heap_req)) TH_LOG("%s", strerror(errno));
+	buf = buf_alloc_rw(pool, 4096);
+	EXPECT_EQ(-EBUSY, buf) TH_LOG("got %d", buf);
+	EXPECT_TRUE(klog_contains("display: no run of 1 pages came free after 3 tries"));
+	EXPECT_EQ(0, pool_used(pool)) TH_LOG("a failed allocation kept its reservation");
+	close(heap_req.fd);
+	buf = buf_alloc_rw(pool, 4096);
+	EXPECT_LE(0, buf) TH_LOG("after the heap let go: %s", strerror(-buf));
+	if (buf >= 0)
+		close(buf);
+	close(pool);
+	close(heap);
 }
 
 static int buf_phys(int pool_fd, int buf, uint64_t *phys, uint64_t *size)
