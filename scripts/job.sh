@@ -48,7 +48,9 @@ check)
 	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
 	dtb=$CMABUF_BUILD/test.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
-	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
+	importer=$("$S/build-test-importer.sh" "$KDIR")
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests" \
+		"$importer"
 	"$S/make-test-disk.sh" "$CMABUF_BUILD/disk.img"
 	log "booting the test board"
 	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/check.cpio.gz" "$dtb" \

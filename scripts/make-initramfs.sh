@@ -4,10 +4,12 @@
 # binaries built from selftests/ (the demo tool and the kselftests).
 #
 # usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> <selftests build dir>
+#                          [more modules for /lib/modules...]
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 out=$1 ko=$2 busybox=$3 tests=$4
+shift 4
 root=$(dirname "$out")/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,jobs,selftests}
@@ -18,6 +20,7 @@ for applet in sh mount; do ln -s busybox "$root/bin/$applet"; done
 install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
+for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
 cp "$tests"/cmabuf_demo "$root/bin/"
 cp "$tests"/*_test "$root/selftests/"
 install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"

@@ -176,21 +176,32 @@ static inline int driver_bound_count(void)
 	return n;
 }
 
-static inline int module_load(void)
+/* Loads the module file at path with params; 0 or -1 with errno. */
+static inline int load_module_file(const char *path, const char *params)
 {
-	int fd = open(CMABUF_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
 		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = syscall(SYS_finit_module, fd, params, 0);
 	close(fd);
 	return ret;
 }
 
+static inline int unload_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK);
+}
+
+static inline int module_load(void)
+{
+	return load_module_file(CMABUF_MODULE_PATH, "");
+}
+
 static inline int module_unload(void)
 {
-	return syscall(SYS_delete_module, "cmabuf", O_NONBLOCK);
+	return unload_module("cmabuf");
 }
 
 static inline bool module_loaded(void)

@@ -17,16 +17,9 @@
 
 static int reload_with(const char *params)
 {
-	int fd, ret;
-
-	if (module_unload())
+	if (module_unload() || load_module_file(CMABUF_MODULE_PATH, params))
 		return -1;
-	fd = open(CMABUF_MODULE_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	close(fd);
-	return ret || !wait_path("/dev/cmabuf-camera", true, 2000) ? -1 : 0;
+	return wait_path("/dev/cmabuf-camera", true, 2000) ? 0 : -1;
 }
 
 /* cmabuf-spare: cmabuf,max-buffers = <2>, cmabuf,max-process-bytes = 6 MiB. */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a kernel importer sees (selftests/importer): one contiguous scatter-list entry at
+ * the buffer's physical address, several attachments at once, and through vmap, between
+ * begin and end of CPU access, the same bytes user space sees through mmap — in every
+ * cache mode.
+ */
+#include <linux/dma-buf.h>
+#include <sys/mman.h>
+
+#include "cmabuf_util.h"
+#include "importer/cmabuf_test_importer.h"
+#include "kselftest_harness.h"
+
+#define IMPORTER_PATH "/lib/modules/cmabuf_test_importer.ko"
+#define SIZE (1024 * 1024)
+
+FIXTURE(import) {
+	int importer, pool;
+};
+
+FIXTURE_VARIANT(import) {
+	uint32_t flags;
+};
+
+FIXTURE_VARIANT_ADD(import, cached) {
+	.flags = CMABUF_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(import, writecombine) {
+	.flags = CMABUF_WRITECOMBINE,
+};
+
+FIXTURE_VARIANT_ADD(import, uncached) {
+	.flags = CMABUF_UNCACHED,
+};
+
+FIXTURE_SETUP(import)
+{
+	ASSERT_EQ(0, load_module_file(IMPORTER_PATH, "")) TH_LOG("%s", strerror(errno));
+	ASSERT_TRUE(wait_path("/dev/cmabuf_test_importer", true, 2000));
+	self->importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->importer);
+	self->pool = pool_open("camera");
+	ASSERT_LE(0, self->pool);
+}
+
+FIXTURE_TEARDOWN(import)
+{
+	close(self->importer);
+	EXPECT_TRUE(wait_used(self->pool, 0, 1000));
+	close(self->pool);
+	EXPECT_EQ(0, unload_module("cmabuf_test_importer"));
+}
+
+static int sync_buf(int buf, uint64_t flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+
+	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+}
+
+TEST_F(import, kernel_importer_sees_what_user_space_wrote)
+{
+	struct cmabuf_import req = { .marker = 0xfeedbeef };
+	struct cmabuf_phys phys = { 0 };
+	int buf = buf_alloc(self->pool, SIZE, 0, variant->flags, O_RDWR);
+	uint32_t *p;
+
+	ASSERT_LE(0, buf);
+	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	p[0] = 0x11111111;
+	p[SIZE / 4 - 1] = 0x22222222;
+	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+
+	req.fd = buf;
+	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_CHECK, &req)) TH_LOG("%s",
+									     strerror(errno));
+	phys.fd = buf;
+	ASSERT_EQ(0, ioctl(self->pool, CMABUF_IOC_PHYS, &phys));
+	EXPECT_EQ(2U, req.attachments);
+	EXPECT_EQ(1U, req.nents);
+	EXPECT_EQ(SIZE, req.dma_len);
+	EXPECT_EQ(phys.phys, req.dma_addr) TH_LOG("DMA address is not the physical one");
+	EXPECT_EQ(0x11111111U, req.first);
+	EXPECT_EQ(0x22222222U, req.last);
+
+	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0xfeedbeefU, p[1]) TH_LOG("the kernel's write through vmap is not visible");
+	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	munmap(p, SIZE);
+	close(buf);
+}
+
+/* A descriptor that is not open is refused before anything is attached. */
+TEST_F(import, importer_rejects_a_closed_fd)
+{
+	struct cmabuf_import req = { .fd = 9999 };
+
+	EXPECT_EQ(-1, ioctl(self->importer, IMPORTER_IOC_CHECK, &req));
+	EXPECT_EQ(EBADF, errno);
+}
+
+TEST_HARNESS_MAIN

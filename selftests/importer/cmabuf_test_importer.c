@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only dma-buf importer (/dev/cmabuf_test_importer): does what a camera, display or
+ * GPU driver does with a buffer — attach twice, map for DMA, begin CPU access, vmap,
+ * read and write, end CPU access, unmap, detach — and reports what it saw.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/iosys-map.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "cmabuf_test_importer.h"
+
+static struct miscdevice importer;
+
+static int check(struct cmabuf_import *req)
+{
+	struct dma_buf_attachment *att[2] = { NULL, NULL };
+	struct device *dev = importer.this_device;
+	struct sg_table *sgt = NULL;
+	struct iosys_map map;
+	struct dma_buf *dmabuf;
+	u32 *words;
+	int i, ret;
+
+	dmabuf = dma_buf_get(req->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	for (i = 0; i < 2; i++) {
+		att[i] = dma_buf_attach(dmabuf, dev);
+		if (IS_ERR(att[i])) {
+			ret = PTR_ERR(att[i]);
+			att[i] = NULL;
+			goto out;
+		}
+	}
+	req->attachments = 2;
+	sgt = dma_buf_map_attachment_unlocked(att[0], DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		sgt = NULL;
+		goto out;
+	}
+	req->nents = sgt->nents;
+	req->dma_addr = sg_dma_address(sgt->sgl);
+	req->dma_len = sg_dma_len(sgt->sgl);
+
+	ret = dma_buf_begin_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
+	if (ret)
+		goto out;
+	ret = dma_buf_vmap_unlocked(dmabuf, &map);
+	if (!ret) {
+		words = map.vaddr;
+		req->first = words[0];
+		req->last = words[dmabuf->size / 4 - 1];
+		words[1] = req->marker;
+		dma_buf_vunmap_unlocked(dmabuf, &map);
+	}
+	dma_buf_end_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
+out:
+	if (sgt)
+		dma_buf_unmap_attachment_unlocked(att[0], sgt, DMA_BIDIRECTIONAL);
+	for (i = 0; i < 2; i++)
+		if (att[i])
+			dma_buf_detach(dmabuf, att[i]);
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static long importer_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct cmabuf_import req;
+	int ret;
+
+	if (cmd != IMPORTER_IOC_CHECK)
+		return -ENOTTY;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	ret = check(&req);
+	if (ret)
+		return ret;
+	return copy_to_user((void __user *)arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static const struct file_operations importer_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = importer_ioctl,
+};
+
+static struct miscdevice importer = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "cmabuf_test_importer",
+	.fops = &importer_fops,
+};
+
+static int __init importer_init(void)
+{
+	int ret = misc_register(&importer);
+
+	if (ret)
+		return ret;
+	/* A device that can reach all of memory, as a DMA master without an IOMMU. */
+	ret = dma_coerce_mask_and_coherent(importer.this_device, DMA_BIT_MASK(64));
+	if (ret)
+		misc_deregister(&importer);
+	return ret;
+}
+
+static void __exit importer_exit(void)
+{
+	misc_deregister(&importer);
+}
+
+module_init(importer_init);
+module_exit(importer_exit);
+MODULE_DESCRIPTION("cmabuf kselftest dma-buf importer");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("DMA_BUF");
