@@ -96,8 +96,10 @@ pub(crate) struct Allocator {
     pub(crate) name: CString,
     /// The reserved-memory node name, also the CMA area's name.
     pub(crate) region: CString,
-    /// Physical base of the region.
-    pub(crate) base: u64,
+    /// Physical base of the region; `None` for the default CMA area, whose base and
+    /// size the kernel does not export: then `size` is cmabuf's budget in the area
+    /// and free runs are not known, only free bytes.
+    pub(crate) base: Option<u64>,
     /// Size of the region in bytes.
     pub(crate) size: u64,
     /// Limits on what the pool hands out.
@@ -114,13 +116,13 @@ pub(crate) struct Allocator {
 }
 
 impl Allocator {
-    /// The allocator of the region `region` (`base`, `size`) served by `dev` as `name`.
+    /// The allocator of the area `region` (`base`, `size`) served by `dev` as `name`.
     #[expect(clippy::too_many_arguments)]
     pub(crate) fn new(
         dev: &Device,
         name: CString,
         region: CString,
-        base: u64,
+        base: Option<u64>,
         size: u64,
         limits: Limits,
         cma: CmaArea,
@@ -160,17 +162,18 @@ impl Allocator {
     /// Allocates, zeroes and records a buffer for process `tgid`, charged to the
     /// current task's cgroup.
     pub(crate) fn alloc(self: &Arc<Self>, req: &AllocRequest, tgid: i32) -> Result<Arc<Buffer>> {
-        let base_pfn = self.base >> PAGE_SHIFT;
+        let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
-        let fits = |u: &Usage| {
-            fits(
+        let fits = |u: &Usage| match self.base {
+            Some(_) => fits(
                 &u.ranges,
                 self.total_pages(),
                 base_pfn,
                 pages,
                 req.align_order,
-            )
+            ),
+            None => u.used_pages + pages <= self.total_pages(),
         };
         {
             let mut usage = self.usage.lock();
@@ -216,7 +219,7 @@ impl Allocator {
         let Some(mut cma_pages) = allocated else {
             // Room by our count, yet no run came free: pages in it could not be migrated
             // (pinned, unmovable) or another CMA user of the area holds them.
-            if !fits(&self.usage.lock()) {
+            if self.base.is_some() && !fits(&self.usage.lock()) {
                 return Err(unreserve(ENOMEM));
             }
             if self.ratelimit.allow() {
@@ -296,10 +299,14 @@ impl Allocator {
     pub(crate) fn snapshot(&self) -> UsageSnapshot {
         let usage = self.usage.lock();
         let held: u64 = usage.ranges.iter().map(|r| r.pages).sum();
+        let free = self.total_pages().saturating_sub(held) << PAGE_SHIFT;
         UsageSnapshot {
             used: usage.used_pages << PAGE_SHIFT,
-            free: (self.total_pages() - held) << PAGE_SHIFT,
-            largest_free: largest_gap(&usage.ranges, self.total_pages()) << PAGE_SHIFT,
+            free,
+            largest_free: match self.base {
+                Some(_) => largest_gap(&usage.ranges, self.total_pages()) << PAGE_SHIFT,
+                None => free,
+            },
             buffers: usage.buffers,
         }
     }
@@ -312,7 +319,10 @@ impl Allocator {
         f.write_fmt(fmt!("device: {}\n", self.dev.name()))?;
         f.write_fmt(fmt!("region: {}\n", &*self.region))?;
         f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
-        f.write_fmt(fmt!("base: {:#x}\n", self.base))?;
+        match self.base {
+            Some(base) => f.write_fmt(fmt!("base: {:#x}\n", base))?,
+            None => f.write_fmt(fmt!("base: unknown\n"))?,
+        }
         f.write_fmt(fmt!("size: {}\n", self.size))?;
         f.write_fmt(fmt!("used: {}\n", snap.used))?;
         f.write_fmt(fmt!("free: {}\n", snap.free))?;

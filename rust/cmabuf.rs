@@ -30,20 +30,29 @@ use kernel::{
     prelude::*, //
 };
 
-/// The loaded module. Fields drop in order: the driver (and with it every pool) goes
-/// before the registry the pools relied on.
+/// The loaded module. Fields drop in order: the driver (and with it every pool) and the
+/// default-area pool go before the registry the pools relied on.
 #[pin_data]
 struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
+    _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
     _registry: registry::RegistryLifetime,
 }
 
 impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            _registry: registry::RegistryLifetime::start(),
-            driver <- Registration::new(c"cmabuf", module),
+        pin_init::pin_init_scope(move || {
+            let registry = registry::RegistryLifetime::start();
+            let default_pool = match *module_parameters::default_pool.value() {
+                0 => None,
+                budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
+            };
+            Ok(try_pin_init!(Self {
+                _registry: registry,
+                _default_pool: default_pool,
+                driver <- Registration::new(c"cmabuf", module),
+            }))
         })
     }
 }
@@ -66,6 +75,10 @@ module! {
     license: "GPL v2",
     imports_ns: ["DMA_BUF"],
     params: {
+        default_pool: u64 {
+            default: 0,
+            description: "Serve up to this many bytes of the system's default CMA area as /dev/cmabuf-default (0: off)",
+        },
         max_bytes: u64 {
             default: 0,
             description: "Per pool: most bytes in live buffers (0: the DT's cmabuf,max-bytes or none)",

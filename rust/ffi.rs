@@ -55,6 +55,13 @@ fn raw_device(dev: &Device) -> *mut bindings::device {
     core::ptr::from_ref(dev).cast_mut().cast()
 }
 
+/// Lets `dev` reach all of memory through the DMA API (for a device with no DMA setup
+/// of its own, such as a faux device).
+pub(crate) fn set_dma_mask_all(dev: &Device) -> kernel::error::Result {
+    // SAFETY: `dev` is a valid device; the helper sets its DMA masks.
+    kernel::error::to_result(unsafe { sys::cmabuf_set_dma_mask_all(raw_device(dev)) })
+}
+
 /// Whether the current task may do raw I/O (`CAP_SYS_RAWIO`).
 pub(crate) fn capable_sys_rawio() -> bool {
     // SAFETY: `capable` checks the current task's credentials.

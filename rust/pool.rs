@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A bound pool: its reserved-memory region, its allocator, `/dev/cmabuf-<name>` and
-//! its debugfs directory.
+//! The pools: one per bound `cmabuf,pool` node, and optionally the system's default CMA
+//! area. Each has an allocator, `/dev/cmabuf-<name>` and a debugfs directory.
 
 use crate::{
     allocator::Allocator,
     chardev::PoolFile,
     ffi::{
+        self,
+        CmaArea,
         MiscRegistration,
         ReservedMemAssignment, //
     },
@@ -19,6 +21,7 @@ use kernel::{
         File, //
     },
     device::Device,
+    faux,
     prelude::*,
     str::CString,
     sync::Arc, //
@@ -27,16 +30,61 @@ use kernel::{
 /// File mode of `/dev/cmabuf-<name>`: owner and group (e.g. `video`) may allocate.
 const DEVICE_MODE: u16 = 0o660;
 
-/// A bound pool. Fields drop in order: the device node goes first; the region's
-/// assignment to the device last. The allocator lives on while buffers hold it.
+/// What user space sees of a pool: `/dev/cmabuf-<name>` and debugfs. Fields drop in
+/// order: the device node goes first. The allocator lives on while buffers hold it.
 #[pin_data]
-pub(crate) struct Pool {
+pub(crate) struct Frontend {
     #[pin]
     misc: MiscRegistration<PoolFile>,
     #[pin]
     info_file: File<Arc<Allocator>>,
     _debugfs: Dir,
     allocator: Arc<Allocator>,
+}
+
+impl Frontend {
+    /// Publishes `allocator` as `/dev/cmabuf-<name>` and in debugfs.
+    fn new(allocator: Arc<Allocator>) -> Result<impl PinInit<Self, Error>> {
+        let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
+        let debugfs = registry::debugfs_dir(&allocator.name);
+        Ok(try_pin_init!(Self {
+            info_file <- debugfs.read_callback_file(
+                c"info",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_info(f)
+            ),
+            misc <- MiscRegistration::register(dev_name, DEVICE_MODE, allocator.clone()),
+            _debugfs: debugfs,
+            allocator,
+        }? Error))
+    }
+
+    /// Says once, when everything is in place, what the pool serves.
+    fn log_ready(&self, dev: &Device) {
+        let a = &self.allocator;
+        dev_info!(
+            dev,
+            "pool {}: /dev/{}, CMA area {} at {:#x}, {} MiB\n",
+            &*a.name,
+            self.misc.name(),
+            &*a.region,
+            a.base.unwrap_or(0),
+            a.size >> 20
+        );
+    }
+
+    /// The pool's device name, without `/dev/`.
+    pub(crate) fn device_name(&self) -> &CStr {
+        self.misc.name()
+    }
+}
+
+/// A pool bound to a `cmabuf,pool` node. The region's assignment to the device is
+/// released last.
+#[pin_data]
+pub(crate) struct Pool {
+    #[pin]
+    frontend: Frontend,
     _region: ReservedMemAssignment,
 }
 
@@ -65,14 +113,12 @@ impl Pool {
                     return Err(EINVAL);
                 }
             };
-            let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*spec.name))?;
-            let debugfs = registry::debugfs_dir(&spec.name);
             let allocator = Arc::pin_init(
                 Allocator::new(
                     dev,
                     spec.name,
                     spec.region.name,
-                    spec.region.base,
+                    Some(spec.region.base),
                     spec.region.size,
                     spec.limits,
                     cma,
@@ -81,39 +127,66 @@ impl Pool {
                 GFP_KERNEL,
             )?;
             Ok(try_pin_init!(Self {
-                info_file <- debugfs.read_callback_file(
-                    c"info",
-                    allocator.clone(),
-                    &|a: &Arc<Allocator>, f| a.write_info(f)
-                ),
-                misc <- MiscRegistration::register(dev_name, DEVICE_MODE, allocator.clone()),
-                _debugfs: debugfs,
-                allocator,
+                frontend <- Frontend::new(allocator)?,
                 _region: region,
             }? Error)
             .pin_chain(move |pool| {
-                pool.log_bound(dev);
+                pool.frontend.log_ready(dev);
                 Ok(())
             }))
         })
     }
 
-    /// Says once, when everything is in place, what the pool serves.
-    fn log_bound(&self, dev: &Device) {
-        let a = &self.allocator;
-        dev_info!(
-            dev,
-            "pool {}: /dev/{}, region {} at {:#x}, {} MiB, reusable CMA\n",
-            &*a.name,
-            self.misc.name(),
-            &*a.region,
-            a.base,
-            a.size >> 20
-        );
-    }
-
     /// The pool's device name, without `/dev/`.
     pub(crate) fn device_name(&self) -> &CStr {
-        self.misc.name()
+        self.frontend.device_name()
+    }
+}
+
+/// The system's default CMA area as `/dev/cmabuf-default` (module parameter
+/// `default_pool`), on a faux device; for boards whose device tree cannot change.
+#[pin_data]
+pub(crate) struct DefaultPool {
+    #[pin]
+    frontend: Frontend,
+    device: faux::Registration,
+}
+
+impl DefaultPool {
+    /// Serves up to `budget` bytes of the default CMA area.
+    pub(crate) fn new(budget: u64) -> Result<impl PinInit<Self, Error>> {
+        let Some(cma) = CmaArea::default_area() else {
+            pr_err!(
+                "default_pool: this kernel has no default CMA area: boot with cma=<size> or set CONFIG_CMA_SIZE_MBYTES\n"
+            );
+            return Err(ENODEV);
+        };
+        let device = faux::Registration::new(c"cmabuf-default", None)?;
+        let dev: &Device = device.as_ref();
+        // Buffers are written back from the CPU caches through the DMA API on this device.
+        ffi::set_dma_mask_all(dev)?;
+        let claim = registry::claim(dev, cma.name(), c"default")?;
+        let allocator = Arc::pin_init(
+            Allocator::new(
+                dev,
+                CString::try_from(c"default")?,
+                CString::try_from(cma.name())?,
+                None,
+                budget,
+                crate::limit_parameters(),
+                cma,
+                claim,
+            )?,
+            GFP_KERNEL,
+        )?;
+        let frontend = Frontend::new(allocator)?;
+        Ok(try_pin_init!(Self {
+            frontend <- frontend,
+            device,
+        }? Error)
+        .pin_chain(|pool| {
+            pool.frontend.log_ready(pool.device.as_ref());
+            Ok(())
+        }))
     }
 }

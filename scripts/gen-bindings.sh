@@ -20,7 +20,7 @@ clang_args=${clang_args%%;*}
 clang_args=$(sed -e 's/-Wp,-MMD,[^ ]*//' <<<"$clang_args")
 rust_target=$(grep -o -- '--rust-target [0-9.]*' <<<"$cmd")
 
-functions='cma_alloc|cma_release|cma_get_name|of_reserved_mem_device_init_by_idx|of_reserved_mem_device_release|cmabuf_.*'
+functions='cma_alloc|cma_release|cma_get_name|dev_get_cma_area|of_reserved_mem_device_init_by_idx|of_reserved_mem_device_release|cmabuf_.*'
 own_types='cma|dmem_cgroup_region|dmem_cgroup_pool_state'
 
 mkdir -p "$(dirname "$out")"

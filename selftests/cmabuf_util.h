@@ -204,6 +204,14 @@ static inline int module_unload(void)
 	return unload_module("cmabuf");
 }
 
+/* Unloads cmabuf and loads it again with params; waits for the camera pool. */
+static inline int module_reload(const char *params)
+{
+	if (module_unload() || load_module_file(CMABUF_MODULE_PATH, params))
+		return -1;
+	return wait_path("/dev/cmabuf-camera", true, 2000) ? 0 : -1;
+}
+
 static inline bool module_loaded(void)
 {
 	return path_exists("/sys/module/cmabuf");

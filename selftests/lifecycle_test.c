@@ -110,6 +110,53 @@ TEST(unbind_while_a_buffer_lives_keeps_it_valid)
 	close(pool);
 }
 
+/*
+ * default_pool=<bytes> serves the system's default CMA area, which on the test board is
+ * dts/test-regions.dtso's default-pool@5f800000 (8 MiB, linux,cma-default).
+ */
+TEST(default_pool_serves_the_default_cma_area)
+{
+	const unsigned long long budget = 4 << 20;
+	struct cmabuf_phys phys = { 0 };
+	struct cmabuf_pool_info info;
+	char text[1024];
+	int pool, a, b;
+	uint8_t *p;
+
+	ASSERT_FALSE(path_exists("/dev/cmabuf-default"));
+	ASSERT_EQ(0, module_reload("default_pool=4194304"));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-default", true, 2000));
+	pool = pool_open("default");
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, pool_info(pool, &info));
+	EXPECT_STREQ("default", info.name);
+	EXPECT_EQ(budget, info.size);
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/default/info", text, sizeof(text)));
+	EXPECT_NE(NULL, strstr(text, "cma_area: default-pool@5f800000")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "base: unknown"));
+
+	a = buf_alloc_rw(pool, 3 << 20);
+	ASSERT_LE(0, a) TH_LOG("%s", strerror(-a));
+	phys.fd = a;
+	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys));
+	EXPECT_LE(0x5f800000ULL, phys.phys);
+	EXPECT_GE(0x60000000ULL, phys.phys + phys.size);
+	p = mmap(NULL, 3 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, p[12345]);
+	memset(p, 0x3c, 3 << 20);
+	EXPECT_EQ(0x3c, p[(3 << 20) - 1]);
+	munmap(p, 3 << 20);
+	b = buf_alloc_rw(pool, 2 << 20);
+	EXPECT_EQ(-ENOMEM, b) TH_LOG("the 4 MiB budget was exceeded");
+	close(a);
+	EXPECT_TRUE(wait_used(pool, 0, 1000));
+	close(pool);
+
+	ASSERT_EQ(0, module_reload(""));
+	EXPECT_TRUE(wait_path("/dev/cmabuf-default", false, 2000));
+}
+
 /* One unload and load, checking that everything goes and comes back. */
 static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 {

@@ -15,13 +15,6 @@
 #define CGROUP "/sys/fs/cgroup"
 #define TEST_CGROUP CGROUP "/cmabuf_test"
 
-static int reload_with(const char *params)
-{
-	if (module_unload() || load_module_file(CMABUF_MODULE_PATH, params))
-		return -1;
-	return wait_path("/dev/cmabuf-camera", true, 2000) ? 0 : -1;
-}
-
 /* cmabuf-spare: cmabuf,max-buffers = <2>, cmabuf,max-process-bytes = 6 MiB. */
 TEST(device_tree_limits)
 {
@@ -78,7 +71,7 @@ TEST(module_parameters_override_limits)
 	int pool, bufs[4], i;
 	struct cmabuf_pool_info info;
 
-	ASSERT_EQ(0, reload_with("max_buffers=3 max_process_bytes=8388608"));
+	ASSERT_EQ(0, module_reload("max_buffers=3 max_process_bytes=8388608"));
 	pool = pool_open("camera");
 	ASSERT_LE(0, pool);
 	ASSERT_EQ(0, pool_info(pool, &info));
@@ -103,7 +96,7 @@ TEST(module_parameters_override_limits)
 			close(bufs[i]);
 	EXPECT_TRUE(wait_used(pool, 0, 1000));
 	close(pool);
-	ASSERT_EQ(0, reload_with(""));
+	ASSERT_EQ(0, module_reload(""));
 }
 
 static long long dmem_value(const char *file, const char *region)

@@ -41,6 +41,12 @@ impl CmaArea {
         NonNull::new(ptr).map(Self)
     }
 
+    /// The system's default CMA area (`cma=`, `CONFIG_CMA_SIZE_*` or `linux,cma-default`).
+    pub(crate) fn default_area() -> Option<Self> {
+        // SAFETY: With no device `dev_get_cma_area` returns the default area or NULL.
+        unsafe { Self::from_raw(sys::dev_get_cma_area(core::ptr::null_mut())) }
+    }
+
     /// The area's name: for a reserved-memory region, its device-tree node name.
     pub(crate) fn name(&self) -> &'static CStr {
         // SAFETY: By the type invariants the area is valid forever, and `cma_get_name`

@@ -53,6 +53,12 @@ int cmabuf_rmem_info(struct device_node *np, const char **name, u64 *base, u64 *
 	return 0;
 }
 
+/* Lets a device without DMA setup of its own (a faux device) map all of memory. */
+int cmabuf_set_dma_mask_all(struct device *dev)
+{
+	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
 /* The device's own CMA area: unlike dev_get_cma_area() no fallback to the default. */
 struct cma *cmabuf_dev_cma_area(struct device *dev)
 {

@@ -28,6 +28,7 @@ bool cmabuf_node_has_property(const struct device_node *np, const char *name);
 const char *cmabuf_node_full_name(const struct device_node *np);
 int cmabuf_rmem_info(struct device_node *np, const char **name, u64 *base, u64 *size);
 struct cma *cmabuf_dev_cma_area(struct device *dev);
+int cmabuf_set_dma_mask_all(struct device *dev);
 
 /* Pages */
 struct page *cmabuf_nth_page(struct page *page, unsigned long n);

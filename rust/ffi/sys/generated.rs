@@ -35,6 +35,9 @@ unsafe extern "C" {
     pub fn cma_release(cma: *mut cma, pages: *const page, count: ffi::c_ulong) -> bool_;
 }
 unsafe extern "C" {
+    pub fn dev_get_cma_area(dev: *mut device) -> *mut cma;
+}
+unsafe extern "C" {
     pub fn of_reserved_mem_device_init_by_idx(
         dev: *mut device,
         np: *mut device_node,
@@ -66,6 +69,9 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn cmabuf_dev_cma_area(dev: *mut device) -> *mut cma;
+}
+unsafe extern "C" {
+    pub fn cmabuf_set_dma_mask_all(dev: *mut device) -> ffi::c_int;
 }
 unsafe extern "C" {
     pub fn cmabuf_nth_page(page: *mut page, n: ffi::c_ulong) -> *mut page;
