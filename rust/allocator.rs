@@ -10,6 +10,7 @@ use crate::{
     buffer::Buffer,
     ffi::{
         CmaArea,
+        CmaPages,
         DmemRegion,
         RateLimit, //
     },
@@ -72,9 +73,11 @@ pub(crate) enum LimitHit {
 struct Usage {
     ranges: KVec<Range>,
     processes: KVec<ProcessUsage>,
+    /// Freed buffers whose pages something still referenced (a pipe filled by
+    /// `vmsplice`, I/O in flight): kept out of the area until they are let go.
+    stranded: KVec<(u32, CmaPages)>,
     used_pages: u64,
     buffers: u64,
-    lost_pages: u64,
     next_id: u32,
     allocations: u64,
     frees: u64,
@@ -142,9 +145,9 @@ impl Allocator {
             usage <- new_mutex!(Usage {
                 ranges: KVec::new(),
                 processes: KVec::new(),
+                stranded: KVec::new(),
                 used_pages: 0,
                 buffers: 0,
-                lost_pages: 0,
                 next_id: 1,
                 allocations: 0,
                 frees: 0,
@@ -177,6 +180,7 @@ impl Allocator {
         };
         {
             let mut usage = self.usage.lock();
+            usage.retry_stranded();
             if !fits(&usage) {
                 usage.failures += 1;
                 return Err(ENOMEM);
@@ -216,7 +220,7 @@ impl Allocator {
                 break;
             }
         }
-        let Some(mut cma_pages) = allocated else {
+        let Some(cma_pages) = allocated else {
             // Room by our count, yet no run came free: pages in it could not be migrated
             // (pinned, unmovable) or another CMA user of the area holds them.
             if self.base.is_some() && !fits(&self.usage.lock()) {
@@ -234,7 +238,7 @@ impl Allocator {
             return Err(unreserve(EBUSY));
         };
         if let Err(e) = cma_pages.clear() {
-            let _ = cma_pages.release();
+            drop(cma_pages);
             return Err(unreserve(e));
         }
         if req.cache != CacheMode::Cached {
@@ -248,7 +252,7 @@ impl Allocator {
         let id = match self.usage.lock().record(range) {
             Ok(id) => id,
             Err(e) => {
-                let _ = cma_pages.release();
+                drop(cma_pages);
                 return Err(unreserve(e));
             }
         };
@@ -277,27 +281,37 @@ impl Allocator {
         );
     }
 
-    /// Forgets buffer `id` of process `tgid` when it is freed; `lost`: its pages could
-    /// not go back to the area, so its range stays taken.
-    pub(crate) fn forget(&self, id: u32, tgid: i32, lost: bool) {
+    /// Frees buffer `id` of process `tgid`: gives its pages back to the area, or, if
+    /// something still references them, keeps them out until it lets go.
+    pub(crate) fn free(&self, id: u32, tgid: i32, mut pages: CmaPages) {
+        let count = pages.count() as u64;
+        let busy = pages.try_release();
         let mut usage = self.usage.lock();
-        let Some(pos) = usage.ranges.iter().position(|r| r.id == id) else {
-            return;
-        };
-        let pages = usage.ranges[pos].pages;
-        usage.unreserve(tgid, pages);
+        usage.unreserve(tgid, count);
         usage.frees += 1;
-        if lost {
-            usage.lost_pages += pages;
-            usage.used_pages += pages;
-            return;
+        match busy {
+            Ok(()) => usage.forget_range(id),
+            Err(busy) => {
+                if self.ratelimit.allow() {
+                    pr_err!(
+                        "{}: buffer {} was freed while {} of its pages are still referenced (pinned for I/O, or in a pipe); they stay out of the pool until released\n",
+                        &*self.name,
+                        id,
+                        busy
+                    );
+                }
+                usage.used_pages += count;
+                // Without room in the list the pages are dropped, and so lost for good.
+                let _ = usage.stranded.push((id, pages), GFP_KERNEL);
+            }
         }
-        usage.ranges.remove(pos).ok();
+        usage.retry_stranded();
     }
 
     /// Use of the pool now.
     pub(crate) fn snapshot(&self) -> UsageSnapshot {
-        let usage = self.usage.lock();
+        let mut usage = self.usage.lock();
+        usage.retry_stranded();
         let held: u64 = usage.ranges.iter().map(|r| r.pages).sum();
         let free = self.total_pages().saturating_sub(held) << PAGE_SHIFT;
         UsageSnapshot {
@@ -331,11 +345,35 @@ impl Allocator {
         f.write_fmt(fmt!("allocations: {}\n", usage.allocations))?;
         f.write_fmt(fmt!("frees: {}\n", usage.frees))?;
         f.write_fmt(fmt!("failures: {}\n", usage.failures))?;
-        f.write_fmt(fmt!("lost: {}\n", usage.lost_pages << PAGE_SHIFT))
+        let stranded: usize = usage.stranded.iter().map(|(_, p)| p.size()).sum();
+        f.write_fmt(fmt!("stranded: {}\n", stranded))
     }
 }
 
 impl Usage {
+    /// Gives back the pages of freed buffers that nothing references any more.
+    fn retry_stranded(&mut self) {
+        let mut i = 0;
+        while i < self.stranded.len() {
+            if self.stranded[i].1.try_release().is_err() {
+                i += 1;
+                continue;
+            }
+            if let Ok((id, pages)) = self.stranded.remove(i) {
+                self.used_pages -= pages_of(&self.ranges, id);
+                drop(pages);
+                self.forget_range(id);
+            }
+        }
+    }
+
+    /// Drops buffer `id`'s range: its pages are back in the area.
+    fn forget_range(&mut self, id: u32) {
+        if let Some(pos) = self.ranges.iter().position(|r| r.id == id) {
+            let _ = self.ranges.remove(pos);
+        }
+    }
+
     /// Counts an allocation of `pages` for `tgid` in advance, unless a limit forbids it.
     fn reserve(&mut self, limits: &Limits, tgid: i32, pages: u64) -> Result<(), LimitHit> {
         let bytes = pages << PAGE_SHIFT;
@@ -410,6 +448,11 @@ impl Usage {
         self.allocations += 1;
         Ok(range.id)
     }
+}
+
+/// The size in pages of buffer `id`'s range (0 if it has none).
+fn pages_of(ranges: &[Range], id: u32) -> u64 {
+    ranges.iter().find(|r| r.id == id).map_or(0, |r| r.pages)
 }
 
 /// The gaps between sorted `ranges` in a pool of `total` pages, as (first, end).

@@ -73,15 +73,6 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        let lost = self.pages.release().err().unwrap_or(0);
-        if lost != 0 {
-            pr_err!(
-                "{}: buffer {} was freed while {} of its pages are still referenced (pinned for I/O?); they stay out of the pool\n",
-                &*self.pool.name,
-                self.id,
-                lost
-            );
-        }
-        self.pool.forget(self.id, self.tgid, lost != 0);
+        self.pool.free(self.id, self.tgid, self.pages.take());
     }
 }

@@ -443,6 +443,40 @@ TEST_F(pool, pinned_access_through_vmsplice)
 	close(buf);
 }
 
+/*
+ * A pipe still holds the pages of a buffer freed after vmsplice: they stay out of the
+ * pool (never handed to another buffer) and come back once the pipe is drained.
+ */
+TEST_F(pool, pages_held_by_a_pipe_come_back_when_it_lets_go)
+{
+	const size_t size = 64 * 1024;
+	int buf = buf_alloc_rw(self->fd, size), pipefd[2];
+	struct iovec iov;
+	char *out;
+	void *p;
+
+	ASSERT_LE(0, buf);
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_LE(size, (size_t)fcntl(pipefd[1], F_SETPIPE_SZ, size));
+	p = map(buf, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
+	fill(p, size, 11);
+	iov = (struct iovec){ .iov_base = p, .iov_len = size };
+	ASSERT_EQ((ssize_t)size, vmsplice(pipefd[1], &iov, 1, 0));
+	munmap(p, size);
+	close(buf);
+	EXPECT_EQ((long long)size, pool_used(self->fd)) TH_LOG("pages in a pipe were freed");
+	EXPECT_TRUE(klog_contains("are still referenced (pinned for I/O, or in a pipe)"));
+	out = malloc(size);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ((ssize_t)size, read(pipefd[0], out, size));
+	EXPECT_EQ(-1, check(out, size, 11)) TH_LOG("the pipe's pages changed under it");
+	free(out);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_TRUE(wait_used(self->fd, 0, 1000)) TH_LOG("drained pages did not come back");
+}
+
 TEST_F(pool, fork_shares_the_buffer)
 {
 	const size_t size = MiB;

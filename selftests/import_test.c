@@ -94,6 +94,20 @@ TEST_F(import, kernel_importer_sees_what_user_space_wrote)
 	close(buf);
 }
 
+/* An importer's attachment alone keeps the buffer, as an fd or a mapping does. */
+TEST_F(import, attachment_keeps_the_buffer_alive)
+{
+	int buf = buf_alloc(self->pool, SIZE, 0, variant->flags, O_RDWR);
+
+	ASSERT_LE(0, buf);
+	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_HOLD, buf)) TH_LOG("%s", strerror(errno));
+	close(buf);
+	EXPECT_EQ(SIZE, pool_used(self->pool)) TH_LOG("freed under an attachment");
+	EXPECT_EQ(-1, unload_module("cmabuf")) TH_LOG("cmabuf unloaded under an importer");
+	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_RELEASE));
+	EXPECT_TRUE(wait_used(self->pool, 0, 1000));
+}
+
 /* A descriptor that is not open is refused before anything is attached. */
 TEST_F(import, importer_rejects_a_closed_fd)
 {

@@ -136,28 +136,45 @@ impl CmaPages {
     }
 
     /// Gives the pages back to the CMA area, unless someone still holds a reference to
-    /// one of them: then they are kept out of the area for good (`Err` with the number
-    /// of such pages), as handing them to the next buffer would share memory between
-    /// two owners. Either way this object owns nothing afterwards.
-    pub(crate) fn release(&mut self) -> core::result::Result<(), usize> {
+    /// one of them (e.g. a pipe that `vmsplice` filled): then nothing changes and `Err`
+    /// says how many pages are still referenced. Handing such pages to the next buffer
+    /// would share memory between two owners. On `Ok` this object owns nothing more.
+    pub(crate) fn try_release(&mut self) -> core::result::Result<(), usize> {
         if self.count == 0 {
             return Ok(());
         }
         let busy = self.referenced();
-        let count = core::mem::replace(&mut self.count, 0);
-        // INVARIANT: `count == 0`: nothing is owned any more.
         if busy != 0 {
             return Err(busy);
         }
+        let count = core::mem::replace(&mut self.count, 0);
+        // INVARIANT: `count == 0`: nothing is owned any more.
         // SAFETY: By the type invariants the pages came from `area` and were not released
         // (`count` was non-zero), and no one else holds a reference (checked above).
         unsafe { sys::cma_release(self.area.0.as_ptr(), self.first.as_ptr(), count) };
         Ok(())
     }
+
+    /// Moves the pages out, leaving an object that owns nothing.
+    pub(crate) fn take(&mut self) -> CmaPages {
+        CmaPages {
+            area: self.area,
+            first: self.first,
+            // INVARIANT: `self` now owns nothing; the new object owns what it owned.
+            count: core::mem::replace(&mut self.count, 0),
+        }
+    }
 }
 
 impl Drop for CmaPages {
+    /// Pages still referenced now are never given back: better lost than shared.
     fn drop(&mut self) {
-        let _ = self.release();
+        if let Err(busy) = self.try_release() {
+            pr_err!(
+                "{} pages of CMA area {} are still referenced and will never be reused\n",
+                busy,
+                self.area.name()
+            );
+        }
     }
 }

@@ -14,6 +14,47 @@
 #include "cmabuf_test_importer.h"
 
 static struct miscdevice importer;
+static DEFINE_MUTEX(held_lock);
+static struct dma_buf *held;
+static struct dma_buf_attachment *held_att;
+
+static int hold(int fd)
+{
+	struct dma_buf *dmabuf;
+	int ret = 0;
+
+	mutex_lock(&held_lock);
+	if (held) {
+		ret = -EBUSY;
+		goto out;
+	}
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto out;
+	}
+	held_att = dma_buf_attach(dmabuf, importer.this_device);
+	if (IS_ERR(held_att)) {
+		ret = PTR_ERR(held_att);
+		dma_buf_put(dmabuf);
+		goto out;
+	}
+	held = dmabuf;
+out:
+	mutex_unlock(&held_lock);
+	return ret;
+}
+
+static void release(void)
+{
+	mutex_lock(&held_lock);
+	if (held) {
+		dma_buf_detach(held, held_att);
+		dma_buf_put(held);
+		held = NULL;
+	}
+	mutex_unlock(&held_lock);
+}
 
 static int check(struct cmabuf_import *req)
 {
@@ -74,6 +115,12 @@ static long importer_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	struct cmabuf_import req;
 	int ret;
 
+	if (cmd == IMPORTER_IOC_HOLD)
+		return hold((int)arg);
+	if (cmd == IMPORTER_IOC_RELEASE) {
+		release();
+		return 0;
+	}
 	if (cmd != IMPORTER_IOC_CHECK)
 		return -ENOTTY;
 	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
@@ -110,6 +157,7 @@ static int __init importer_init(void)
 
 static void __exit importer_exit(void)
 {
+	release();
 	misc_deregister(&importer);
 }
 

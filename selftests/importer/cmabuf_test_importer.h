@@ -32,5 +32,9 @@ struct cmabuf_import {
 };
 
 #define IMPORTER_IOC_CHECK _IOWR('J', 0x40, struct cmabuf_import)
+/* Attach to the dma-buf fd passed by value and keep the attachment (one at a time). */
+#define IMPORTER_IOC_HOLD _IO('J', 0x41)
+/* Detach and drop what IMPORTER_IOC_HOLD took. */
+#define IMPORTER_IOC_RELEASE _IO('J', 0x42)
 
 #endif
