@@ -42,6 +42,30 @@ safety_comment_on_every_unsafe_block() {
 		END { exit bad }' rust/ffi.rs rust/ffi/*.rs)
 }
 
+uapi_header_is_c_and_cxx() {
+	# The header must compile on its own as C and C++, with the layouts Rust asserts.
+	local t
+	t=$(mktemp -d)
+	cat >"$t/uapi.c" <<'EOC'
+#include <linux/cmabuf.h>
+#ifdef __cplusplus
+#define STATIC_ASSERT static_assert
+#else
+#define STATIC_ASSERT _Static_assert
+#endif
+STATIC_ASSERT(sizeof(struct cmabuf_alloc) == 64, "cmabuf_alloc");
+STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
+STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
+int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
+EOC
+	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&
+		g++ -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only \
+			-x c++ "$t/uapi.c"
+	local rc=$?
+	rm -rf "$t"
+	return $rc
+}
+
 bindings_match_kernel_headers() {
 	"$CMABUF_TOP/scripts/gen-bindings.sh" "$kdir" "$CMABUF_BUILD/generated.rs" &&
 		diff -u "$CMABUF_TOP/rust/ffi/sys/generated.rs" "$CMABUF_BUILD/generated.rs"
@@ -52,3 +76,4 @@ check clippy_build_warning_free build_warning_free
 check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
 check bindings_match_kernel_headers bindings_match_kernel_headers
+check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
