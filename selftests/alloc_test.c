@@ -416,29 +416,54 @@ TEST_F(pool, o_direct_read_into_a_mapping)
 	close(buf);
 }
 
+/*
+ * Maps a buffer of size bytes, fills it from seed and vmsplices the mapping into a new
+ * pipe (which takes references to the pages). Returns the mapping or NULL.
+ */
+static void *splice_into_pipe(int buf, size_t size, uint32_t seed, int pipefd[2])
+{
+	struct iovec iov;
+	void *p;
+
+	if (pipe(pipefd) || (size_t)fcntl(pipefd[1], F_SETPIPE_SZ, size) < size)
+		return NULL;
+	p = map(buf, size, PROT_READ | PROT_WRITE);
+	if (!p)
+		return NULL;
+	fill(p, size, seed);
+	iov = (struct iovec){ .iov_base = p, .iov_len = size };
+	if (vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)size) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+/* Reads size bytes from the pipe and closes it; -1 if they are fill(seed), else the
+ * index of the first wrong word, or -2 on a short read. */
+static long long drain_pipe(int pipefd[2], size_t size, uint32_t seed)
+{
+	char *out = malloc(size);
+	long long bad = -2;
+
+	if (out && read(pipefd[0], out, size) == (ssize_t)size)
+		bad = check(out, size, seed);
+	free(out);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return bad;
+}
+
 TEST_F(pool, pinned_access_through_vmsplice)
 {
 	const size_t size = 64 * 1024;
 	int buf = buf_alloc_rw(self->fd, size), pipefd[2];
-	struct iovec iov;
-	char *out;
 	void *p;
 
 	ASSERT_LE(0, buf);
-	ASSERT_EQ(0, pipe(pipefd));
-	ASSERT_LE(size, (size_t)fcntl(pipefd[1], F_SETPIPE_SZ, size));
-	p = map(buf, size, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, p);
-	fill(p, size, 5);
-	iov = (struct iovec){ .iov_base = p, .iov_len = size };
-	EXPECT_EQ((ssize_t)size, vmsplice(pipefd[1], &iov, 1, 0)) TH_LOG("%s", strerror(errno));
-	out = malloc(size);
-	ASSERT_NE(NULL, out);
-	EXPECT_EQ((ssize_t)size, read(pipefd[0], out, size));
-	EXPECT_EQ(-1, check(out, size, 5));
-	free(out);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	p = splice_into_pipe(buf, size, 5, pipefd);
+	ASSERT_NE(NULL, p) TH_LOG("vmsplice of a mapping: %s", strerror(errno));
+	EXPECT_EQ(-1, drain_pipe(pipefd, size, 5));
 	munmap(p, size);
 	close(buf);
 }
@@ -451,29 +476,16 @@ TEST_F(pool, pages_held_by_a_pipe_come_back_when_it_lets_go)
 {
 	const size_t size = 64 * 1024;
 	int buf = buf_alloc_rw(self->fd, size), pipefd[2];
-	struct iovec iov;
-	char *out;
 	void *p;
 
 	ASSERT_LE(0, buf);
-	ASSERT_EQ(0, pipe(pipefd));
-	ASSERT_LE(size, (size_t)fcntl(pipefd[1], F_SETPIPE_SZ, size));
-	p = map(buf, size, PROT_READ | PROT_WRITE);
+	p = splice_into_pipe(buf, size, 11, pipefd);
 	ASSERT_NE(NULL, p);
-	fill(p, size, 11);
-	iov = (struct iovec){ .iov_base = p, .iov_len = size };
-	ASSERT_EQ((ssize_t)size, vmsplice(pipefd[1], &iov, 1, 0));
 	munmap(p, size);
 	close(buf);
 	EXPECT_EQ((long long)size, pool_used(self->fd)) TH_LOG("pages in a pipe were freed");
 	EXPECT_TRUE(klog_contains("are still referenced (pinned for I/O, or in a pipe)"));
-	out = malloc(size);
-	ASSERT_NE(NULL, out);
-	EXPECT_EQ((ssize_t)size, read(pipefd[0], out, size));
-	EXPECT_EQ(-1, check(out, size, 11)) TH_LOG("the pipe's pages changed under it");
-	free(out);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	EXPECT_EQ(-1, drain_pipe(pipefd, size, 11)) TH_LOG("the pipe's pages changed under it");
 	EXPECT_TRUE(wait_used(self->fd, 0, 1000)) TH_LOG("drained pages did not come back");
 }
 
