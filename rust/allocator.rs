@@ -7,8 +7,13 @@
 //! buffer goes, and until then the region stays claimed.
 
 use crate::{
-    buffer::Buffer,
+    buffer::{
+        Buffer,
+        BufferStatus, //
+    },
     ffi::{
+        mm,
+        Census,
         CmaArea,
         CmaPages,
         DmemRegion,
@@ -16,6 +21,12 @@ use crate::{
     },
     region::Limits,
     registry::ClaimGuard,
+    stats::{
+        Failures,
+        LastFailure,
+        Latency,
+        Migration, //
+    },
     uapi::{
         self,
         AllocRequest,
@@ -36,7 +47,9 @@ use kernel::{
     },
     time::{
         delay::fsleep,
-        Delta, //
+        Delta,
+        Instant,
+        Monotonic, //
     },
 };
 
@@ -49,6 +62,43 @@ pub(crate) struct Range {
     pub(crate) id: u32,
     pub(crate) first: u64,
     pub(crate) pages: u64,
+}
+
+/// What debugfs shows of a live buffer besides its range.
+struct BufferMeta {
+    id: u32,
+    cache: CacheMode,
+    tgid: i32,
+    comm: [u8; 16],
+    created: Instant<Monotonic>,
+    status: Arc<BufferStatus>,
+}
+
+/// Why an allocation failed, for the counters and `last_failure`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    NoRoom,
+    Limit,
+    Dmem,
+    Busy,
+    Other,
+}
+
+/// A failed allocation on its way out of `try_alloc`.
+struct Failure {
+    err: Error,
+    kind: FailureKind,
+    attempts: u32,
+}
+
+impl Failure {
+    fn new(err: Error, kind: FailureKind) -> Self {
+        Self {
+            err,
+            kind,
+            attempts: 0,
+        }
+    }
 }
 
 /// What one process (thread group) holds in the pool.
@@ -72,16 +122,21 @@ pub(crate) enum LimitHit {
 /// counters also include allocations in flight, so limits hold under concurrency.
 struct Usage {
     ranges: KVec<Range>,
+    meta: KVec<BufferMeta>,
     processes: KVec<ProcessUsage>,
     /// Freed buffers whose pages something still referenced (a pipe filled by
     /// `vmsplice`, I/O in flight): kept out of the area until they are let go.
     stranded: KVec<(u32, CmaPages)>,
     used_pages: u64,
     buffers: u64,
+    peak_pages: u64,
     next_id: u32,
     allocations: u64,
     frees: u64,
-    failures: u64,
+    failures: Failures,
+    latency: Latency,
+    migration: Migration,
+    last_failure: Option<LastFailure>,
 }
 
 /// A consistent view of the pool's use, in bytes.
@@ -148,10 +203,15 @@ impl Allocator {
                 stranded: KVec::new(),
                 used_pages: 0,
                 buffers: 0,
+                peak_pages: 0,
                 next_id: 1,
                 allocations: 0,
                 frees: 0,
-                failures: 0,
+                failures: Failures::default(),
+                latency: Latency::new(),
+                migration: Migration::default(),
+                last_failure: None,
+                meta: KVec::new(),
             }),
             ratelimit <- RateLimit::new(),
             _claim: claim,
@@ -163,8 +223,38 @@ impl Allocator {
     }
 
     /// Allocates, zeroes and records a buffer for process `tgid`, charged to the
-    /// current task's cgroup.
+    /// current task's cgroup; counts its latency, or why it failed.
     pub(crate) fn alloc(self: &Arc<Self>, req: &AllocRequest, tgid: i32) -> Result<Arc<Buffer>> {
+        let start = Instant::<Monotonic>::now();
+        let bytes = (req.pages as u64) << PAGE_SHIFT;
+        let mut migration = Migration::default();
+        match self.try_alloc(req, tgid, &mut migration) {
+            Ok(buffer) => {
+                let us = start.elapsed().as_micros_ceil().max(0) as u64;
+                let mut usage = self.usage.lock();
+                usage.latency.record(bytes, us);
+                usage.migration.add(&migration);
+                usage.peak_pages = usage.peak_pages.max(usage.used_pages);
+                Ok(buffer)
+            }
+            Err(failure) => {
+                self.record_failure(bytes, tgid, &failure, migration);
+                Err(failure.err)
+            }
+        }
+    }
+
+    /// Counts a request that failed its checks before reaching the pool.
+    pub(crate) fn count_invalid(&self) {
+        self.usage.lock().failures.invalid += 1;
+    }
+
+    fn try_alloc(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        tgid: i32,
+        migration: &mut Migration,
+    ) -> Result<Arc<Buffer>, Failure> {
         let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
@@ -182,25 +272,24 @@ impl Allocator {
             let mut usage = self.usage.lock();
             usage.retry_stranded();
             if !fits(&usage) {
-                usage.failures += 1;
-                return Err(ENOMEM);
+                return Err(Failure::new(ENOMEM, FailureKind::NoRoom));
             }
             if let Err(hit) = usage.reserve(&self.limits, tgid, pages) {
-                usage.failures += 1;
                 drop(usage);
                 self.report_limit(hit, tgid, bytes);
-                return Err(uapi::edquot());
+                return Err(Failure::new(uapi::edquot(), FailureKind::Limit));
             }
         }
         // From here on the reservation must be undone on every failure.
-        let unreserve = |e: Error| {
-            let mut usage = self.usage.lock();
-            usage.unreserve(tgid, pages);
-            usage.failures += 1;
-            e
+        let unreserve = |err: Error, kind: FailureKind| {
+            self.usage.lock().unreserve(tgid, pages);
+            Failure::new(err, kind)
         };
         let charge = self.dmem.try_charge(bytes).map_err(|e| {
-            if e == uapi::edquot() && self.ratelimit.allow() {
+            if e != uapi::edquot() {
+                return unreserve(e, FailureKind::Other);
+            }
+            if self.ratelimit.allow() {
                 pr_err!(
                     "{}: pid {}: dmem.max of its cgroup reached: buffer of {} bytes refused\n",
                     &*self.name,
@@ -208,38 +297,42 @@ impl Allocator {
                     bytes
                 );
             }
-            unreserve(e)
+            unreserve(e, FailureKind::Dmem)
         })?;
+        let before = mm::vm_events();
         let mut allocated = None;
-        for attempt in 0..ALLOC_ATTEMPTS {
-            if attempt > 0 {
+        let mut attempts = 0;
+        while attempts < ALLOC_ATTEMPTS && allocated.is_none() {
+            if attempts > 0 {
                 fsleep(Delta::from_millis(10));
             }
+            attempts += 1;
             allocated = self.cma.alloc(req.pages, req.align_order);
-            if allocated.is_some() {
-                break;
-            }
         }
+        *migration = Migration::between(&before, &mm::vm_events());
         let Some(cma_pages) = allocated else {
             // Room by our count, yet no run came free: pages in it could not be migrated
             // (pinned, unmovable) or another CMA user of the area holds them.
             if self.base.is_some() && !fits(&self.usage.lock()) {
-                return Err(unreserve(ENOMEM));
+                return Err(unreserve(ENOMEM, FailureKind::NoRoom));
             }
             if self.ratelimit.allow() {
                 pr_err!(
-                    "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them\n",
+                    "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them; see last_failure in debugfs\n",
                     &*self.name,
                     pages,
                     ALLOC_ATTEMPTS,
                     self.cma.name()
                 );
             }
-            return Err(unreserve(EBUSY));
+            return Err(Failure {
+                attempts,
+                ..unreserve(EBUSY, FailureKind::Busy)
+            });
         };
         if let Err(e) = cma_pages.clear() {
             drop(cma_pages);
-            return Err(unreserve(e));
+            return Err(unreserve(e, FailureKind::Other));
         }
         if req.cache != CacheMode::Cached {
             cma_pages.clean_dcache(&self.dev);
@@ -249,14 +342,82 @@ impl Allocator {
             first: cma_pages.pfn() - base_pfn,
             pages,
         };
-        let id = match self.usage.lock().record(range) {
+        let status = Arc::new(BufferStatus::new(), GFP_KERNEL)
+            .map_err(|_| unreserve(ENOMEM, FailureKind::Other))?;
+        let meta = BufferMeta {
+            id: 0,
+            cache: req.cache,
+            tgid,
+            comm: mm::current_comm(),
+            created: Instant::now(),
+            status: status.clone(),
+        };
+        let id = match self.usage.lock().record(range, meta) {
             Ok(id) => id,
             Err(e) => {
                 drop(cma_pages);
-                return Err(unreserve(e));
+                return Err(unreserve(e, FailureKind::Other));
             }
         };
-        Buffer::new(self.clone(), cma_pages, charge, id, tgid, req.cache)
+        Buffer::new(self.clone(), cma_pages, charge, id, tgid, req.cache, status)
+            .map_err(|e| Failure::new(e, FailureKind::Other))
+    }
+
+    /// Counts a failed allocation and keeps it as `last_failure`, with a census of the
+    /// pool's pages outside cmabuf buffers when migration was what failed.
+    fn record_failure(&self, bytes: u64, tgid: i32, failure: &Failure, migration: Migration) {
+        let census = if failure.kind == FailureKind::Busy {
+            self.census()
+        } else {
+            None
+        };
+        let reason = match failure.kind {
+            FailureKind::NoRoom => "no free run large enough in the pool",
+            FailureKind::Limit => "a pool or process limit",
+            FailureKind::Dmem => "the cgroup's dmem.max",
+            FailureKind::Busy => {
+                "pages in the pool could not be migrated away or are held by another CMA user"
+            }
+            FailureKind::Other => "interrupted, or no memory for bookkeeping",
+        };
+        let mut usage = self.usage.lock();
+        let f = &mut usage.failures;
+        match failure.kind {
+            FailureKind::NoRoom => f.no_room += 1,
+            FailureKind::Limit => f.limit += 1,
+            FailureKind::Dmem => f.dmem += 1,
+            FailureKind::Busy => f.busy += 1,
+            FailureKind::Other => f.other += 1,
+        }
+        usage.migration.add(&migration);
+        usage.last_failure = Some(LastFailure {
+            bytes,
+            errno: -failure.err.to_errno(),
+            reason,
+            attempts: failure.attempts,
+            pid: tgid,
+            when: Instant::now(),
+            migration,
+            census,
+        });
+    }
+
+    /// What the pool's pages outside cmabuf buffers are now (pools with a known base).
+    fn census(&self) -> Option<Census> {
+        let base_pfn = self.base? >> PAGE_SHIFT;
+        let gaps: KVec<(u64, u64)> = {
+            let usage = self.usage.lock();
+            let mut gaps = KVec::new();
+            for gap in self::gaps(&usage.ranges, self.total_pages()) {
+                gaps.push(gap, GFP_KERNEL).ok()?;
+            }
+            gaps
+        };
+        let mut census = Census::default();
+        for (start, end) in gaps.iter() {
+            mm::census(&mut census, base_pfn + start, end - start);
+        }
+        Some(census)
     }
 
     /// Says which limit refused an allocation (rate-limited).
@@ -288,6 +449,7 @@ impl Allocator {
         let busy = pages.try_release();
         let mut usage = self.usage.lock();
         usage.unreserve(tgid, count);
+        usage.forget_meta(id);
         usage.frees += 1;
         match busy {
             Ok(()) => usage.forget_range(id),
@@ -342,11 +504,126 @@ impl Allocator {
         f.write_fmt(fmt!("free: {}\n", snap.free))?;
         f.write_fmt(fmt!("largest_free: {}\n", snap.largest_free))?;
         f.write_fmt(fmt!("buffers: {}\n", snap.buffers))?;
+        f.write_fmt(fmt!("peak_used: {}\n", usage.peak_pages << PAGE_SHIFT))?;
         f.write_fmt(fmt!("allocations: {}\n", usage.allocations))?;
         f.write_fmt(fmt!("frees: {}\n", usage.frees))?;
-        f.write_fmt(fmt!("failures: {}\n", usage.failures))?;
+        let fl = &usage.failures;
+        let failures = fl.invalid + fl.no_room + fl.busy + fl.limit + fl.dmem + fl.other;
+        f.write_fmt(fmt!("failures: {}\n", failures))?;
+        f.write_fmt(fmt!("failures_einval_invalid: {}\n", fl.invalid))?;
+        f.write_fmt(fmt!("failures_enomem_no_room: {}\n", fl.no_room))?;
+        f.write_fmt(fmt!("failures_ebusy_migration: {}\n", fl.busy))?;
+        f.write_fmt(fmt!("failures_edquot_limit: {}\n", fl.limit))?;
+        f.write_fmt(fmt!("failures_edquot_dmem: {}\n", fl.dmem))?;
+        f.write_fmt(fmt!("failures_other: {}\n", fl.other))?;
+        let m = &usage.migration;
+        f.write_fmt(fmt!("migrated_pages: {}\n", m.migrated))?;
+        f.write_fmt(fmt!("migrate_failed_pages: {}\n", m.migrate_failed))?;
+        f.write_fmt(fmt!("compact_isolated: {}\n", m.compact_isolated))?;
+        f.write_fmt(fmt!(
+            "compact_migrate_scanned: {}\n",
+            m.compact_migrate_scanned
+        ))?;
+        let limits = &self.limits;
+        f.write_fmt(fmt!("max_bytes: {}\n", limits.max_bytes))?;
+        f.write_fmt(fmt!("max_buffers: {}\n", limits.max_buffers))?;
+        f.write_fmt(fmt!("max_process_bytes: {}\n", limits.max_process_bytes))?;
+        f.write_fmt(fmt!(
+            "max_process_buffers: {}\n",
+            limits.max_process_buffers
+        ))?;
         let stranded: usize = usage.stranded.iter().map(|(_, p)| p.size()).sum();
         f.write_fmt(fmt!("stranded: {}\n", stranded))
+    }
+}
+
+impl Allocator {
+    /// `debugfs/cmabuf/<name>/buffers`: one line per live buffer.
+    pub(crate) fn write_buffers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let usage = self.usage.lock();
+        let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
+        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  attachments\n")?;
+        for m in usage.meta.iter() {
+            let Some(r) = usage.ranges.iter().find(|r| r.id == m.id) else {
+                continue;
+            };
+            let start = (base_pfn + r.first) << PAGE_SHIFT;
+            let end = start + (r.pages << PAGE_SHIFT) - 1;
+            let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
+            let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
+            f.write_fmt(fmt!(
+                "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5} {:>12}\n",
+                m.id,
+                r.pages << PAGE_SHIFT,
+                start,
+                end,
+                m.cache.name(),
+                m.tgid,
+                comm,
+                m.created.elapsed().as_millis(),
+                mm::mapcount(base_pfn + r.first),
+                m.status.attachments()
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// `debugfs/cmabuf/<name>/latency`.
+    pub(crate) fn write_latency(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let latency = self.usage.lock().latency.clone();
+        latency.write(f)
+    }
+
+    /// Clears the latency histogram (`echo reset > latency`).
+    pub(crate) fn reset_latency(&self) {
+        self.usage.lock().latency = Latency::new();
+    }
+
+    /// `debugfs/cmabuf/<name>/last_failure`.
+    pub(crate) fn write_last_failure(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.usage.lock().last_failure {
+            Some(failure) => failure.write(f),
+            None => f.write_str("none\n"),
+        }
+    }
+
+    /// `debugfs/cmabuf/<name>/occupancy`: the pool in 64 slices per line, `#` where
+    /// cmabuf buffers fill a slice, `+` where they fill part of it, `.` where they do not.
+    pub(crate) fn write_occupancy(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SLICES: u64 = 256;
+        let total = self.total_pages();
+        if self.base.is_none() || total == 0 {
+            return f.write_str("unknown: the default CMA area's layout is not exported\n");
+        }
+        let usage = self.usage.lock();
+        let slice = total.div_ceil(SLICES);
+        f.write_fmt(fmt!(
+            "# one character per {} KiB\n",
+            (slice << PAGE_SHIFT) >> 10
+        ))?;
+        for i in 0..total.div_ceil(slice) {
+            let (s, e) = (i * slice, ((i + 1) * slice).min(total));
+            let held: u64 = usage
+                .ranges
+                .iter()
+                .map(|r| (r.first + r.pages).min(e).saturating_sub(r.first.max(s)))
+                .sum();
+            let c = if held == 0 {
+                "."
+            } else if held == e - s {
+                "#"
+            } else {
+                "+"
+            };
+            f.write_str(c)?;
+            if (i + 1) % 64 == 0 {
+                f.write_str("\n")?;
+            }
+        }
+        if total.div_ceil(slice) % 64 != 0 {
+            f.write_str("\n")?;
+        }
+        Ok(())
     }
 }
 
@@ -371,6 +648,13 @@ impl Usage {
     fn forget_range(&mut self, id: u32) {
         if let Some(pos) = self.ranges.iter().position(|r| r.id == id) {
             let _ = self.ranges.remove(pos);
+        }
+    }
+
+    /// Drops what debugfs shows of buffer `id`.
+    fn forget_meta(&mut self, id: u32) {
+        if let Some(pos) = self.meta.iter().position(|m| m.id == id) {
+            let _ = self.meta.remove(pos);
         }
     }
 
@@ -432,15 +716,20 @@ impl Usage {
         }
     }
 
-    /// Records a new buffer's range and returns its id.
-    fn record(&mut self, mut range: Range) -> Result<u32> {
+    /// Records a new buffer's range and what debugfs shows of it; returns its id.
+    fn record(&mut self, mut range: Range, mut meta: BufferMeta) -> Result<u32> {
         range.id = self.next_id;
+        meta.id = self.next_id;
+        self.meta.push(meta, GFP_KERNEL)?;
         let pos = self
             .ranges
             .iter()
             .position(|r| r.first > range.first)
             .unwrap_or(self.ranges.len());
-        self.ranges.reserve(1, GFP_KERNEL)?;
+        if self.ranges.reserve(1, GFP_KERNEL).is_err() {
+            self.forget_meta(range.id);
+            return Err(ENOMEM);
+        }
         self.ranges
             .insert_within_capacity(pos, range)
             .map_err(|_| ENOMEM)?;

@@ -13,8 +13,33 @@ use crate::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
 };
+
+/// What importers do with a buffer, shared with the pool's debugfs view of it.
+pub(crate) struct BufferStatus {
+    attachments: Atomic<u32>,
+}
+
+impl BufferStatus {
+    /// No importer yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            attachments: Atomic::new(0),
+        }
+    }
+
+    /// Importers attached now.
+    pub(crate) fn attachments(&self) -> u32 {
+        self.attachments.load(Relaxed)
+    }
+}
 
 /// One allocation, exported as one dma-buf. Fields drop in order: the cgroup charge
 /// goes before the pool whose dmem region it is charged to.
@@ -25,6 +50,7 @@ pub(crate) struct Buffer {
     id: u32,
     tgid: i32,
     cache: CacheMode,
+    status: Arc<BufferStatus>,
 }
 
 impl Buffer {
@@ -36,6 +62,7 @@ impl Buffer {
         id: u32,
         tgid: i32,
         cache: CacheMode,
+        status: Arc<BufferStatus>,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(
             Self {
@@ -45,6 +72,7 @@ impl Buffer {
                 id,
                 tgid,
                 cache,
+                status,
             },
             GFP_KERNEL,
         )?)
@@ -63,6 +91,15 @@ impl Buffer {
     /// Cache mode of CPU mappings.
     pub(crate) fn cache(&self) -> CacheMode {
         self.cache
+    }
+
+    /// An importer attached (`true`) or detached.
+    pub(crate) fn count_attachment(&self, attached: bool) {
+        if attached {
+            self.status.attachments.fetch_add(1, Relaxed);
+        } else {
+            self.status.attachments.fetch_sub(1, Relaxed);
+        }
     }
 
     /// The pool the buffer came from.

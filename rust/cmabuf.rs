@@ -22,6 +22,8 @@ mod ffi;
 mod pool;
 mod region;
 mod registry;
+mod report;
+mod stats;
 mod uapi;
 
 use kernel::{
@@ -37,6 +39,7 @@ struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
     _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
+    _reports: Pin<KBox<report::Reports>>,
     _registry: registry::RegistryLifetime,
 }
 
@@ -44,6 +47,8 @@ impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
             let registry = registry::RegistryLifetime::start();
+            let reports =
+                KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
             let default_pool = match *module_parameters::default_pool.value() {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
@@ -51,6 +56,7 @@ impl kernel::InPlaceModule for CmabufModule {
             Ok(try_pin_init!(Self {
                 _registry: registry,
                 _default_pool: default_pool,
+                _reports: reports,
                 driver <- Registration::new(c"cmabuf", module),
             }))
         })

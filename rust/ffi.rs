@@ -13,6 +13,7 @@ pub(crate) mod dma_buf;
 mod dmem;
 mod global;
 mod misc;
+pub(crate) mod mm;
 mod of;
 mod ratelimit;
 mod reserved_mem;
@@ -35,6 +36,10 @@ pub(crate) use misc::{
     MiscFile,
     MiscRegistration,
     StaticFops, //
+};
+pub(crate) use mm::{
+    Census,
+    VmEvents, //
 };
 pub(crate) use of::{
     RegionNode,

@@ -38,6 +38,14 @@ pub(crate) struct Frontend {
     misc: MiscRegistration<PoolFile>,
     #[pin]
     info_file: File<Arc<Allocator>>,
+    #[pin]
+    buffers_file: File<Arc<Allocator>>,
+    #[pin]
+    latency_file: File<Arc<Allocator>>,
+    #[pin]
+    last_failure_file: File<Arc<Allocator>>,
+    #[pin]
+    occupancy_file: File<Arc<Allocator>>,
     _debugfs: Dir,
     allocator: Arc<Allocator>,
 }
@@ -52,6 +60,27 @@ impl Frontend {
                 c"info",
                 allocator.clone(),
                 &|a: &Arc<Allocator>, f| a.write_info(f)
+            ),
+            buffers_file <- debugfs.read_callback_file(
+                c"buffers",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_buffers(f)
+            ),
+            latency_file <- debugfs.read_write_callback_file(
+                c"latency",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_latency(f),
+                &|a: &Arc<Allocator>, input| crate::report::reset_command(input, || a.reset_latency())
+            ),
+            last_failure_file <- debugfs.read_callback_file(
+                c"last_failure",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_last_failure(f)
+            ),
+            occupancy_file <- debugfs.read_callback_file(
+                c"occupancy",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_occupancy(f)
             ),
             misc <- MiscRegistration::register(dev_name, DEVICE_MODE, allocator.clone()),
             _debugfs: debugfs,

@@ -92,12 +92,18 @@ impl Drop for ClaimGuard {
     }
 }
 
+/// `/sys/kernel/debug/cmabuf/`, made on first use.
+pub(crate) fn debugfs_root() -> Dir {
+    REGISTRY
+        .lock()
+        .debugfs_root
+        .get_or_insert_with(|| Dir::new(c"cmabuf"))
+        .clone()
+}
+
 /// A debugfs directory for pool `name` under `/sys/kernel/debug/cmabuf/`.
 pub(crate) fn debugfs_dir(name: &CStr) -> Dir {
-    let mut reg = REGISTRY.lock();
-    reg.debugfs_root
-        .get_or_insert_with(|| Dir::new(c"cmabuf"))
-        .subdir(name)
+    debugfs_root().subdir(name)
 }
 
 /// The registry's lifetime within the module: initialised when the module loads,

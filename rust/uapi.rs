@@ -93,6 +93,17 @@ pub(crate) enum CacheMode {
     Uncached = 2,
 }
 
+impl CacheMode {
+    /// The mode's name in debugfs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Cached => "cached",
+            Self::WriteCombine => "writecombine",
+            Self::Uncached => "uncached",
+        }
+    }
+}
+
 /// A request that passed every check of [`Alloc::validate`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct AllocRequest {

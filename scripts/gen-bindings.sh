@@ -22,6 +22,7 @@ rust_target=$(grep -o -- '--rust-target [0-9.]*' <<<"$cmd")
 
 functions='cma_alloc|cma_release|cma_get_name|dev_get_cma_area|of_reserved_mem_device_init_by_idx|of_reserved_mem_device_release|cmabuf_.*'
 own_types='cma|dmem_cgroup_region|dmem_cgroup_pool_state'
+shim_types='cmabuf_.*'
 
 mkdir -p "$(dirname "$out")"
 tmp=$(mktemp)
@@ -29,7 +30,8 @@ tmp=$(mktemp)
 	cd "$kdir"
 	eval "\"$BINDGEN\" \"$CMABUF_TOP/rust/ffi/bindings.h\" $rust_target --use-core \
 		--ctypes-prefix ffi --no-layout-tests --no-doc-comments --no-recursive-allowlist \
-		--allowlist-function '$functions' --allowlist-type '$own_types' \
+		--allowlist-function '$functions' --allowlist-type '$own_types|$shim_types' \
+		--allowlist-var 'CMABUF_.*' --with-derive-default \
 		--opaque-type '$own_types' \
 		--raw-line 'use kernel::{bindings::*, ffi};' \
 		-o \"$tmp\" -- $clang_args -I\"$CMABUF_TOP/include\""

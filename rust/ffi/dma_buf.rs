@@ -178,6 +178,7 @@ unsafe extern "C" fn attach(
         Ok(ptr) => {
             // SAFETY: The attachment is valid; `priv` is ours to set.
             unsafe { (*attachment).priv_ = ptr.as_ptr().cast() };
+            exported.buffer.count_attachment(true);
             0
         }
         Err(e) => e.to_errno(),
@@ -202,6 +203,7 @@ unsafe extern "C" fn detach(
         .attachments
         .lock()
         .retain(|a| *a != AttachmentPtr(ptr));
+    exported.buffer.count_attachment(false);
     // SAFETY: `ptr` came from `KBox::leak` in `attach` and is no longer in the list.
     drop(unsafe { KBox::from_raw(ptr.as_ptr()) });
 }

@@ -10,6 +10,9 @@
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/page-flags.h>
+#include <linux/vmstat.h>
 #include <linux/of.h>
 #include <linux/of_reserved_mem.h>
 #include <linux/ratelimit.h>
@@ -231,4 +234,140 @@ void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
 void cmabuf_ratelimit_init(struct ratelimit_state *rs)
 {
 	ratelimit_state_init(rs, 5 * HZ, 10);
+}
+
+/* The idx-th populated zone of the online nodes, in node and zone order. */
+int cmabuf_zone_info(unsigned int idx, struct cmabuf_zone_info *out)
+{
+	int nid, z, i;
+
+	BUILD_BUG_ON(MAX_NR_ZONES > CMABUF_ZONES);
+	BUILD_BUG_ON(NR_PAGE_ORDERS > CMABUF_ZONE_ORDERS);
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			struct zone *zone = &pgdat->node_zones[z];
+
+			if (!populated_zone(zone) || idx--)
+				continue;
+			memset(out, 0, sizeof(*out));
+			out->nid = nid;
+			out->name = zone->name;
+			out->managed = zone_managed_pages(zone);
+			out->present = zone->present_pages;
+			out->spanned = zone->spanned_pages;
+			out->free = zone_page_state(zone, NR_FREE_PAGES);
+			out->free_cma = zone_page_state(zone, NR_FREE_CMA_PAGES);
+			out->wmark_min = min_wmark_pages(zone);
+			out->wmark_low = low_wmark_pages(zone);
+			out->wmark_high = high_wmark_pages(zone);
+			out->boost = zone->watermark_boost;
+			out->nr_zones = MAX_NR_ZONES;
+			out->nr_orders = NR_PAGE_ORDERS;
+			for (i = 0; i < MAX_NR_ZONES; i++)
+				out->lowmem_reserve[i] = zone->lowmem_reserve[i];
+			for (i = 0; i < NR_PAGE_ORDERS; i++)
+				out->free_blocks[i] = data_race(zone->free_area[i].nr_free);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void cmabuf_vm_events(struct cmabuf_vm_events *out)
+{
+	unsigned long *ev = kmalloc_array(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+
+	memset(out, 0, sizeof(*out));
+	if (!ev)
+		return;
+	all_vm_events(ev);
+#ifdef CONFIG_MIGRATION
+	out->pgmigrate_success = ev[PGMIGRATE_SUCCESS];
+	out->pgmigrate_fail = ev[PGMIGRATE_FAIL];
+#endif
+#ifdef CONFIG_COMPACTION
+	out->compact_migrate_scanned = ev[COMPACTMIGRATE_SCANNED];
+	out->compact_free_scanned = ev[COMPACTFREE_SCANNED];
+	out->compact_isolated = ev[COMPACTISOLATED];
+	out->compact_stall = ev[COMPACTSTALL];
+	out->compact_fail = ev[COMPACTFAIL];
+	out->compact_success = ev[COMPACTSUCCESS];
+#endif
+#ifdef CONFIG_CMA
+	out->cma_alloc_success = ev[CMA_ALLOC_SUCCESS];
+	out->cma_alloc_fail = ev[CMA_ALLOC_FAIL];
+#endif
+	out->oom_kill = ev[OOM_KILL];
+	kfree(ev);
+}
+
+static void census_sample(struct cmabuf_census *out, enum cmabuf_page_kind kind,
+			  unsigned long pfn, struct page *page)
+{
+	unsigned int n = out->nr_samples;
+
+	if (n >= CMABUF_CENSUS_SAMPLES)
+		return;
+	out->sample_kind[n] = kind;
+	out->sample_pfn[n] = pfn;
+	out->sample_flags[n] = page->flags.f;
+	out->sample_refs[n] = page_ref_count(page);
+	out->nr_samples = n + 1;
+}
+
+/*
+ * Counts the pages of [pfn, pfn + count) by what they are now, as migration would find
+ * them: free, movable, pinned (DMA-pinned, or more references than mappings and caches
+ * explain, so migration must fail), unmovable kernel memory, reserved. Keeps the first
+ * few pages that are not free or movable as samples. Racy by nature: a snapshot.
+ */
+void cmabuf_page_census(unsigned long pfn, unsigned long count, struct cmabuf_census *out)
+{
+	unsigned long end = pfn + count;
+
+	while (pfn < end) {
+		struct page *page = pfn_to_page(pfn);
+		struct folio *folio = page_folio(page);
+		enum cmabuf_page_kind kind;
+		unsigned long n = 1;
+
+		if (PageBuddy(page)) {
+			kind = CMABUF_PAGE_FREE;
+			n = 1UL << min_t(unsigned long, page_private(page), MAX_PAGE_ORDER);
+		} else if (PageReserved(page)) {
+			kind = CMABUF_PAGE_RESERVED;
+		} else if (PageSlab(page)) {
+			kind = CMABUF_PAGE_UNMOVABLE;
+		} else if (page_has_movable_ops(page)) {
+			kind = CMABUF_PAGE_MOVABLE;
+		} else if (folio_test_lru(folio)) {
+			/* Migration needs exactly the references mappings and caches explain. */
+			kind = folio_maybe_dma_pinned(folio) ||
+				folio_ref_count(folio) > folio_expected_ref_count(folio) ?
+				CMABUF_PAGE_PINNED : CMABUF_PAGE_MOVABLE;
+		} else if (page_ref_count(page)) {
+			kind = CMABUF_PAGE_UNMOVABLE;
+		} else {
+			kind = CMABUF_PAGE_OTHER;
+		}
+		n = min(n, end - pfn);
+		out->pages[kind] += n;
+		if (kind != CMABUF_PAGE_FREE && kind != CMABUF_PAGE_MOVABLE)
+			census_sample(out, kind, pfn, page);
+		pfn += n;
+	}
+}
+
+/* The current task's command name, NUL-terminated in buf. */
+void cmabuf_current_comm(char *buf, size_t len)
+{
+	strscpy(buf, current->comm, len);
+}
+
+/* How many user mappings map the page at pfn. */
+int cmabuf_pfn_mapcount(unsigned long pfn)
+{
+	return folio_mapcount(page_folio(pfn_to_page(pfn)));
 }

@@ -55,6 +55,8 @@ void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir);
 
 void cmabuf_ratelimit_init(struct ratelimit_state *rs);
+void cmabuf_current_comm(char *buf, size_t len);
+int cmabuf_pfn_mapcount(unsigned long pfn);
 
 /* dmem cgroup controller (stubs from linux/cgroup_dmem.h when it is off) */
 struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name);
@@ -62,5 +64,72 @@ void cmabuf_dmem_unregister(struct dmem_cgroup_region *region);
 int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
 			   struct dmem_cgroup_pool_state **pool);
 void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size);
+
+/* Memory-management statistics (debugfs) */
+
+#define CMABUF_ZONE_ORDERS 16
+#define CMABUF_ZONES 8
+
+/* One populated zone, as /proc/zoneinfo shows it (counts in pages). */
+struct cmabuf_zone_info {
+	int nid;
+	const char *name;
+	unsigned long managed;
+	unsigned long present;
+	unsigned long spanned;
+	unsigned long free;
+	unsigned long free_cma;
+	unsigned long wmark_min;
+	unsigned long wmark_low;
+	unsigned long wmark_high;
+	unsigned long boost;
+	unsigned int nr_zones;
+	unsigned int nr_orders;
+	unsigned long lowmem_reserve[CMABUF_ZONES];
+	unsigned long free_blocks[CMABUF_ZONE_ORDERS];
+};
+
+int cmabuf_zone_info(unsigned int idx, struct cmabuf_zone_info *out);
+
+/* The migration, compaction and CMA event counters of /proc/vmstat. */
+struct cmabuf_vm_events {
+	unsigned long pgmigrate_success;
+	unsigned long pgmigrate_fail;
+	unsigned long compact_migrate_scanned;
+	unsigned long compact_free_scanned;
+	unsigned long compact_isolated;
+	unsigned long compact_stall;
+	unsigned long compact_fail;
+	unsigned long compact_success;
+	unsigned long cma_alloc_success;
+	unsigned long cma_alloc_fail;
+	unsigned long oom_kill;
+};
+
+void cmabuf_vm_events(struct cmabuf_vm_events *out);
+
+/* Kinds of pages in a census, and how many of each a census found. */
+enum cmabuf_page_kind {
+	CMABUF_PAGE_FREE,	/* in the buddy allocator */
+	CMABUF_PAGE_MOVABLE,	/* on an LRU list or movable: migration can move it */
+	CMABUF_PAGE_PINNED,	/* pinned for DMA or holding extra references */
+	CMABUF_PAGE_UNMOVABLE,	/* slab or other kernel memory */
+	CMABUF_PAGE_RESERVED,	/* PG_reserved */
+	CMABUF_PAGE_OTHER,
+	CMABUF_PAGE_KINDS,
+};
+
+#define CMABUF_CENSUS_SAMPLES 8
+
+struct cmabuf_census {
+	unsigned long pages[CMABUF_PAGE_KINDS];
+	unsigned int nr_samples;
+	unsigned int sample_kind[CMABUF_CENSUS_SAMPLES];
+	unsigned long sample_pfn[CMABUF_CENSUS_SAMPLES];
+	unsigned long sample_flags[CMABUF_CENSUS_SAMPLES];
+	unsigned long sample_refs[CMABUF_CENSUS_SAMPLES];
+};
+
+void cmabuf_page_census(unsigned long pfn, unsigned long count, struct cmabuf_census *out);
 
 #endif /* CMABUF_FFI_SHIM_H */

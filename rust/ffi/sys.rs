@@ -10,9 +10,11 @@
 
 #![allow(
     clippy::all,
+    clippy::undocumented_unsafe_blocks,
     dead_code,
     improper_ctypes,
     non_camel_case_types,
+    non_upper_case_globals,
     unreachable_pub,
     unsafe_op_in_unsafe_fn
 )]

@@ -5,18 +5,21 @@
 
 use kernel::{bindings::*, ffi};
 
+pub const CMABUF_ZONE_ORDERS: u32 = 16;
+pub const CMABUF_ZONES: u32 = 8;
+pub const CMABUF_CENSUS_SAMPLES: u32 = 8;
 #[repr(C)]
-#[derive(Debug, Copy, Clone)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct dmem_cgroup_pool_state {
     _unused: [u8; 0],
 }
 #[repr(C)]
-#[derive(Debug, Copy, Clone)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct dmem_cgroup_region {
     _unused: [u8; 0],
 }
 #[repr(C)]
-#[derive(Debug, Copy, Clone)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct cma {
     _unused: [u8; 0],
 }
@@ -139,6 +142,12 @@ unsafe extern "C" {
     pub fn cmabuf_ratelimit_init(rs: *mut ratelimit_state);
 }
 unsafe extern "C" {
+    pub fn cmabuf_current_comm(buf: *mut ffi::c_char, len: usize);
+}
+unsafe extern "C" {
+    pub fn cmabuf_pfn_mapcount(pfn: ffi::c_ulong) -> ffi::c_int;
+}
+unsafe extern "C" {
     pub fn cmabuf_dmem_register(size: u64_, name: *const ffi::c_char) -> *mut dmem_cgroup_region;
 }
 unsafe extern "C" {
@@ -153,4 +162,74 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn cmabuf_dmem_uncharge(pool: *mut dmem_cgroup_pool_state, size: u64_);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cmabuf_zone_info {
+    pub nid: ffi::c_int,
+    pub name: *const ffi::c_char,
+    pub managed: ffi::c_ulong,
+    pub present: ffi::c_ulong,
+    pub spanned: ffi::c_ulong,
+    pub free: ffi::c_ulong,
+    pub free_cma: ffi::c_ulong,
+    pub wmark_min: ffi::c_ulong,
+    pub wmark_low: ffi::c_ulong,
+    pub wmark_high: ffi::c_ulong,
+    pub boost: ffi::c_ulong,
+    pub nr_zones: ffi::c_uint,
+    pub nr_orders: ffi::c_uint,
+    pub lowmem_reserve: [ffi::c_ulong; 8usize],
+    pub free_blocks: [ffi::c_ulong; 16usize],
+}
+impl Default for cmabuf_zone_info {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+unsafe extern "C" {
+    pub fn cmabuf_zone_info(idx: ffi::c_uint, out: *mut cmabuf_zone_info) -> ffi::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct cmabuf_vm_events {
+    pub pgmigrate_success: ffi::c_ulong,
+    pub pgmigrate_fail: ffi::c_ulong,
+    pub compact_migrate_scanned: ffi::c_ulong,
+    pub compact_free_scanned: ffi::c_ulong,
+    pub compact_isolated: ffi::c_ulong,
+    pub compact_stall: ffi::c_ulong,
+    pub compact_fail: ffi::c_ulong,
+    pub compact_success: ffi::c_ulong,
+    pub cma_alloc_success: ffi::c_ulong,
+    pub cma_alloc_fail: ffi::c_ulong,
+    pub oom_kill: ffi::c_ulong,
+}
+unsafe extern "C" {
+    pub fn cmabuf_vm_events(out: *mut cmabuf_vm_events);
+}
+pub const cmabuf_page_kind_CMABUF_PAGE_FREE: cmabuf_page_kind = 0;
+pub const cmabuf_page_kind_CMABUF_PAGE_MOVABLE: cmabuf_page_kind = 1;
+pub const cmabuf_page_kind_CMABUF_PAGE_PINNED: cmabuf_page_kind = 2;
+pub const cmabuf_page_kind_CMABUF_PAGE_UNMOVABLE: cmabuf_page_kind = 3;
+pub const cmabuf_page_kind_CMABUF_PAGE_RESERVED: cmabuf_page_kind = 4;
+pub const cmabuf_page_kind_CMABUF_PAGE_OTHER: cmabuf_page_kind = 5;
+pub const cmabuf_page_kind_CMABUF_PAGE_KINDS: cmabuf_page_kind = 6;
+pub type cmabuf_page_kind = ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct cmabuf_census {
+    pub pages: [ffi::c_ulong; 6usize],
+    pub nr_samples: ffi::c_uint,
+    pub sample_kind: [ffi::c_uint; 8usize],
+    pub sample_pfn: [ffi::c_ulong; 8usize],
+    pub sample_flags: [ffi::c_ulong; 8usize],
+    pub sample_refs: [ffi::c_ulong; 8usize],
+}
+unsafe extern "C" {
+    pub fn cmabuf_page_census(pfn: ffi::c_ulong, count: ffi::c_ulong, out: *mut cmabuf_census);
 }

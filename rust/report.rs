@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module-wide debugfs reports, next to the pools' directories:
+//! `/sys/kernel/debug/cmabuf/zones` and `/sys/kernel/debug/cmabuf/vmstat`.
+
+use crate::ffi::{
+    mm,
+    VmEvents, //
+};
+use core::fmt;
+use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
+    prelude::*,
+    uaccess::UserSliceReader,
+};
+
+/// The module-wide files; removed on drop.
+#[pin_data]
+pub(crate) struct Reports {
+    #[pin]
+    zones: File<()>,
+    #[pin]
+    vmstat: File<VmEvents>,
+}
+
+impl Reports {
+    /// Creates the files in `root`; `vmstat` counts from now on as well as since boot.
+    pub(crate) fn new(root: &Dir) -> impl PinInit<Self> + '_ {
+        pin_init!(Self {
+            zones <- root.read_callback_file(c"zones", (), &|(): &(), f| write_zones(f)),
+            vmstat <- root.read_callback_file(
+                c"vmstat",
+                mm::vm_events(),
+                &|at_load: &VmEvents, f| write_vmstat(at_load, f)
+            ),
+        })
+    }
+}
+
+/// Every populated zone as a block of `key: value` lines, as `/proc/zoneinfo` counts
+/// them (pages).
+fn write_zones(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for z in mm::zones() {
+        f.write_fmt(fmt!("zone: {} {}\n", z.nid, mm::zone_name(&z)))?;
+        f.write_fmt(fmt!("managed: {}\n", z.managed))?;
+        f.write_fmt(fmt!("present: {}\n", z.present))?;
+        f.write_fmt(fmt!("spanned: {}\n", z.spanned))?;
+        f.write_fmt(fmt!("free: {}\n", z.free))?;
+        f.write_fmt(fmt!("free_cma: {}\n", z.free_cma))?;
+        f.write_fmt(fmt!("min: {}\n", z.wmark_min))?;
+        f.write_fmt(fmt!("low: {}\n", z.wmark_low))?;
+        f.write_fmt(fmt!("high: {}\n", z.wmark_high))?;
+        f.write_fmt(fmt!("boost: {}\n", z.boost))?;
+        f.write_str("lowmem_reserve:")?;
+        let zones = (z.nr_zones as usize).min(z.lowmem_reserve.len());
+        for r in &z.lowmem_reserve[..zones] {
+            f.write_fmt(fmt!(" {}", r))?;
+        }
+        f.write_str("\nfree_blocks_by_order:")?;
+        let orders = (z.nr_orders as usize).min(z.free_blocks.len());
+        for n in &z.free_blocks[..orders] {
+            f.write_fmt(fmt!(" {}", n))?;
+        }
+        f.write_str("\n\n")?;
+    }
+    Ok(())
+}
+
+/// The migration, compaction and CMA counters since boot and since cmabuf loaded.
+fn write_vmstat(at_load: &VmEvents, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let now = mm::vm_events();
+    let rows: [(&str, usize, usize); 11] = [
+        (
+            "pgmigrate_success",
+            now.pgmigrate_success,
+            at_load.pgmigrate_success,
+        ),
+        ("pgmigrate_fail", now.pgmigrate_fail, at_load.pgmigrate_fail),
+        (
+            "compact_migrate_scanned",
+            now.compact_migrate_scanned,
+            at_load.compact_migrate_scanned,
+        ),
+        (
+            "compact_free_scanned",
+            now.compact_free_scanned,
+            at_load.compact_free_scanned,
+        ),
+        (
+            "compact_isolated",
+            now.compact_isolated,
+            at_load.compact_isolated,
+        ),
+        ("compact_stall", now.compact_stall, at_load.compact_stall),
+        ("compact_fail", now.compact_fail, at_load.compact_fail),
+        (
+            "compact_success",
+            now.compact_success,
+            at_load.compact_success,
+        ),
+        (
+            "cma_alloc_success",
+            now.cma_alloc_success,
+            at_load.cma_alloc_success,
+        ),
+        ("cma_alloc_fail", now.cma_alloc_fail, at_load.cma_alloc_fail),
+        ("oom_kill", now.oom_kill, at_load.oom_kill),
+    ];
+    f.write_str("# counter since_boot since_load (per pool: migrated_pages in <pool>/info)\n")?;
+    for (name, boot, load) in rows {
+        f.write_fmt(fmt!("{} {} {}\n", name, boot, boot.wrapping_sub(load)))?;
+    }
+    Ok(())
+}
+
+/// Runs `reset` if user space wrote `reset` (with or without a newline).
+pub(crate) fn reset_command(input: &mut UserSliceReader, reset: impl FnOnce()) -> Result {
+    let mut buf = [0u8; 16];
+    let len = input.len();
+    if len > buf.len() {
+        return Err(EINVAL);
+    }
+    input.read_slice(&mut buf[..len])?;
+    match &buf[..len] {
+        b"reset" | b"reset\n" => {
+            reset();
+            Ok(())
+        }
+        _ => Err(EINVAL),
+    }
+}

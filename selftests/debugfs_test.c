@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/cmabuf against the kernel's own views taken at the same moment:
+ * /proc/zoneinfo, /proc/vmstat, /sys/kernel/mm/cma and the pool's ioctl; and the
+ * per-pool buffers, latency, occupancy and last_failure files against what the test did.
+ */
+#include <sys/mman.h>
+
+#include "cmabuf_util.h"
+#include "kselftest_harness.h"
+
+#define MiB (1024ULL * 1024)
+
+static char text[65536], proc[65536];
+
+/* The value after `key` on the line where `key` starts a word, in text from `from`. */
+static long long word_value(const char *from, const char *end, const char *key)
+{
+	size_t len = strlen(key);
+	const char *p = from;
+
+	while ((p = strstr(p, key)) && (!end || p < end)) {
+		if ((p == from || p[-1] == ' ' || p[-1] == '\n') && p[len] == ' ')
+			return strtoll(p + len, NULL, 10);
+		p += len;
+	}
+	return -1;
+}
+
+/* The block of /proc/zoneinfo for node nid, zone name. */
+static const char *zoneinfo_block(int nid, const char *name, const char **end)
+{
+	char head[64];
+	const char *p;
+
+	snprintf(head, sizeof(head), "Node %d, zone ", nid);
+	for (p = strstr(proc, head); p; p = strstr(p + 1, head)) {
+		const char *z = p + strlen(head);
+
+		while (*z == ' ')
+			z++;
+		if (!strncmp(z, name, strlen(name)) && z[strlen(name)] == '\n') {
+			*end = strstr(z, "Node ");
+			return z;
+		}
+	}
+	return NULL;
+}
+
+TEST(zones_match_proc_zoneinfo)
+{
+	char *zone = text;
+	int zones = 0;
+
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/zones", text, sizeof(text)));
+	ASSERT_LT(0, read_text("/proc/zoneinfo", proc, sizeof(proc)));
+	while ((zone = strstr(zone, "zone: "))) {
+		char name[32] = "";
+		const char *block, *end = NULL;
+		int nid = -1;
+
+		ASSERT_EQ(2, sscanf(zone, "zone: %d %31s", &nid, name));
+		block = zoneinfo_block(nid, name, &end);
+		ASSERT_NE(NULL, block) TH_LOG("zone %d %s is not in /proc/zoneinfo", nid, name);
+		EXPECT_EQ(word_value(block, end, "managed"), text_field(zone, "managed"));
+		EXPECT_EQ(word_value(block, end, "present"), text_field(zone, "present"));
+		EXPECT_EQ(word_value(block, end, "spanned"), text_field(zone, "spanned"));
+		EXPECT_EQ(word_value(block, end, "min"), text_field(zone, "min"));
+		EXPECT_EQ(word_value(block, end, "low"), text_field(zone, "low"));
+		EXPECT_EQ(word_value(block, end, "high"), text_field(zone, "high"));
+		EXPECT_EQ(word_value(block, end, "boost"), text_field(zone, "boost"));
+		/* Free pages move between the two reads: within 1 % or 256 pages. */
+		EXPECT_GE(256 + word_value(block, end, "free") / 100,
+			  llabs(word_value(block, end, "free") - text_field(zone, "free")));
+		EXPECT_GE(256 + word_value(block, end, "nr_free_cma") / 100,
+			  llabs(word_value(block, end, "nr_free_cma") - text_field(zone, "free_cma")));
+		zones++;
+		zone += 6;
+	}
+	EXPECT_LT(0, zones);
+}
+
+TEST(vmstat_matches_proc_vmstat)
+{
+	const char *keys[] = { "pgmigrate_success", "pgmigrate_fail", "compact_isolated",
+			       "compact_stall", "cma_alloc_success", "cma_alloc_fail" };
+	size_t i;
+
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/vmstat", text, sizeof(text)));
+	ASSERT_LT(0, read_text("/proc/vmstat", proc, sizeof(proc)));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		long long ours = word_value(text, NULL, keys[i]);
+		long long kernel = word_value(proc, NULL, keys[i]);
+
+		EXPECT_LE(0, ours) TH_LOG("%s missing", keys[i]);
+		/* Counters only grow; ours was read first. */
+		EXPECT_TRUE(kernel >= ours && kernel - ours <= 64)
+			TH_LOG("%s: cmabuf %lld, /proc/vmstat %lld", keys[i], ours, kernel);
+	}
+}
+
+TEST(info_matches_ioctl_and_cma_sysfs)
+{
+	int pool = pool_open("camera"), buf;
+	struct cmabuf_pool_info info;
+	char sys[64];
+
+	ASSERT_LE(0, pool);
+	buf = buf_alloc_rw(pool, 3 * MiB);
+	ASSERT_LE(0, buf);
+	ASSERT_EQ(0, pool_info(pool, &info));
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/camera/info", text, sizeof(text)));
+	EXPECT_EQ((long long)info.size, text_field(text, "size"));
+	EXPECT_EQ((long long)info.used, text_field(text, "used"));
+	EXPECT_EQ((long long)info.free, text_field(text, "free"));
+	EXPECT_EQ((long long)info.largest_free, text_field(text, "largest_free"));
+	EXPECT_EQ(1, text_field(text, "buffers"));
+	EXPECT_LE((long long)(3 * MiB), text_field(text, "peak_used"));
+	ASSERT_LT(0, read_text("/sys/kernel/mm/cma/camera-pool@58000000/total_pages", sys,
+			       sizeof(sys)));
+	EXPECT_EQ(strtoll(sys, NULL, 10) * getpagesize(), text_field(text, "size"));
+	close(buf);
+	close(pool);
+}
+
+TEST(buffers_lists_every_live_buffer)
+{
+	int pool = pool_open("display"), a, b;
+	struct cmabuf_phys phys = { 0 };
+	char line[256];
+	void *p;
+
+	ASSERT_LE(0, pool);
+	a = buf_alloc(pool, 2 * MiB, 0, CMABUF_CACHED, O_RDWR);
+	b = buf_alloc(pool, MiB, 0, CMABUF_WRITECOMBINE, O_RDWR);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	p = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	phys.fd = a;
+	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys));
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/display/buffers", text, sizeof(text)));
+	snprintf(line, sizeof(line), "%#18llx", (unsigned long long)phys.phys);
+	EXPECT_NE(NULL, strstr(text, line)) TH_LOG("%s not in:\n%s", line, text);
+	snprintf(line, sizeof(line), "%d  debugfs_test", getpid());
+	EXPECT_NE(NULL, strstr(text, line)) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, " writecombine ")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, " 2097152 ")) TH_LOG("%s", text);
+	munmap(p, 2 * MiB);
+	close(a);
+	close(b);
+	ASSERT_TRUE(wait_used(pool, 0, 1000));
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/display/buffers", text, sizeof(text)));
+	EXPECT_EQ(NULL, strchr(strchr(text, '\n') + 1, '\n')) TH_LOG("freed buffers listed:\n%s",
+								     text);
+	close(pool);
+}
+
+TEST(latency_counts_allocations_and_resets)
+{
+	const char *path = CMABUF_DEBUGFS "/camera/latency";
+	int pool = pool_open("camera"), i;
+	char *row;
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, write_text(path, "reset\n"));
+	for (i = 0; i < 5; i++) {
+		int buf = buf_alloc_rw(pool, MiB);
+
+		ASSERT_LE(0, buf);
+		close(buf);
+	}
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	row = strstr(text, "<=1M ");
+	ASSERT_NE(NULL, row) TH_LOG("%s", text);
+	EXPECT_EQ(5, strtoll(row + 5, NULL, 10)) TH_LOG("%s", text);
+	ASSERT_EQ(0, write_text(path, "reset"));
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	EXPECT_EQ(0, strtoll(strstr(text, "<=1M ") + 5, NULL, 10)) TH_LOG("%s", text);
+	EXPECT_NE(0, write_text(path, "bogus"));
+	close(pool);
+}
+
+TEST(occupancy_follows_buffers)
+{
+	const char *path = CMABUF_DEBUGFS "/display/occupancy";
+	int pool = pool_open("display"), buf;
+
+	ASSERT_LE(0, pool);
+	buf = buf_alloc_rw(pool, 32 * MiB);
+	ASSERT_LE(0, buf);
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	EXPECT_EQ(NULL, strchr(strchr(text, '\n') + 1, '.')) TH_LOG("%s", text);
+	close(buf);
+	ASSERT_TRUE(wait_used(pool, 0, 1000));
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	EXPECT_EQ(NULL, strchr(strchr(text, '\n') + 1, '#')) TH_LOG("%s", text);
+	close(pool);
+}
+
+TEST(last_failure_says_why)
+{
+	int pool = pool_open("display"), a, b;
+
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 24 * MiB);
+	ASSERT_LE(0, a);
+	b = buf_alloc_rw(pool, 16 * MiB);
+	EXPECT_EQ(-ENOMEM, b);
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/display/last_failure", text, sizeof(text)));
+	EXPECT_EQ(12, text_field(text, "errno")) TH_LOG("%s", text);
+	EXPECT_EQ((long long)(16 * MiB), text_field(text, "size"));
+	EXPECT_EQ(getpid(), text_field(text, "pid"));
+	EXPECT_NE(NULL, strstr(text, "reason: no free run large enough")) TH_LOG("%s", text);
+	close(a);
+	close(pool);
+}
+
+TEST_HARNESS_MAIN
