@@ -342,7 +342,7 @@ impl Allocator {
             first: cma_pages.pfn() - base_pfn,
             pages,
         };
-        let status = Arc::new(BufferStatus::new(), GFP_KERNEL)
+        let status = Arc::pin_init(BufferStatus::new(), GFP_KERNEL)
             .map_err(|_| unreserve(ENOMEM, FailureKind::Other))?;
         let meta = BufferMeta {
             id: 0,
@@ -542,7 +542,7 @@ impl Allocator {
     pub(crate) fn write_buffers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let usage = self.usage.lock();
         let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
-        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  attachments\n")?;
+        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  importers\n")?;
         for m in usage.meta.iter() {
             let Some(r) = usage.ranges.iter().find(|r| r.id == m.id) else {
                 continue;
@@ -552,7 +552,7 @@ impl Allocator {
             let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
             let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
             f.write_fmt(fmt!(
-                "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5} {:>12}\n",
+                "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  ",
                 m.id,
                 r.pages << PAGE_SHIFT,
                 start,
@@ -561,9 +561,10 @@ impl Allocator {
                 m.tgid,
                 comm,
                 m.created.elapsed().as_millis(),
-                mm::mapcount(base_pfn + r.first),
-                m.status.attachments()
+                mm::mapcount(base_pfn + r.first)
             ))?;
+            m.status.write_importers(f)?;
+            f.write_str("\n")?;
         }
         Ok(())
     }

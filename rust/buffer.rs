@@ -11,33 +11,44 @@ use crate::{
     },
     uapi::CacheMode, //
 };
+use core::fmt;
 use kernel::{
+    new_mutex,
     prelude::*,
+    str::CString,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
         Arc,
+        Mutex, //
     },
 };
 
-/// What importers do with a buffer, shared with the pool's debugfs view of it.
+/// Which importers' devices are attached to a buffer, shared with the pool's debugfs
+/// view of it.
+#[pin_data]
 pub(crate) struct BufferStatus {
-    attachments: Atomic<u32>,
+    #[pin]
+    importers: Mutex<KVec<CString>>,
 }
 
 impl BufferStatus {
     /// No importer yet.
-    pub(crate) fn new() -> Self {
-        Self {
-            attachments: Atomic::new(0),
-        }
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            importers <- new_mutex!(KVec::new()),
+        })
     }
 
-    /// Importers attached now.
-    pub(crate) fn attachments(&self) -> u32 {
-        self.attachments.load(Relaxed)
+    /// The attached importers' device names, comma-separated, or `-`.
+    pub(crate) fn write_importers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let importers = self.importers.lock();
+        if importers.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, name) in importers.iter().enumerate() {
+            let separator = if i == 0 { "" } else { "," };
+            f.write_fmt(fmt!("{}{}", separator, &**name))?;
+        }
+        Ok(())
     }
 }
 
@@ -93,12 +104,16 @@ impl Buffer {
         self.cache
     }
 
-    /// An importer attached (`true`) or detached.
-    pub(crate) fn count_attachment(&self, attached: bool) {
+    /// The device `importer` attached to the buffer (`true`) or detached.
+    pub(crate) fn importer(&self, importer: &CStr, attached: bool) {
+        let mut importers = self.status.importers.lock();
         if attached {
-            self.status.attachments.fetch_add(1, Relaxed);
-        } else {
-            self.status.attachments.fetch_sub(1, Relaxed);
+            // Without memory for the name, debugfs just does not show this importer.
+            if let Ok(name) = CString::try_from(importer) {
+                let _ = importers.push(name, GFP_KERNEL);
+            }
+        } else if let Some(pos) = importers.iter().position(|n| **n == *importer) {
+            let _ = importers.remove(pos);
         }
     }
 

@@ -21,7 +21,7 @@ install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
-cp "$tests"/cmabuf_demo "$root/bin/"
+cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$root/bin/"
 cp "$tests"/*_test "$root/selftests/"
 install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

@@ -2,15 +2,19 @@
 /*
  * cmabuf_demo: what `make run` shows in the guest. For each pool named on the command
  * line: allocate a buffer, map it, write and verify it through the mapping with
- * DMA_BUF_IOCTL_SYNC brackets, show the pool's use, free it. Exits 0 only if every
- * step worked; prints "cmabuf-demo: ok" last.
+ * DMA_BUF_IOCTL_SYNC brackets, show the pool's use, free it. With --lend: fill memory
+ * until the system has borrowed the pools' pages, then allocate most of the pool and
+ * show what migration it took. Exits 0 only if every step worked; prints
+ * "cmabuf-demo: ok" last.
  *
  *   cmabuf_demo camera display
+ *   cmabuf_demo --lend camera
  */
 #include <linux/dma-buf.h>
 #include <sys/mman.h>
 
 #include "cmabuf_util.h"
+#include "memory_filler.h"
 
 #define MiB (1024ULL * 1024)
 
@@ -74,12 +78,49 @@ static int demo(const char *pool, uint64_t size)
 	return i * 4 == size ? 0 : -1;
 }
 
+/* The seed's point: memory lent to the system while idle, taken back on demand. */
+static int lend(const char *pool)
+{
+	char path[128], text[4096];
+	long long migrated, total = meminfo_kb("CmaTotal") >> 10;
+	struct filler f;
+	uint64_t start;
+	int fd = pool_open(pool), buf;
+
+	if (fd < 0)
+		return -1;
+	printf("%s: CMA is %lld MiB, %lld MiB free before any load\n", pool, total,
+	       meminfo_kb("CmaFree") >> 10);
+	if (fill_until_cma_used(&f, 32 * 1024))
+		printf("%s: (the system borrowed less than asked)\n", pool);
+	printf("%s: filled memory with shmem and anonymous pages: the system now uses %lld MiB of CMA for them\n",
+	       pool, total - (meminfo_kb("CmaFree") >> 10));
+	snprintf(path, sizeof(path), CMABUF_DEBUGFS "/%s/latency", pool);
+	write_text(path, "reset");
+	migrated = info_value(pool, "migrated_pages");
+	start = now_ms();
+	buf = buf_alloc_rw(fd, 48 * MiB);
+	printf("%s: 48 MiB buffer %s in %llu ms; %lld pages migrated away for it\n", pool,
+	       buf >= 0 ? "allocated" : strerror(-buf), (unsigned long long)(now_ms() - start),
+	       info_value(pool, "migrated_pages") - migrated);
+	if (read_text(path, text, sizeof(text)) > 0)
+		printf("%s", text);
+	if (buf >= 0)
+		close(buf);
+	unfill(&f);
+	close(fd);
+	return buf >= 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	int i, failed = 0;
 
-	for (i = 1; i < argc; i++)
-		failed |= demo(argv[i], 8 * MiB);
+	if (argc == 3 && !strcmp(argv[1], "--lend"))
+		failed = lend(argv[2]);
+	else
+		for (i = 1; i < argc; i++)
+			failed |= demo(argv[i], 8 * MiB);
 	printf("cmabuf-demo: %s\n", failed ? "FAILED" : "ok");
 	return failed;
 }

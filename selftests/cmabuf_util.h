@@ -217,6 +217,17 @@ static inline bool module_loaded(void)
 	return path_exists("/sys/module/cmabuf");
 }
 
+/* A `key: value` of /sys/kernel/debug/cmabuf/<pool>/info, or -1. */
+static inline long long info_value(const char *pool, const char *key)
+{
+	char path[128], text[4096];
+
+	snprintf(path, sizeof(path), CMABUF_DEBUGFS "/%s/info", pool);
+	if (read_text(path, text, sizeof(text)) < 0)
+		return -1;
+	return text_field(text, key);
+}
+
 /* Opens /dev/cmabuf-<pool>. */
 static inline int pool_open(const char *pool)
 {

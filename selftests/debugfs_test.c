@@ -216,4 +216,20 @@ TEST(last_failure_says_why)
 	close(pool);
 }
 
+/* The one-screen tool shows every pool and zone (make run prints it too). */
+TEST(cmabuf_stat_shows_pools_and_zones)
+{
+	FILE *out = popen("/bin/cmabuf_stat", "r");
+	size_t n;
+
+	ASSERT_NE(NULL, out);
+	n = fread(text, 1, sizeof(text) - 1, out);
+	text[n] = '\0';
+	EXPECT_EQ(0, pclose(out));
+	EXPECT_NE(NULL, strstr(text, "\ncamera ")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "\ndisplay ")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "DMA/0") ?: strstr(text, "Normal/0")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "MiB total")) TH_LOG("%s", text);
+}
+
 TEST_HARNESS_MAIN

@@ -15,6 +15,8 @@
 #define IMPORTER_PATH "/lib/modules/cmabuf_test_importer.ko"
 #define SIZE (1024 * 1024)
 
+static char text[8192];
+
 FIXTURE(import) {
 	int importer, pool;
 };
@@ -103,6 +105,9 @@ TEST_F(import, attachment_keeps_the_buffer_alive)
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_HOLD, buf)) TH_LOG("%s", strerror(errno));
 	close(buf);
 	EXPECT_EQ(SIZE, pool_used(self->pool)) TH_LOG("freed under an attachment");
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/camera/buffers", text, sizeof(text)));
+	EXPECT_NE(NULL, strstr(text, " cmabuf_test_importer\n")) TH_LOG("importer not listed:\n%s",
+									 text);
 	EXPECT_EQ(-1, unload_module("cmabuf")) TH_LOG("cmabuf unloaded under an importer");
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_RELEASE));
 	EXPECT_TRUE(wait_used(self->pool, 0, 1000));

@@ -106,16 +106,48 @@ TEST(cma_total_counts_every_pool)
 	EXPECT_LE((long long)(sum >> 10), meminfo_kb("CmaTotal"));
 }
 
-/* The Rust KUnit suite ran when the module loaded; its verdict is in debugfs. */
-TEST(kunit_region_suite_passed)
-{
-	char results[8192];
+/* The Rust KUnit suites ran when the module loaded; their verdicts are in debugfs. */
+FIXTURE(kunit) {
+};
 
-	ASSERT_LT(0, read_text("/sys/kernel/debug/kunit/cmabuf_region/results", results,
-			       sizeof(results)))
-		TH_LOG("KUnit suite cmabuf_region did not run");
+FIXTURE_VARIANT(kunit) {
+	const char *suite;
+};
+
+FIXTURE_VARIANT_ADD(kunit, region) {
+	.suite = "cmabuf_region",
+};
+
+FIXTURE_VARIANT_ADD(kunit, uapi) {
+	.suite = "cmabuf_uapi",
+};
+
+FIXTURE_VARIANT_ADD(kunit, allocator) {
+	.suite = "cmabuf_allocator",
+};
+
+FIXTURE_VARIANT_ADD(kunit, stats) {
+	.suite = "cmabuf_stats",
+};
+
+FIXTURE_SETUP(kunit)
+{
+}
+
+FIXTURE_TEARDOWN(kunit)
+{
+}
+
+TEST_F(kunit, suite_passed)
+{
+	char path[128], results[8192], verdict[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/results", variant->suite);
+	ASSERT_LT(0, read_text(path, results, sizeof(results)))
+		TH_LOG("KUnit suite %s did not run", variant->suite);
 	EXPECT_EQ(NULL, strstr(results, "not ok")) TH_LOG("%s", results);
-	EXPECT_NE(NULL, strstr(results, "ok 1 cmabuf_region")) TH_LOG("%s", results);
+	snprintf(verdict, sizeof(verdict), "ok 1 %s", variant->suite);
+	EXPECT_NE(NULL, strstr(results, verdict)) TH_LOG("%s", results);
 }
 
 TEST_HARNESS_MAIN

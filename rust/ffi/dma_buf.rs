@@ -19,6 +19,7 @@ use crate::{
 use core::ptr::NonNull;
 use kernel::{
     bindings,
+    device::Device,
     error::{
         from_err_ptr,
         to_result, //
@@ -178,7 +179,7 @@ unsafe extern "C" fn attach(
         Ok(ptr) => {
             // SAFETY: The attachment is valid; `priv` is ours to set.
             unsafe { (*attachment).priv_ = ptr.as_ptr().cast() };
-            exported.buffer.count_attachment(true);
+            exported.buffer.importer(importer_name(attachment), true);
             0
         }
         Err(e) => e.to_errno(),
@@ -203,9 +204,18 @@ unsafe extern "C" fn detach(
         .attachments
         .lock()
         .retain(|a| *a != AttachmentPtr(ptr));
-    exported.buffer.count_attachment(false);
+    exported.buffer.importer(importer_name(attachment), false);
     // SAFETY: `ptr` came from `KBox::leak` in `attach` and is no longer in the list.
     drop(unsafe { KBox::from_raw(ptr.as_ptr()) });
+}
+
+/// The name of the device of a live attachment.
+fn importer_name<'a>(attachment: *mut bindings::dma_buf_attachment) -> &'a CStr {
+    // SAFETY: The dma-buf core passes a live attachment.
+    let dev = unsafe { (*attachment).dev };
+    // SAFETY: The attachment's device outlives it; the name is used during the callback.
+    let dev: &Device = unsafe { Device::from_raw(dev) };
+    dev.name()
 }
 
 impl Drop for Attachment {

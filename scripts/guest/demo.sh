@@ -21,6 +21,10 @@ done
 grep Cma /proc/meminfo
 section "allocate, map, write, verify and free a buffer on every pool"
 cmabuf_demo $(ls /dev/cmabuf-* | sed 's|/dev/cmabuf-||')
+section "the camera pool lent to the system while idle, then taken back by an allocation"
+cmabuf_demo --lend camera
+section "cmabuf_stat: every pool and zone"
+cmabuf_stat
 n=$(ls -d /sys/bus/platform/drivers/cmabuf/cmabuf-* 2>/dev/null | wc -l)
 echo
 echo "cmabuf-run: bound $n pools"

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Filling the machine's memory with movable pages (shmem page cache, then anonymous
+ * memory) until the kernel has lent CMA pages out, for the pressure test and the
+ * make run demo. Needs cmabuf_util.h first.
+ */
+#ifndef CMABUF_MEMORY_FILLER_H
+#define CMABUF_MEMORY_FILLER_H
+
+#include <sys/mman.h>
+
+#define FILL_CHUNK (8ULL << 20)
+#define FILL_MAX_CHUNKS 128
+
+/* Anonymous memory and a shmem file that fill the machine until CMA pages are used. */
+struct filler {
+	char *chunks[FILL_MAX_CHUNKS];
+	int nr;
+	int shmem;
+};
+
+/* The page frame behind a virtual address of ours (needs CAP_SYS_ADMIN), or 0. */
+static inline uint64_t pfn_of(int pagemap, const void *addr)
+{
+	uint64_t entry;
+	off_t off = (uintptr_t)addr / getpagesize() * sizeof(entry);
+
+	if (pread(pagemap, &entry, sizeof(entry), off) != sizeof(entry))
+		return 0;
+	return (entry & (1ULL << 63)) ? entry & ((1ULL << 55) - 1) : 0;
+}
+
+/* Fills memory until the CMA pools hold at least want_kib of movable pages. */
+static inline int fill_until_cma_used(struct filler *f, long long want_kib)
+{
+	long long cma_total = meminfo_kb("CmaTotal");
+	char buf[65536];
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	/* Page cache first: 64 MiB of shmem. */
+	f->shmem = open("/tmp/cmabuf-pressure", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (f->shmem < 0)
+		return -1;
+	memset(buf, 0x77, sizeof(buf));
+	for (i = 0; i < (int)((64ULL << 20) / sizeof(buf)); i++)
+		if (write(f->shmem, buf, sizeof(buf)) != sizeof(buf))
+			return -1;
+	/* Then anonymous memory, until CMA is used or free memory runs low. */
+	while (f->nr < FILL_MAX_CHUNKS && cma_total - meminfo_kb("CmaFree") < want_kib &&
+	       meminfo_kb("MemAvailable") > 96 * 1024) {
+		char *p = mmap(NULL, FILL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			break;
+		memset(p, 0x5a, FILL_CHUNK);
+		f->chunks[f->nr++] = p;
+	}
+	return cma_total - meminfo_kb("CmaFree") >= want_kib ? 0 : -1;
+}
+
+static inline void unfill(struct filler *f)
+{
+	int i;
+
+	for (i = 0; i < f->nr; i++)
+		munmap(f->chunks[i], FILL_CHUNK);
+	f->nr = 0;
+	if (f->shmem >= 0)
+		close(f->shmem);
+	unlink("/tmp/cmabuf-pressure");
+}
+
+/* How many of our anonymous pages lie in [base, base + size). */
+static inline long count_pages_in(struct filler *f, int from_chunk, uint64_t base,
+				  uint64_t size)
+{
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), i;
+	long n = 0;
+	size_t off;
+
+	if (pagemap < 0)
+		return -1;
+	for (i = from_chunk; i < f->nr; i++)
+		for (off = 0; off < FILL_CHUNK; off += getpagesize()) {
+			uint64_t phys = pfn_of(pagemap, f->chunks[i] + off) * getpagesize();
+
+			n += phys >= base && phys < base + size;
+		}
+	close(pagemap);
+	return n;
+}
+
+/*
+ * Fills memory until at least want of our anonymous pages lie in the pool at
+ * [base, base + size), or memory runs low. Returns how many do.
+ */
+static inline long fill_until_pool_used(struct filler *f, uint64_t base, uint64_t size,
+					long want)
+{
+	long in_pool = 0;
+
+	if (fill_until_cma_used(f, 0) && f->shmem < 0)
+		return -1;
+	while (in_pool < want && f->nr < FILL_MAX_CHUNKS &&
+	       meminfo_kb("MemAvailable") > 96 * 1024) {
+		char *p = mmap(NULL, FILL_CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			break;
+		memset(p, 0x5a, FILL_CHUNK);
+		f->chunks[f->nr++] = p;
+		in_pool += count_pages_in(f, f->nr - 1, base, size);
+	}
+	return in_pool;
+}
+
+/* The first page of ours that lies in [base, base + size). */
+static inline char *page_in(struct filler *f, uint64_t base, uint64_t size, uint64_t *pfn)
+{
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), i;
+	size_t off;
+
+	if (pagemap < 0)
+		return NULL;
+	for (i = 0; i < f->nr; i++) {
+		for (off = 0; off < FILL_CHUNK; off += getpagesize()) {
+			uint64_t phys = pfn_of(pagemap, f->chunks[i] + off) * getpagesize();
+
+			if (phys >= base && phys < base + size) {
+				*pfn = phys / getpagesize();
+				close(pagemap);
+				return f->chunks[i] + off;
+			}
+		}
+	}
+	close(pagemap);
+	return NULL;
+}
+
+#endif /* CMABUF_MEMORY_FILLER_H */
