@@ -20,9 +20,24 @@
 #define CAMERA_BASE 0x58000000ULL
 #define CAMERA_SIZE (64 * MiB)
 
+/* A counter's value since cmabuf loaded, from /sys/kernel/debug/cmabuf/vmstat. */
+static long long since_load(const char *counter)
+{
+	char text[4096], *line, name[64];
+	long long boot, load;
+
+	if (read_text(CMABUF_DEBUGFS "/vmstat", text, sizeof(text)) <= 0)
+		return -1;
+	for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (sscanf(line, "%63s %lld %lld", name, &boot, &load) == 3 && !strcmp(name, counter))
+			return load;
+	return -1;
+}
+
 TEST(lent_pages_are_migrated_back_and_counted)
 {
 	long long migrated_before = info_value("camera", "migrated_pages"), lent;
+	long long vm_before = since_load("pgmigrate_success");
 	int pool = pool_open("camera"), buf;
 	struct filler f;
 	long ours;
@@ -38,6 +53,8 @@ TEST(lent_pages_are_migrated_back_and_counted)
 	EXPECT_EQ((long long)CAMERA_SIZE, pool_used(pool));
 	EXPECT_LE(migrated_before + ours, info_value("camera", "migrated_pages"))
 		TH_LOG("fewer migrations counted than our pages that were in the pool");
+	EXPECT_LE(vm_before + ours, since_load("pgmigrate_success"))
+		TH_LOG("pgmigrate_success since load did not rise by our pages");
 	ksft_print_msg("camera: %lld pages migrated for its allocations so far\n",
 		       info_value("camera", "migrated_pages"));
 	close(buf);
