@@ -19,15 +19,21 @@ struct filler {
 	int shmem;
 };
 
-/* The page frame behind a virtual address of ours (needs CAP_SYS_ADMIN), or 0. */
-static inline uint64_t pfn_of(int pagemap, const void *addr)
+/*
+ * The physical address of each page of a chunk of ours (0 where not present), read
+ * from /proc/self/pagemap (needs CAP_SYS_ADMIN) in one go.
+ */
+static inline int chunk_phys(int pagemap, const char *chunk, uint64_t *phys, size_t pages)
 {
-	uint64_t entry;
-	off_t off = (uintptr_t)addr / getpagesize() * sizeof(entry);
+	off_t off = (uintptr_t)chunk / getpagesize() * sizeof(uint64_t);
+	size_t i;
 
-	if (pread(pagemap, &entry, sizeof(entry), off) != sizeof(entry))
-		return 0;
-	return (entry & (1ULL << 63)) ? entry & ((1ULL << 55) - 1) : 0;
+	if (pread(pagemap, phys, pages * sizeof(uint64_t), off) != (ssize_t)(pages * sizeof(uint64_t)))
+		return -1;
+	for (i = 0; i < pages; i++)
+		phys[i] = (phys[i] & (1ULL << 63)) ?
+			  (phys[i] & ((1ULL << 55) - 1)) * getpagesize() : 0;
+	return 0;
 }
 
 /* Fills memory until the CMA pools hold at least want_kib of movable pages. */
@@ -72,22 +78,23 @@ static inline void unfill(struct filler *f)
 	unlink("/tmp/cmabuf-pressure");
 }
 
-/* How many of our anonymous pages lie in [base, base + size). */
+/* How many of our anonymous pages (chunks from from_chunk on) lie in [base, base + size). */
 static inline long count_pages_in(struct filler *f, int from_chunk, uint64_t base,
 				  uint64_t size)
 {
+	static uint64_t phys[FILL_CHUNK / 4096];
+	size_t pages = FILL_CHUNK / getpagesize(), k;
 	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), i;
 	long n = 0;
-	size_t off;
 
 	if (pagemap < 0)
 		return -1;
-	for (i = from_chunk; i < f->nr; i++)
-		for (off = 0; off < FILL_CHUNK; off += getpagesize()) {
-			uint64_t phys = pfn_of(pagemap, f->chunks[i] + off) * getpagesize();
-
-			n += phys >= base && phys < base + size;
-		}
+	for (i = from_chunk; i < f->nr; i++) {
+		if (chunk_phys(pagemap, f->chunks[i], phys, pages))
+			break;
+		for (k = 0; k < pages; k++)
+			n += phys[k] >= base && phys[k] < base + size;
+	}
 	close(pagemap);
 	return n;
 }
@@ -117,27 +124,27 @@ static inline long fill_until_pool_used(struct filler *f, uint64_t base, uint64_
 	return in_pool;
 }
 
-/* The first page of ours that lies in [base, base + size). */
+/* The first page of ours that lies in [base, base + size); its frame in *pfn. */
 static inline char *page_in(struct filler *f, uint64_t base, uint64_t size, uint64_t *pfn)
 {
+	static uint64_t phys[FILL_CHUNK / 4096];
+	size_t pages = FILL_CHUNK / getpagesize(), k;
 	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), i;
-	size_t off;
+	char *found = NULL;
 
 	if (pagemap < 0)
 		return NULL;
-	for (i = 0; i < f->nr; i++) {
-		for (off = 0; off < FILL_CHUNK; off += getpagesize()) {
-			uint64_t phys = pfn_of(pagemap, f->chunks[i] + off) * getpagesize();
-
-			if (phys >= base && phys < base + size) {
-				*pfn = phys / getpagesize();
-				close(pagemap);
-				return f->chunks[i] + off;
+	for (i = 0; i < f->nr && !found; i++) {
+		if (chunk_phys(pagemap, f->chunks[i], phys, pages))
+			break;
+		for (k = 0; k < pages && !found; k++)
+			if (phys[k] >= base && phys[k] < base + size) {
+				*pfn = phys[k] / getpagesize();
+				found = f->chunks[i] + k * getpagesize();
 			}
-		}
 	}
 	close(pagemap);
-	return NULL;
+	return found;
 }
 
 #endif /* CMABUF_MEMORY_FILLER_H */
