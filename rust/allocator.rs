@@ -12,6 +12,7 @@ use crate::{
         BufferStatus, //
     },
     ffi::{
+        self,
         mm,
         Census,
         CmaArea,
@@ -307,7 +308,11 @@ impl Allocator {
                 fsleep(Delta::from_millis(10));
             }
             attempts += 1;
-            allocated = self.cma.alloc(req.pages, req.align_order);
+            allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
+                None
+            } else {
+                self.cma.alloc(req.pages, req.align_order)
+            };
         }
         *migration = Migration::between(&before, &mm::vm_events());
         let Some(cma_pages) = allocated else {

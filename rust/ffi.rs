@@ -11,6 +11,7 @@
 mod cma;
 pub(crate) mod dma_buf;
 mod dmem;
+pub(crate) mod fault;
 mod global;
 mod misc;
 pub(crate) mod mm;

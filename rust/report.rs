@@ -4,6 +4,7 @@
 //! `/sys/kernel/debug/cmabuf/zones` and `/sys/kernel/debug/cmabuf/vmstat`.
 
 use crate::ffi::{
+    fault::FailAlloc,
     mm,
     VmEvents, //
 };
@@ -24,6 +25,7 @@ pub(crate) struct Reports {
     zones: File<()>,
     #[pin]
     vmstat: File<VmEvents>,
+    _fail_alloc: FailAlloc,
 }
 
 impl Reports {
@@ -36,6 +38,7 @@ impl Reports {
                 mm::vm_events(),
                 &|at_load: &VmEvents, f| write_vmstat(at_load, f)
             ),
+            _fail_alloc: FailAlloc::create(),
         })
     }
 }

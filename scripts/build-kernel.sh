@@ -20,7 +20,7 @@ key=$( {
 	"$BINDGEN" --version | head -1
 	cat "${fragments[@]}"
 } | sha256sum | cut -c1-16)
-name=$(basename "${fragments[0]}" .config)
+name=$(for f in "${fragments[@]}"; do basename "$f" .config; done | paste -sd+)
 out=$CMABUF_CACHE/kbuild/$(basename "$src")-$ARCH-$name-$key
 
 if [ -e "$out/.cmabuf-built" ]; then

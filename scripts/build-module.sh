@@ -4,16 +4,17 @@
 # build/module (the source tree stays clean). Prints the .ko path; the compiler's
 # output is kept in build/module-build.log for host-checks.sh.
 #
-# usage: build-module.sh <KDIR>
+# usage: build-module.sh <KDIR> [output dir, default build/module]
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 kdir=$1
-out=$CMABUF_BUILD/module
+out=${2:-$CMABUF_BUILD/module}
+buildlog=$(dirname "$out")/module-build.log
 mkdir -p "$out"
 if ! make -C "$kdir" M="$CMABUF_TOP" MO="$out" "${KMAKE_VARS[@]}" CLIPPY=1 modules \
-	>"$CMABUF_BUILD/module-build.log" 2>&1; then
-	cat "$CMABUF_BUILD/module-build.log" >&2
+	>"$buildlog" 2>&1; then
+	cat "$buildlog" >&2
 	die "module build failed"
 fi
 echo "$out/cmabuf.ko"

@@ -12,7 +12,9 @@ start=$SECONDS
 mkdir -p "$CMABUF_BUILD"
 
 "$S/install-toolchain.sh"
-if [ -z "${KDIR:-}" ]; then
+if [ -n "${KDIR:-}" ]; then
+	KDIR_GIVEN=1
+else
 	KDIR=$("$S/build-kernel.sh" "$("$S/fetch-kernel.sh")")
 fi
 [ -e "$KDIR/arch/$ARCH/boot/Image" ] || die "KDIR=$KDIR has no arch/$ARCH/boot/Image: build the kernel there first"
@@ -48,16 +50,31 @@ check)
 	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
 	dtb=$CMABUF_BUILD/test.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
-	importer=$("$S/build-test-importer.sh" "$KDIR")
-	"$S/make-initramfs.sh" "$CMABUF_BUILD/check.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests" \
-		"$importer"
 	"$S/make-test-disk.sh" "$CMABUF_BUILD/disk.img"
-	log "booting the test board"
-	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/check.cpio.gz" "$dtb" \
-		"$CMABUF_BUILD/check.log" check 900 "$CMABUF_BUILD/disk.img" ||
-		log "QEMU exited with status $?"
-	log "guest finished in $((SECONDS - start))s; console in build/check.log"
-	"$S/verdict.sh" "$CMABUF_BUILD/check.log" "$CMABUF_BUILD/host.tap"
+	runs=()
+	# One guest run per kernel: the plain one (KDIR), and unless KDIR was given or
+	# CMABUF_DEBUG_KERNEL=0, the debug one (lockdep, KFENCE, kmemleak, ...).
+	kernels=("base=$KDIR")
+	if [ -z "${KDIR_GIVEN:-}" ] && [ "${CMABUF_DEBUG_KERNEL:-1}" = 1 ]; then
+		kernels+=("debug=$("$S/build-kernel.sh" "$KSRC" "$CMABUF_TOP"/scripts/kconfig/{base,debug}.config)")
+	fi
+	for entry in "${kernels[@]}"; do
+		name=${entry%%=*} kdir=${entry#*=}
+		out=$CMABUF_BUILD/$name
+		mkdir -p "$out"
+		kmod=$ko
+		[ "$kdir" = "$KDIR" ] || kmod=$("$S/build-module.sh" "$kdir" "$out/module")
+		importer=$("$S/build-test-importer.sh" "$kdir" "$out/importer")
+		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
+			"$importer"
+		log "booting the test board on the $name kernel"
+		"$S/run-qemu.sh" "$kdir/arch/$ARCH/boot/Image" "$out/check.cpio.gz" "$dtb" \
+			"$CMABUF_BUILD/check-$name.log" check 2400 "$CMABUF_BUILD/disk.img" ||
+			log "QEMU exited with status $?"
+		log "$name kernel: guest finished after $((SECONDS - start))s; console in build/check-$name.log"
+		runs+=("$name=$CMABUF_BUILD/check-$name.log")
+	done
+	"$S/verdict.sh" "$CMABUF_BUILD/host.tap" "${runs[@]}"
 	;;
 *) die "unknown job $job" ;;
 esac

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Count the results of `make check`: TAP lines from the host checks and from the guest's
-# selftests, plus two checks on the guest itself: it finished, and its kernel log has
-# no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line. Prints every result, then
+# Count the results of `make check`: the host checks' TAP, and for each guest run its
+# selftests' TAP plus two checks on the guest itself: it finished, and its kernel log
+# has no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line (nor a kmemleak report).
+# Guest results are named <kernel>.<test>. Prints every result, then
 # "N passed, N failed, N skipped". Exits non-zero on any failure or if nothing ran.
 #
-# usage: verdict.sh <guest console log> [host TAP file...]
+# usage: verdict.sh <host TAP file> <kernel name>=<guest console log>...
 set -euo pipefail
 
-log=$1; shift
+host=$1; shift
 pass=0 fail=0 skip=0
 failed=()
 
@@ -22,33 +23,38 @@ record() { # "ok"/"not ok", name, [skip reason]
 	fi
 }
 
-# Results come from the part of the log before the guest's kernel-log dump.
-tap_lines() {
-	cat "$@" "$log" 2>/dev/null | sed '/^----- cmabuf-dmesg-begin/,$d' |
-		grep -E '^(not )?ok [0-9]+ ' || true
+# TAP lines of a file, up to the guest's kernel-log dump.
+count_tap() { # file, name prefix
+	local line status rest name reason
+	while IFS= read -r line; do
+		status=ok; [[ $line == "not ok"* ]] && status="not ok"
+		rest=${line#"$status" }; rest=${rest#* }   # drop the number
+		name=${rest%% # *}; reason=
+		[[ $rest == *"# SKIP"* ]] && reason=${rest#*# SKIP}
+		record "$status" "$2$name" "${reason# }"
+	done < <(sed '/^----- cmabuf-dmesg-begin/,$d' "$1" | grep -E '^(not )?ok [0-9]+ ' || true)
 }
-while IFS= read -r line; do
-	status=ok; [[ $line == "not ok"* ]] && status="not ok"
-	rest=${line#"$status" }; rest=${rest#* }   # drop the number
-	name=${rest%% # *}; reason=
-	[[ $rest == *"# SKIP"* ]] && reason=${rest#*# SKIP}
-	record "$status" "$name" "${reason# }"
-done < <(tap_lines "$@")
 
-if grep -q '^cmabuf-guest: done' "$log"; then
-	record ok guest.finished
-else
-	record "not ok" guest.finished
-	echo "# the guest did not finish: last console lines:"; tail -20 "$log" | sed 's/^/#   /'
-fi
-
-bad=$(grep -n -E 'BUG:|WARNING:|Oops|Call trace|kmemleak|UBSAN' "$log" || true)
-if [ -z "$bad" ]; then
-	record ok guest.kernel_log_clean
-else
-	record "not ok" guest.kernel_log_clean
-	printf '%s\n' "$bad" | head -20 | sed 's/^/#   /'
-fi
+count_tap "$host" ""
+for run in "$@"; do
+	kernel=${run%%=*} log=${run#*=}
+	count_tap "$log" "$kernel."
+	if grep -q '^cmabuf-guest: done' "$log"; then
+		record ok "$kernel.guest.finished"
+	else
+		record "not ok" "$kernel.guest.finished"
+		echo "# the guest did not finish: last console lines:"; tail -20 "$log" | sed 's/^/#   /'
+	fi
+	# kmemleak's own start-up lines are not findings; everything else it says is.
+	bad=$(grep -n -E 'BUG:|WARNING:|Oops|Call trace|kmemleak|UBSAN|unreferenced object' "$log" |
+		grep -v -E 'kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread started)' || true)
+	if [ -z "$bad" ]; then
+		record ok "$kernel.guest.kernel_log_clean"
+	else
+		record "not ok" "$kernel.guest.kernel_log_clean"
+		printf '%s\n' "$bad" | head -20 | sed 's/^/#   /'
+	fi
+done
 
 if ((fail)); then
 	echo "# failed: ${failed[*]}"

@@ -4,9 +4,11 @@
  * one-line translation of an inline helper or a struct field.
  */
 #include <linux/cgroup_dmem.h>
+#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
@@ -371,3 +373,49 @@ int cmabuf_pfn_mapcount(unsigned long pfn)
 {
 	return folio_mapcount(page_folio(pfn_to_page(pfn)));
 }
+
+/*
+ * /sys/kernel/debug/cmabuf/fail_alloc: the kernel's fault-injection attribute
+ * (probability, interval, times, ...) that makes cma_alloc attempts fail, to exercise
+ * every error path. Present only with CONFIG_FAULT_INJECTION_DEBUG_FS.
+ */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static DECLARE_FAULT_ATTR(cmabuf_fail_alloc_attr);
+static struct dentry *cmabuf_fail_alloc_dir;
+
+void cmabuf_fail_alloc_create(void)
+{
+	struct dentry *parent = debugfs_lookup("cmabuf", NULL);
+	struct dentry *dir;
+
+	if (!parent)
+		return;
+	dir = fault_create_debugfs_attr("fail_alloc", parent, &cmabuf_fail_alloc_attr);
+	dput(parent);
+	cmabuf_fail_alloc_dir = IS_ERR(dir) ? NULL : dir;
+}
+
+void cmabuf_fail_alloc_remove(void)
+{
+	debugfs_remove_recursive(cmabuf_fail_alloc_dir);
+	cmabuf_fail_alloc_dir = NULL;
+}
+
+bool cmabuf_fail_alloc(size_t size)
+{
+	return should_fail(&cmabuf_fail_alloc_attr, size);
+}
+#else
+void cmabuf_fail_alloc_create(void)
+{
+}
+
+void cmabuf_fail_alloc_remove(void)
+{
+}
+
+bool cmabuf_fail_alloc(size_t size)
+{
+	return false;
+}
+#endif

@@ -55,6 +55,9 @@ void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir);
 
 void cmabuf_ratelimit_init(struct ratelimit_state *rs);
+void cmabuf_fail_alloc_create(void);
+void cmabuf_fail_alloc_remove(void);
+bool cmabuf_fail_alloc(size_t size);
 void cmabuf_current_comm(char *buf, size_t len);
 int cmabuf_pfn_mapcount(unsigned long pfn);
 

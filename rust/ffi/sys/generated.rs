@@ -142,6 +142,15 @@ unsafe extern "C" {
     pub fn cmabuf_ratelimit_init(rs: *mut ratelimit_state);
 }
 unsafe extern "C" {
+    pub fn cmabuf_fail_alloc_create();
+}
+unsafe extern "C" {
+    pub fn cmabuf_fail_alloc_remove();
+}
+unsafe extern "C" {
+    pub fn cmabuf_fail_alloc(size: usize) -> bool_;
+}
+unsafe extern "C" {
     pub fn cmabuf_current_comm(buf: *mut ffi::c_char, len: usize);
 }
 unsafe extern "C" {
