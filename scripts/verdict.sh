@@ -56,6 +56,13 @@ for run in "$@"; do
 	fi
 done
 
+# The figures the reliability and pressure tests print.
+for run in "$@"; do
+	kernel=${run%%=*} log=${run#*=}
+	grep -E '^# (fuzz:|stress:|kill storm:|[0-9]+ unbind/bind|[0-9]+ load/unload|[0-9]+ allocations with|lent to the system|8 threads:)' "$log" |
+		sed "s/^# /# $kernel: /" || true
+done
+
 if ((fail)); then
 	echo "# failed: ${failed[*]}"
 fi

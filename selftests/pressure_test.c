@@ -68,6 +68,7 @@ TEST_F_TIMEOUT(pressure, lent_pages_are_migrated_back_and_counted, 240)
 		TH_LOG("fewer migrations counted than our pages that were in the pool");
 	EXPECT_LE(vm_before + ours, since_load("pgmigrate_success"))
 		TH_LOG("pgmigrate_success since load did not rise by our pages");
+	EXPECT_EQ(0, since_load("oom_kill")) TH_LOG("the OOM killer ran");
 	ksft_print_msg("camera: %lld pages migrated for its allocations so far\n",
 		       info_value("camera", "migrated_pages"));
 	close(buf);
