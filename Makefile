@@ -5,6 +5,7 @@
 #   make check   build everything and run every test in the guest
 #
 # and the pieces:
+#   make soak    make check with the reliability tests 10 times longer
 #   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
 #   make toolchain | kernel | fmt | clean
 #
@@ -19,6 +20,10 @@ run:
 
 check:
 	@$(S)/job.sh check
+
+# The reliability tests 10 times longer: make soak [CMABUF_SOAK=N]
+soak:
+	@CMABUF_SOAK=$${CMABUF_SOAK:-10} $(S)/job.sh check
 
 toolchain:
 	@$(S)/install-toolchain.sh
@@ -37,4 +42,4 @@ fmt:
 clean:
 	rm -rf build
 
-.PHONY: run check toolchain kernel module fmt clean
+.PHONY: run check soak toolchain kernel module fmt clean

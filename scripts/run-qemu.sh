@@ -12,6 +12,8 @@ image=$1 initrd=$2 dtb=$3 log=$4 job=$5 limit=$6 disk=${7:-}
 # loglevel=3: only errors and worse interleave with the test output on the console;
 # the guest prints the whole kernel log at the end of a check.
 cmdline="console=ttyAMA0 panic=-1 loglevel=3 log_buf_len=16M cmabuf_job=$job"
+# make soak: the reliability tests run CMABUF_SOAK times longer.
+[ -z "${CMABUF_SOAK:-}" ] || cmdline+=" cmabuf_soak=$CMABUF_SOAK"
 
 drive=()
 if [ -n "$disk" ]; then

@@ -21,6 +21,14 @@
 
 static const char *const pools[] = { "camera", "display" };
 
+/* make soak sets cmabuf_soak=N on the kernel command line: N times longer runs. */
+static int soak(void)
+{
+	const char *n = getenv("cmabuf_soak");
+
+	return n && atoi(n) > 1 ? atoi(n) : 1;
+}
+
 static bool pools_empty(void)
 {
 	size_t i;
@@ -146,7 +154,7 @@ TEST_F_TIMEOUT(hostile, fuzz_ioctls_from_eight_processes, 600)
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
 		if (pids[i] == 0)
-			_exit(fuzz(SEED + i, FUZZ_CALLS / FUZZ_PROCS, allocated) ? 1 : 0);
+			_exit(fuzz(SEED + i, soak() * FUZZ_CALLS / FUZZ_PROCS, allocated) ? 1 : 0);
 	}
 	for (i = 0; i < FUZZ_PROCS; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
@@ -154,7 +162,7 @@ TEST_F_TIMEOUT(hostile, fuzz_ioctls_from_eight_processes, 600)
 			failed++;
 	}
 	ksft_print_msg("fuzz: %d ioctl calls from %d processes in %llu ms, %ld buffers allocated (seed %u)\n",
-		       FUZZ_CALLS, FUZZ_PROCS, (unsigned long long)(now_ms() - start), *allocated,
+		       soak() * FUZZ_CALLS, FUZZ_PROCS, (unsigned long long)(now_ms() - start), *allocated,
 		       SEED);
 	EXPECT_LT(1000, *allocated) TH_LOG("the fuzzer hardly reached the allocator");
 	munmap(allocated, sizeof(long));
@@ -215,7 +223,7 @@ TEST_F_TIMEOUT(hostile, sixteen_threads_never_share_or_lose_a_byte, 600)
 		ASSERT_LE(0, s[i].pool);
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, stress_thread, &s[i]));
 	}
-	sleep(10);
+	sleep(10 * soak());
 	stop = 1;
 	for (i = 0; i < 16; i++) {
 		pthread_join(t[i], NULL);
@@ -223,7 +231,8 @@ TEST_F_TIMEOUT(hostile, sixteen_threads_never_share_or_lose_a_byte, 600)
 		corrupt += s[i].corrupt;
 		close(s[i].pool);
 	}
-	ksft_print_msg("stress: 16 threads, %d buffers written and verified in 10 s\n", buffers);
+	ksft_print_msg("stress: 16 threads, %d buffers written and verified in %d s\n", buffers,
+		       10 * soak());
 	EXPECT_EQ(0, corrupt) TH_LOG("bytes not zeroed or changed under a buffer; seed %u", SEED);
 	EXPECT_LT(16, buffers);
 	EXPECT_TRUE(pools_empty());
@@ -234,7 +243,7 @@ TEST_F_TIMEOUT(hostile, kill_storm_of_200_children, 600)
 	unsigned int seed = SEED;
 	int i, status;
 
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 200 * soak(); i++) {
 		pid_t pid = fork();
 
 		ASSERT_LE(0, pid);
@@ -257,7 +266,8 @@ TEST_F_TIMEOUT(hostile, kill_storm_of_200_children, 600)
 		kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	}
-	ksft_print_msg("kill storm: 200 children killed while holding and mapping buffers\n");
+	ksft_print_msg("kill storm: %d children killed while holding and mapping buffers\n",
+		       200 * soak());
 	EXPECT_TRUE(pools_empty()) TH_LOG("memory held by killed children was not freed");
 }
 
