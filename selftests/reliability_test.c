@@ -271,6 +271,28 @@ TEST_F_TIMEOUT(hostile, kill_storm_of_200_children, 600)
 	EXPECT_TRUE(pools_empty()) TH_LOG("memory held by killed children was not freed");
 }
 
+/* Opens, allocates and reads debugfs in a loop while the module comes and goes. */
+static void *churn_while_reloading(void *arg)
+{
+	volatile int *stop = arg;
+	char text[4096];
+
+	while (!*stop) {
+		int pool = pool_open("camera");
+
+		if (pool >= 0) {
+			int buf = buf_alloc_rw(pool, 4096);
+
+			if (buf >= 0)
+				close(buf);
+			close(pool);
+		}
+		read_text(CMABUF_DEBUGFS "/camera/info", text, sizeof(text));
+		usleep(500);
+	}
+	return NULL;
+}
+
 /* Unbind and rebind display 30 times, then reload the module, while others use it. */
 TEST_F_TIMEOUT(hostile, unbind_and_reload_while_in_use, 600)
 {
@@ -302,10 +324,27 @@ TEST_F_TIMEOUT(hostile, unbind_and_reload_while_in_use, 600)
 		EXPECT_EQ(0, s[i].corrupt);
 		close(s[i].pool);
 	}
-	/* With no file open the module can go and come back, 10 times. */
-	for (i = 0; i < 10; i++)
-		reloads += !module_reload("");
-	ksft_print_msg("%d unbind/bind cycles under load, %d reloads\n", rebinds, reloads);
+	/*
+	 * Reload 10 times while two threads keep opening the device, allocating and
+	 * reading debugfs: unloading succeeds only in the gaps when no file is open.
+	 */
+	stop = 0;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn_while_reloading, (void *)&stop));
+	for (i = 0; i < 10; i++) {
+		int tries = 0;
+
+		while (module_unload() && errno == EWOULDBLOCK && tries++ < 20000)
+			usleep(100);
+		if (!module_loaded())
+			reloads += !module_load();
+		wait_path("/dev/cmabuf-camera", true, 2000);
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ksft_print_msg("%d unbind/bind cycles under load, %d reloads while others open and allocate\n",
+		       rebinds, reloads);
 	EXPECT_EQ(30, rebinds);
 	EXPECT_EQ(10, reloads);
 	EXPECT_TRUE(wait_path("/dev/cmabuf-display", true, 2000));
