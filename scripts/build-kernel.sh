@@ -23,6 +23,11 @@ key=$( {
 name=$(for f in "${fragments[@]}"; do basename "$f" .config; done | paste -sd+)
 out=$CMABUF_CACHE/kbuild/$(basename "$src")-$ARCH-$name-$key
 
+# One build per key at a time: parallel jobs wait for each other here.
+mkdir -p "$CMABUF_CACHE/kbuild"
+exec 9>"$CMABUF_CACHE/kbuild/.lock-$(basename "$out")"
+flock 9
+
 if [ -e "$out/.cmabuf-built" ]; then
 	log "kernel cached: $out"
 	echo "$out"
