@@ -133,6 +133,8 @@ struct Usage {
     peak_pages: u64,
     next_id: u32,
     allocations: u64,
+    /// Of those, through the pool's dma-heap.
+    heap_allocations: u64,
     frees: u64,
     failures: Failures,
     latency: Latency,
@@ -207,6 +209,7 @@ impl Allocator {
                 peak_pages: 0,
                 next_id: 1,
                 allocations: 0,
+                heap_allocations: 0,
                 frees: 0,
                 failures: Failures::default(),
                 latency: Latency::new(),
@@ -243,6 +246,11 @@ impl Allocator {
                 Err(failure.err)
             }
         }
+    }
+
+    /// Counts an allocation made through the pool's dma-heap.
+    pub(crate) fn count_heap_allocation(&self) {
+        self.usage.lock().heap_allocations += 1;
     }
 
     /// Counts a request that failed its checks before reaching the pool.
@@ -511,6 +519,7 @@ impl Allocator {
         f.write_fmt(fmt!("buffers: {}\n", snap.buffers))?;
         f.write_fmt(fmt!("peak_used: {}\n", usage.peak_pages << PAGE_SHIFT))?;
         f.write_fmt(fmt!("allocations: {}\n", usage.allocations))?;
+        f.write_fmt(fmt!("heap_allocations: {}\n", usage.heap_allocations))?;
         f.write_fmt(fmt!("frees: {}\n", usage.frees))?;
         let fl = &usage.failures;
         let failures = fl.invalid + fl.no_room + fl.busy + fl.limit + fl.dmem + fl.other;

@@ -55,7 +55,7 @@ impl MiscDevice for PoolFile {
 }
 
 /// Says why a request was refused (rate-limited) and fails it with `EINVAL`.
-fn invalid(pool: &Allocator, ioctl: &str, why: &str) -> Error {
+pub(crate) fn invalid(pool: &Allocator, ioctl: &str, why: &str) -> Error {
     pool.count_invalid();
     if pool.ratelimit.allow() {
         pr_err!("{}: {}: {}\n", &*pool.name, ioctl, why);

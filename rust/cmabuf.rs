@@ -10,7 +10,8 @@
 //! The flow reads from the file names: [`driver`] binds a node, [`region`] checks its
 //! device tree, [`registry`] keeps pools apart, [`pool`] takes the region and registers
 //! [`chardev`], whose ioctls ([`uapi`]) ask the pool's [`allocator`] for a [`buffer`],
-//! exported as a dma-buf. Everything that needs `unsafe` lives in [`ffi`].
+//! exported as a dma-buf; with `dma_heap=1` each pool is also a dma-heap ([`heap`]).
+//! Everything that needs `unsafe` lives in [`ffi`].
 //!
 //! Try it under QEMU with `make run` (README.md).
 
@@ -19,6 +20,7 @@ mod buffer;
 mod chardev;
 mod driver;
 mod ffi;
+mod heap;
 mod pool;
 mod region;
 mod registry;
@@ -46,6 +48,10 @@ struct CmabufModule {
 impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
+            if *module_parameters::dma_heap.value() > 1 {
+                pr_err!("dma_heap must be 0 (off) or 1 (also serve each pool as a dma-heap)\n");
+                return Err(EINVAL);
+            }
             let registry = registry::RegistryLifetime::start();
             let reports =
                 KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
@@ -61,6 +67,11 @@ impl kernel::InPlaceModule for CmabufModule {
             }))
         })
     }
+}
+
+/// Whether pools are also dma-heaps (module parameter `dma_heap`).
+fn dma_heap_enabled() -> bool {
+    *module_parameters::dma_heap.value() == 1
 }
 
 /// The limits set by module parameters; they override the device tree's.
@@ -79,8 +90,12 @@ module! {
     authors: ["cmabuf developers"],
     description: "Physically contiguous dma-buf buffers from reusable CMA pools",
     license: "GPL v2",
-    imports_ns: ["DMA_BUF"],
+    imports_ns: ["DMA_BUF", "DMA_BUF_HEAP"],
     params: {
+        dma_heap: u32 {
+            default: 0,
+            description: "1: also serve each pool as /dev/dma_heap/cmabuf-<name>; the kernel cannot remove dma-heaps, so cmabuf then stays loaded until reboot",
+        },
         default_pool: u64 {
             default: 0,
             description: "Serve up to this many bytes of the system's default CMA area as /dev/cmabuf-default (0: off)",

@@ -2,14 +2,15 @@
 
 //! The only place where cmabuf uses `unsafe`.
 //!
-//! The `kernel` crate has no abstraction for reserved memory, CMA areas, misc devices
-//! with a file mode and a module owner, or driver-global locks initialised at load. The
+//! The `kernel` crate has no abstraction for reserved memory, CMA areas, dma-heaps, misc
+//! devices with a file mode and a module owner, or driver-global locks initialised at load. The
 //! submodules wrap exactly what cmabuf needs in types whose invariants make the rest of
 //! the crate safe Rust. `sys` declares the C functions; `shim.c` reaches the inline
 //! helpers that have no exported symbol.
 
 mod cma;
 pub(crate) mod dma_buf;
+mod dma_heap;
 mod dmem;
 pub(crate) mod fault;
 mod global;
@@ -25,6 +26,7 @@ pub(crate) use cma::{
     CmaArea,
     CmaPages, //
 };
+pub(crate) use dma_heap::HeapSlot;
 pub(crate) use dmem::{
     DmemCharge,
     DmemRegion, //

@@ -12,6 +12,7 @@ use crate::{
         MiscRegistration,
         ReservedMemAssignment, //
     },
+    heap::HeapFace,
     region::PoolSpec,
     registry, //
 };
@@ -30,10 +31,12 @@ use kernel::{
 /// File mode of `/dev/cmabuf-<name>`: owner and group (e.g. `video`) may allocate.
 const DEVICE_MODE: u16 = 0o660;
 
-/// What user space sees of a pool: `/dev/cmabuf-<name>` and debugfs. Fields drop in
-/// order: the device node goes first. The allocator lives on while buffers hold it.
+/// What user space sees of a pool: `/dev/cmabuf-<name>`, debugfs and, with
+/// `dma_heap=1`, `/dev/dma_heap/cmabuf-<name>`. Fields drop in order: the heap stops
+/// serving first, then the device node goes. The allocator lives on while buffers hold it.
 #[pin_data]
 pub(crate) struct Frontend {
+    heap: Option<HeapFace>,
     #[pin]
     misc: MiscRegistration<PoolFile>,
     #[pin]
@@ -55,7 +58,9 @@ impl Frontend {
     fn new(allocator: Arc<Allocator>) -> Result<impl PinInit<Self, Error>> {
         let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
         let debugfs = registry::debugfs_dir(&allocator.name);
+        let heap = HeapFace::publish(&allocator)?;
         Ok(try_pin_init!(Self {
+            heap,
             info_file <- debugfs.read_callback_file(
                 c"info",
                 allocator.clone(),
@@ -100,6 +105,14 @@ impl Frontend {
             a.base.unwrap_or(0),
             a.size >> 20
         );
+        if let Some(heap) = &self.heap {
+            dev_info!(
+                dev,
+                "pool {}: also /dev/dma_heap/{}\n",
+                &*a.name,
+                heap.name()
+            );
+        }
     }
 
     /// The pool's device name, without `/dev/`.

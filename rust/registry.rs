@@ -7,7 +7,10 @@
 //! two pools with one name would collide in `/dev` and debugfs. The registry also holds
 //! the debugfs root that every pool's directory hangs off.
 
-use crate::ffi::REGISTRY;
+use crate::ffi::{
+    HeapSlot,
+    REGISTRY, //
+};
 use kernel::{
     debugfs::Dir,
     device::Device,
@@ -26,6 +29,8 @@ struct Claim {
 pub(crate) struct Registry {
     claims: KVec<Claim>,
     debugfs_root: Option<Dir>,
+    /// Every dma-heap registered since load (they are never removed).
+    heaps: KVec<&'static HeapSlot>,
 }
 
 impl Registry {
@@ -34,6 +39,7 @@ impl Registry {
         Self {
             claims: KVec::new(),
             debugfs_root: None,
+            heaps: KVec::new(),
         }
     }
 }
@@ -92,6 +98,24 @@ impl Drop for ClaimGuard {
     }
 }
 
+/// The dma-heap called `name`, registered on first use.
+pub(crate) fn heap_slot(name: &CStr) -> Result<&'static HeapSlot> {
+    let mut reg = REGISTRY.lock();
+    if let Some(slot) = reg.heaps.iter().find(|s| s.name() == name) {
+        return Ok(slot);
+    }
+    reg.heaps.reserve(1, GFP_KERNEL)?;
+    let slot = HeapSlot::register(CString::try_from(name)?).inspect_err(|e| {
+        pr_err!(
+            "could not register dma-heap {}: error {} (does another heap have that name?)\n",
+            name,
+            e.to_errno()
+        );
+    })?;
+    reg.heaps.push(slot, GFP_KERNEL)?;
+    Ok(slot)
+}
+
 /// `/sys/kernel/debug/cmabuf/`, made on first use.
 pub(crate) fn debugfs_root() -> Dir {
     REGISTRY
@@ -124,5 +148,7 @@ impl Drop for RegistryLifetime {
         let mut reg = REGISTRY.lock();
         reg.claims = KVec::new();
         reg.debugfs_root = None;
+        // Empty: a registered heap keeps the module from unloading.
+        reg.heaps = KVec::new();
     }
 }

@@ -20,8 +20,10 @@ clang_args=${clang_args%%;*}
 clang_args=$(sed -e 's/-Wp,-MMD,[^ ]*//' <<<"$clang_args")
 rust_target=$(grep -o -- '--rust-target [0-9.]*' <<<"$cmd")
 
-functions='cma_alloc|cma_release|cma_get_name|dev_get_cma_area|of_reserved_mem_device_init_by_idx|of_reserved_mem_device_release|cmabuf_.*'
-own_types='cma|dmem_cgroup_region|dmem_cgroup_pool_state'
+functions='cma_alloc|cma_release|cma_get_name|dev_get_cma_area|dma_heap_add|dma_heap_get_drvdata|of_reserved_mem_device_init_by_idx|of_reserved_mem_device_release|cmabuf_.*'
+own_types='cma|dmem_cgroup_region|dmem_cgroup_pool_state|dma_heap'
+# Types whose fields cmabuf fills in.
+laid_out_types='dma_heap_ops|dma_heap_export_info'
 shim_types='cmabuf_.*'
 
 mkdir -p "$(dirname "$out")"
@@ -30,7 +32,7 @@ tmp=$(mktemp)
 	cd "$kdir"
 	eval "\"$BINDGEN\" \"$CMABUF_TOP/rust/ffi/bindings.h\" $rust_target --use-core \
 		--ctypes-prefix ffi --no-layout-tests --no-doc-comments --no-recursive-allowlist \
-		--allowlist-function '$functions' --allowlist-type '$own_types|$shim_types' \
+		--allowlist-function '$functions' --allowlist-type '$own_types|$laid_out_types|$shim_types' \
 		--allowlist-var 'CMABUF_.*' --with-derive-default \
 		--opaque-type '$own_types' \
 		--raw-line 'use kernel::{bindings::*, ffi};' \

@@ -22,6 +22,6 @@ install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
 cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$root/bin/"
-cp "$tests"/*_test "$root/selftests/"
-install -m 755 "$CMABUF_TOP/selftests/run_tests.sh" "$root/selftests/"
+cp "$tests"/*_test "$tests"/dmabuf-heap "$root/selftests/"
+install -m 755 "$CMABUF_TOP"/selftests/{run_tests,dmabuf_heaps_conformance}.sh "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

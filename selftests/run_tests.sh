@@ -8,3 +8,9 @@ for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test 
 	./$t
 	echo "# cmabuf selftest: $t exit $?"
 done
+# Last: loading cmabuf with dma_heap=1 pins it (a dma-heap cannot be removed).
+for t in heap_test dmabuf_heaps_conformance.sh; do
+	echo "# cmabuf selftest: $t"
+	./$t
+	echo "# cmabuf selftest: $t exit $?"
+done

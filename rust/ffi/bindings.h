@@ -5,6 +5,7 @@
  */
 #include <linux/cgroup_dmem.h>
 #include <linux/cma.h>
+#include <linux/dma-heap.h>
 #include <linux/dma-map-ops.h>
 #include <linux/of_reserved_mem.h>
 

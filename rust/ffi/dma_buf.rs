@@ -67,6 +67,20 @@ struct Exported {
 /// Exports `buffer` as a dma-buf; returns its file, not yet installed in a descriptor.
 /// `access` is `O_RDWR` or `O_RDONLY`.
 pub(crate) fn export(buffer: Arc<Buffer>, access: u32) -> Result<ARef<File>> {
+    let dmabuf = export_raw(buffer, access)?;
+    // SAFETY: A new dma-buf's file carries one reference, which the caller now owns
+    // (`dma_buf_fd` would otherwise hand it to the fd table). `File` is a transparent
+    // wrapper of `struct file`.
+    Ok(unsafe {
+        ARef::from_raw(NonNull::new_unchecked(
+            (*dmabuf.as_ptr()).file.cast::<File>(),
+        ))
+    })
+}
+
+/// Exports `buffer` as a dma-buf and returns it with the one reference of its file,
+/// which the caller must hand on (to a descriptor or `dma_buf_put`).
+pub(super) fn export_raw(buffer: Arc<Buffer>, access: u32) -> Result<NonNull<bindings::dma_buf>> {
     let size = buffer.pages().size();
     let exported = KBox::pin_init(
         try_pin_init!(Exported {
@@ -78,19 +92,16 @@ pub(crate) fn export(buffer: Arc<Buffer>, access: u32) -> Result<ARef<File>> {
     let priv_ = exported.into_foreign();
     // SAFETY: `OPS` is a static table; `priv_` stays valid until `release` takes it back.
     let dmabuf = unsafe { sys::cmabuf_dma_buf_export(&OPS, size, access as c_int, priv_) };
-    let dmabuf = match from_err_ptr(dmabuf) {
-        Ok(d) => d,
+    match from_err_ptr(dmabuf) {
+        // `dma_buf_export` never returns NULL: an error pointer or a dma-buf.
+        Ok(d) => NonNull::new(d).ok_or(ENOMEM),
         Err(e) => {
             // SAFETY: The export failed, so the dma-buf core does not hold `priv_`; we
             // take back what `into_foreign` gave out.
             drop(unsafe { <Pin<KBox<Exported>>>::from_foreign(priv_) });
-            return Err(e);
+            Err(e)
         }
-    };
-    // SAFETY: A new dma-buf's file carries one reference, which the caller now owns
-    // (`dma_buf_fd` would otherwise hand it to the fd table). `File` is a transparent
-    // wrapper of `struct file`.
-    Ok(unsafe { ARef::from_raw(NonNull::new_unchecked((*dmabuf).file.cast::<File>())) })
+    }
 }
 
 /// The cmabuf buffer behind dma-buf file descriptor `fd`: `Err(EBADF)` if `fd` is not a

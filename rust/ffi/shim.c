@@ -13,6 +13,7 @@
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/module.h>
 #include <linux/page-flags.h>
 #include <linux/vmstat.h>
 #include <linux/of.h>
@@ -233,6 +234,16 @@ void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
 }
 
 /* 10 messages per 5 seconds, the printk_ratelimit() default. */
+void cmabuf_module_get(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+void cmabuf_module_put(void)
+{
+	module_put(THIS_MODULE);
+}
+
 void cmabuf_ratelimit_init(struct ratelimit_state *rs)
 {
 	ratelimit_state_init(rs, 5 * HZ, 10);

@@ -55,6 +55,10 @@ void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir);
 
 void cmabuf_ratelimit_init(struct ratelimit_state *rs);
+
+/* The module's own reference count (a dma-heap cannot be removed: it pins the module) */
+void cmabuf_module_get(void);
+void cmabuf_module_put(void);
 void cmabuf_fail_alloc_create(void);
 void cmabuf_fail_alloc_remove(void);
 bool cmabuf_fail_alloc(size_t size);

@@ -37,6 +37,45 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn cma_release(cma: *mut cma, pages: *const page, count: ffi::c_ulong) -> bool_;
 }
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct dma_heap {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct dma_heap_ops {
+    pub allocate: ::core::option::Option<
+        unsafe extern "C" fn(
+            heap: *mut dma_heap,
+            len: ffi::c_ulong,
+            fd_flags: u32_,
+            heap_flags: u64_,
+        ) -> *mut dma_buf,
+    >,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct dma_heap_export_info {
+    pub name: *const ffi::c_char,
+    pub ops: *const dma_heap_ops,
+    pub priv_: *mut ffi::c_void,
+}
+impl Default for dma_heap_export_info {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+unsafe extern "C" {
+    pub fn dma_heap_get_drvdata(heap: *mut dma_heap) -> *mut ffi::c_void;
+}
+unsafe extern "C" {
+    pub fn dma_heap_add(exp_info: *const dma_heap_export_info) -> *mut dma_heap;
+}
 unsafe extern "C" {
     pub fn dev_get_cma_area(dev: *mut device) -> *mut cma;
 }
@@ -140,6 +179,12 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn cmabuf_ratelimit_init(rs: *mut ratelimit_state);
+}
+unsafe extern "C" {
+    pub fn cmabuf_module_get();
+}
+unsafe extern "C" {
+    pub fn cmabuf_module_put();
 }
 unsafe extern "C" {
     pub fn cmabuf_fail_alloc_create();

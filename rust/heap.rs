@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The dma-heap face (module parameter `dma_heap=1`): each pool is also
+//! `/dev/dma_heap/cmabuf-<name>`, for libcamera, GStreamer, Android's allocator and
+//! anything else that speaks the dma-heap uAPI. It is served by the same allocator as
+//! `/dev/cmabuf-<name>`: same limits, cgroup charges, statistics and messages.
+//!
+//! The kernel cannot remove a dma-heap, so the first heap pins the module until reboot
+//! ([`crate::ffi::HeapSlot`]). A heap outlives its pool: while the pool is unbound, it
+//! refuses allocations with `ENODEV`; bound again, the pool serves the same heap.
+
+use crate::{
+    allocator::Allocator,
+    buffer::Buffer,
+    chardev::invalid,
+    ffi::HeapSlot,
+    registry,
+    uapi, //
+};
+use kernel::{
+    prelude::*,
+    str::CString,
+    sync::Arc, //
+};
+
+/// The request's name in messages.
+const IOCTL: &str = "DMA_HEAP_IOCTL_ALLOC";
+
+/// A pool's service of its heap; the heap stops being served when this is dropped.
+pub(crate) struct HeapFace {
+    slot: &'static HeapSlot,
+}
+
+impl HeapFace {
+    /// Serves `/dev/dma_heap/cmabuf-<name>` from `allocator`, registering the heap the
+    /// first time a pool of this name is bound. `None` unless `dma_heap=1`.
+    pub(crate) fn publish(allocator: &Arc<Allocator>) -> Result<Option<Self>> {
+        if !crate::dma_heap_enabled() {
+            return Ok(None);
+        }
+        let name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
+        let slot = registry::heap_slot(&name)?;
+        if slot.serve(Some(allocator.clone())).is_some() {
+            // The registry's name claim makes this impossible; never serve two pools.
+            slot.serve(None);
+            return Err(EBUSY);
+        }
+        Ok(Some(Self { slot }))
+    }
+
+    /// The heap's name, as under `/dev/dma_heap/`.
+    pub(crate) fn name(&self) -> &CStr {
+        self.slot.name()
+    }
+}
+
+impl Drop for HeapFace {
+    fn drop(&mut self) {
+        self.slot.serve(None);
+    }
+}
+
+/// `DMA_HEAP_IOCTL_ALLOC` on `slot`'s heap: the checks of `CMABUF_IOC_ALLOC` on the
+/// same request, then the pool's allocator. Returns the buffer and the dma-buf file's
+/// access mode.
+pub(crate) fn allocate(
+    slot: &HeapSlot,
+    len: u64,
+    fd_flags: u32,
+    heap_flags: u64,
+) -> Result<(Arc<Buffer>, u32)> {
+    let Some(pool) = slot.pool() else {
+        if slot.ratelimit.allow() {
+            pr_err!(
+                "dma_heap/{}: its pool is unbound: bind the cmabuf,pool device again\n",
+                slot.name()
+            );
+        }
+        return Err(ENODEV);
+    };
+    // The dma-heap core refuses unknown heap flags before calling us; none are known.
+    if heap_flags != 0 {
+        return Err(invalid(&pool, IOCTL, "heap_flags must be 0"));
+    }
+    let args = uapi::Alloc {
+        size: len,
+        fd_flags,
+        ..Default::default()
+    };
+    let req = args
+        .validate(pool.size)
+        .map_err(|why| invalid(&pool, IOCTL, why))?;
+    let tgid = kernel::current!().tgid_nr_ns(None);
+    let buffer = pool.alloc(&req, tgid)?;
+    pool.count_heap_allocation();
+    Ok((buffer, req.access))
+}

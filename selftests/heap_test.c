@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dma-heap face (module parameter dma_heap=1): every pool is also
+ * /dev/dma_heap/cmabuf-<pool>, served by the pool's own allocator (same limits,
+ * statistics and messages), and outlives an unbound pool. The kernel cannot remove a
+ * dma-heap, so the module then stays loaded: run this test last.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <sys/mman.h>
+
+#include "cmabuf_util.h"
+#include "kselftest_harness.h"
+
+#define MiB (1024ULL * 1024)
+#define HEAP_DIR "/dev/dma_heap/"
+
+/* DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/<heap>; the dma-buf fd or -errno. */
+static int heap_alloc(const char *heap, uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
+{
+	struct dma_heap_allocation_data req = {
+		.len = len, .fd_flags = fd_flags, .heap_flags = heap_flags,
+	};
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), HEAP_DIR "%s", heap);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, DMA_HEAP_IOCTL_ALLOC, &req) < 0 ? -errno : (int)req.fd;
+	close(fd);
+	return ret;
+}
+
+/* Loads cmabuf with dma_heap=1 (a bad value first), so every pool gets its heap. */
+TEST(dma_heap_parameter)
+{
+	ASSERT_EQ(0, module_unload()) TH_LOG("cmabuf must be unloadable before dma_heap=1");
+	EXPECT_NE(0, load_module_file(CMABUF_MODULE_PATH, "dma_heap=2"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_TRUE(klog_contains("dma_heap must be 0 (off) or 1"));
+	EXPECT_FALSE(module_loaded());
+
+	ASSERT_EQ(0, load_module_file(CMABUF_MODULE_PATH, "dma_heap=1")) TH_LOG("%s", strerror(errno));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-camera"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-display"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-spare-pool"));
+	EXPECT_TRUE(klog_contains("pool camera: also /dev/dma_heap/cmabuf-camera"));
+	/* The kernel's own CMA heap for the region is still there, beside ours. */
+	EXPECT_TRUE(path_exists(HEAP_DIR "camera-pool@58000000"));
+}
+
+/* A dma-heap cannot be removed: the module refuses to unload, and stays usable. */
+TEST(heaps_pin_the_module)
+{
+	EXPECT_NE(0, module_unload());
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY) TH_LOG("errno %d", errno);
+	EXPECT_TRUE(module_loaded());
+	EXPECT_TRUE(path_exists("/dev/cmabuf-camera"));
+}
+
+/* A heap buffer comes from the pool's allocator: counted, zeroed, in the pool's range. */
+TEST(heap_buffer_is_a_pool_buffer)
+{
+	long long allocs = info_value("camera", "allocations");
+	long long heap_allocs = info_value("camera", "heap_allocations");
+	int pool = pool_open("camera"), buf, i;
+	struct cmabuf_phys phys = { 0 };
+	uint64_t base, size;
+	uint8_t *map;
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, dt_reg("reserved-memory/camera-pool@58000000", &base, &size));
+	buf = heap_alloc("cmabuf-camera", MiB + 1, O_RDWR | O_CLOEXEC, 0);
+	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	EXPECT_EQ(MiB + 4096, lseek(buf, 0, SEEK_END)) TH_LOG("the size is rounded up to pages");
+	EXPECT_EQ(MiB + 4096, pool_used(pool));
+	EXPECT_EQ(allocs + 1, info_value("camera", "allocations"));
+	EXPECT_EQ(heap_allocs + 1, info_value("camera", "heap_allocations"));
+	EXPECT_EQ(1, info_value("camera", "buffers"));
+
+	/* CMABUF_IOC_PHYS accepts it as a buffer of this pool. */
+	phys.fd = buf;
+	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys)) TH_LOG("%s", strerror(errno));
+	EXPECT_LE(base, phys.phys);
+	EXPECT_GE(base + size, phys.phys + phys.size);
+	EXPECT_EQ(MiB + 4096, phys.size);
+
+	map = mmap(NULL, MiB + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < MiB + 4096; i += 512)
+		if (map[i])
+			break;
+	EXPECT_EQ(MiB + 4096, i) TH_LOG("byte %d of a new heap buffer is not zero", i);
+	memset(map, 0x5a, MiB);
+	munmap(map, MiB + 4096);
+	close(buf);
+	EXPECT_TRUE(wait_used(pool, 0, 1000)) TH_LOG("closing the fd did not free the buffer");
+	close(pool);
+}
+
+/* The pool's limits hold through the heap: spare-pool allows 6 MiB a process. */
+TEST(heap_obeys_the_pool_limits)
+{
+	int a, b;
+
+	a = heap_alloc("cmabuf-spare-pool", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
+	ASSERT_LE(0, a) TH_LOG("%s", strerror(-a));
+	b = heap_alloc("cmabuf-spare-pool", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
+	EXPECT_EQ(-EDQUOT, b);
+	EXPECT_TRUE(klog_contains("limit of 6291456 reached (DT cmabuf,max-process-bytes"));
+	EXPECT_EQ(4 * MiB, info_value("spare-pool", "used"));
+	close(a);
+	if (b >= 0)
+		close(b);
+}
+
+/* Bad requests: an errno each, a line saying what to fix, nothing allocated. */
+TEST(heap_bad_requests)
+{
+	long long invalid = info_value("camera", "failures_einval_invalid");
+	int buf;
+
+	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", 128 * MiB, O_RDWR | O_CLOEXEC, 0));
+	EXPECT_TRUE(klog_contains("camera: DMA_HEAP_IOCTL_ALLOC: size is larger than the pool"));
+	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", MiB, O_WRONLY, 0));
+	EXPECT_TRUE(klog_contains(
+		"camera: DMA_HEAP_IOCTL_ALLOC: fd_flags access mode must be O_RDWR or O_RDONLY"));
+	EXPECT_EQ(invalid + 2, info_value("camera", "failures_einval_invalid"));
+	/* The dma-heap core refuses these before cmabuf sees them. */
+	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", MiB, O_RDWR, 1));
+	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", 0, O_RDWR, 0));
+	EXPECT_EQ(0, info_value("camera", "used"));
+
+	/* A read-only buffer cannot be mapped for writing. */
+	buf = heap_alloc("cmabuf-camera", MiB, O_RDONLY | O_CLOEXEC, 0);
+	ASSERT_LE(0, buf);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0));
+	EXPECT_EQ(EACCES, errno);
+	close(buf);
+}
+
+/*
+ * The heap outlives its pool: unbound, it refuses with ENODEV while the buffers it gave
+ * stay valid; bound again, the pool serves the same heap.
+ */
+TEST(heap_outlives_an_unbound_pool)
+{
+	int buf, again;
+	uint32_t *map;
+
+	buf = heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0);
+	ASSERT_LE(0, buf);
+	map = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	map[0] = 0xcafe;
+
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-display"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-display"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-display"));
+	EXPECT_EQ(-ENODEV, heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0));
+	EXPECT_TRUE(klog_contains("dma_heap/cmabuf-display: its pool is unbound"));
+	map[1] = 0xbeef;
+	EXPECT_EQ(0xcafe, map[0]);
+	munmap(map, MiB);
+	close(buf);
+
+	/* With its buffer gone the pool can bind again, and the heap serves anew. */
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-display"));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-display", true, 2000));
+	again = heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0);
+	EXPECT_LE(0, again) TH_LOG("%s", strerror(-again));
+	EXPECT_EQ(1, info_value("display", "heap_allocations"));
+	if (again >= 0)
+		close(again);
+}
+
+TEST_HARNESS_MAIN
