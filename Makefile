@@ -5,6 +5,7 @@
 #   make check   build everything and run every test in the guest
 #
 # and the pieces:
+#   make bench   cmabuf against the kernel's CMA heap (Documentation/benchmarks.md)
 #   make soak    make check with the reliability tests 10 times longer
 #   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
 #   make toolchain | kernel | fmt | clean
@@ -20,6 +21,10 @@ run:
 
 check:
 	@$(S)/job.sh check
+
+# cmabuf against the kernel's CMA heap, same pool, same boot: Documentation/benchmarks/
+bench:
+	@$(S)/job.sh bench
 
 # The reliability tests 10 times longer: make soak [CMABUF_SOAK=N]
 soak:
@@ -42,4 +47,4 @@ fmt:
 clean:
 	rm -rf build
 
-.PHONY: run check soak toolchain kernel module fmt clean
+.PHONY: run check bench soak toolchain kernel module fmt clean

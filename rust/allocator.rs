@@ -18,7 +18,8 @@ use crate::{
         CmaArea,
         CmaPages,
         DmemRegion,
-        RateLimit, //
+        RateLimit,
+        Ticker, //
     },
     region::Limits,
     registry::ClaimGuard,
@@ -31,7 +32,9 @@ use crate::{
     uapi::{
         self,
         AllocRequest,
-        CacheMode, //
+        CacheMode,
+        PrepareRequest,
+        PREPARE_MAX_MS, //
     },
 };
 use core::fmt;
@@ -83,6 +86,15 @@ enum FailureKind {
     Dmem,
     Busy,
     Other,
+}
+
+/// Why cached runs went back to the CMA area.
+#[derive(Clone, Copy)]
+enum CacheRelease {
+    Idle,
+    ForRoom,
+    Unbind,
+    Dropped,
 }
 
 /// A failed allocation on its way out of `try_alloc`.
@@ -140,6 +152,44 @@ struct Usage {
     latency: Latency,
     migration: Migration,
     last_failure: Option<LastFailure>,
+    /// The warm cache: freed or prepared runs kept for the next allocation of their size.
+    cache: KVec<Cached>,
+    /// Once the pool is unbound nothing more is cached.
+    cache_closed: bool,
+    cache_stats: CacheStats,
+}
+
+/// A run of the pool kept in the warm cache. Its range stays in `Usage::ranges` under
+/// `id`, so the pool's own count of free runs never offers it to `cma_alloc`.
+struct Cached {
+    id: u32,
+    /// Empty while the background work zeroes the run (`zeroing`).
+    pages: CmaPages,
+    /// Size in pages and physical address of the run.
+    count: u64,
+    phys: u64,
+    /// Zeroed since it was freed (the background work does it).
+    zeroed: bool,
+    /// The background work holds the pages now: nobody else may touch the entry.
+    zeroing: bool,
+    /// From `CMABUF_IOC_PREPARE`, not from a freed buffer.
+    prepared: bool,
+    /// When it goes back to the system unless used first.
+    expires: Instant<Monotonic>,
+}
+
+/// What the warm cache did, for debugfs.
+#[derive(Default)]
+struct CacheStats {
+    hits: u64,
+    misses: u64,
+    zeroed: u64,
+    released_idle: u64,
+    released_for_room: u64,
+    released_unbind: u64,
+    released_dropped: u64,
+    released_for_memory: u64,
+    prepared: u64,
 }
 
 /// A consistent view of the pool's use, in bytes.
@@ -168,6 +218,9 @@ pub(crate) struct Allocator {
     cma: CmaArea,
     dev: ARef<Device>,
     dmem: DmemRegion,
+    /// The warm cache's background work (zeroing, expiry); cancelled first on drop.
+    #[pin]
+    pub(crate) ticker: Ticker,
     #[pin]
     usage: Mutex<Usage>,
     /// Limits the messages user space can cause.
@@ -200,6 +253,7 @@ impl Allocator {
             cma,
             dev,
             dmem,
+            ticker <- Ticker::new(),
             usage <- new_mutex!(Usage {
                 ranges: KVec::new(),
                 processes: KVec::new(),
@@ -216,6 +270,9 @@ impl Allocator {
                 migration: Migration::default(),
                 last_failure: None,
                 meta: KVec::new(),
+                cache: KVec::new(),
+                cache_closed: false,
+                cache_stats: CacheStats::default(),
             }),
             ratelimit <- RateLimit::new(),
             _claim: claim,
@@ -253,6 +310,387 @@ impl Allocator {
         self.usage.lock().heap_allocations += 1;
     }
 
+    /// When a freed buffer of `pages` pages would leave the warm cache, if it may enter:
+    /// the cache is on (`cache_bytes`) and has room for it.
+    /// The freshest run wins: older freed runs make room for it.
+    fn cache_expiry(&self, pages: u64) -> Option<Instant<Monotonic>> {
+        let (limit, idle_ms) = crate::cache_parameters();
+        if limit == 0 || pages << PAGE_SHIFT > limit {
+            return None;
+        }
+        let cached = |usage: &Usage| -> u64 {
+            usage
+                .cache
+                .iter()
+                .filter(|c| !c.prepared)
+                .map(|c| c.count)
+                .sum()
+        };
+        while (cached(&self.usage.lock()) + pages) << PAGE_SHIFT > limit {
+            // Give back the run that would expire first (freed longest ago).
+            let oldest = {
+                let usage = self.usage.lock();
+                usage
+                    .cache
+                    .iter()
+                    .filter(|c| !c.prepared && !c.zeroing)
+                    .map(|c| (c.id, c.expires))
+                    .reduce(|a, b| if (b.1 - a.1).as_nanos() < 0 { b } else { a })
+                    .map(|(id, _)| id)
+            };
+            let Some(oldest) = oldest else { break };
+            if self.release_cache(|c| c.id == oldest, CacheRelease::ForRoom) == 0 {
+                return None;
+            }
+        }
+        Some(Instant::now() + Delta::from_millis(i64::from(idle_ms)))
+    }
+
+    /// Serves `req` from the warm cache if a run of its size and alignment is there:
+    /// no migration, and no zeroing once the background work has zeroed it.
+    fn try_cached(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        tgid: i32,
+    ) -> Result<Option<Arc<Buffer>>, Failure> {
+        let pages = req.pages as u64;
+        let bytes = pages << PAGE_SHIFT;
+        let align = 1u64 << req.align_order;
+        let mut cached = {
+            let mut usage = self.usage.lock();
+            let matches =
+                |c: &Cached| !c.zeroing && c.count == pages && (c.phys >> PAGE_SHIFT) % align == 0;
+            // Prefer a zeroed run; an unzeroed one still saves the migration.
+            let pos = usage
+                .cache
+                .iter()
+                .position(|c| matches(c) && c.zeroed)
+                .or_else(|| usage.cache.iter().position(matches));
+            let Some(pos) = pos else {
+                return Ok(None);
+            };
+            if let Err(hit) = usage.reserve(&self.limits, tgid, pages) {
+                drop(usage);
+                self.report_limit(hit, tgid, bytes);
+                return Err(Failure::new(uapi::edquot(), FailureKind::Limit));
+            }
+            match usage.cache.remove(pos) {
+                Ok(c) => c,
+                Err(_) => {
+                    usage.unreserve(tgid, pages);
+                    return Ok(None);
+                }
+            }
+        };
+        let put_back = |c: Cached, err: Error, kind: FailureKind| {
+            let mut usage = self.usage.lock();
+            usage.unreserve(tgid, pages);
+            // Without room in the list the run goes back to the area with its range.
+            let id = c.id;
+            if usage.cache.push(c, GFP_KERNEL).is_err() {
+                usage.forget_range(id);
+            }
+            Failure::new(err, kind)
+        };
+        let charge = match self.dmem.try_charge(bytes) {
+            Ok(charge) => charge,
+            Err(e) => {
+                let kind = if e == uapi::edquot() {
+                    FailureKind::Dmem
+                } else {
+                    FailureKind::Other
+                };
+                return Err(put_back(cached, e, kind));
+            }
+        };
+        if !cached.zeroed {
+            if let Err(e) = cached.pages.clear() {
+                return Err(put_back(cached, e, FailureKind::Other));
+            }
+            cached.zeroed = true;
+        }
+        if req.cache != CacheMode::Cached {
+            cached.pages.clean_dcache(&self.dev);
+        }
+        let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
+        let range = Range {
+            id: 0,
+            first: cached.pages.pfn() - base_pfn,
+            pages,
+        };
+        let status = match Arc::pin_init(BufferStatus::new(), GFP_KERNEL) {
+            Ok(status) => status,
+            Err(_) => return Err(put_back(cached, ENOMEM, FailureKind::Other)),
+        };
+        let meta = BufferMeta {
+            id: 0,
+            cache: req.cache,
+            tgid,
+            comm: mm::current_comm(),
+            created: Instant::now(),
+            status: status.clone(),
+        };
+        let Cached {
+            id: old_id,
+            pages: cma_pages,
+            ..
+        } = cached;
+        let id = {
+            let mut usage = self.usage.lock();
+            usage.forget_range(old_id);
+            match usage.record(range, meta) {
+                Ok(id) => {
+                    usage.cache_stats.hits += 1;
+                    id
+                }
+                Err(e) => {
+                    usage.unreserve(tgid, pages);
+                    drop(usage);
+                    drop(cma_pages);
+                    return Err(Failure::new(e, FailureKind::Other));
+                }
+            }
+        };
+        Buffer::new(self.clone(), cma_pages, charge, id, tgid, req.cache, status)
+            .map(Some)
+            .map_err(|e| Failure::new(e, FailureKind::Other))
+    }
+
+    /// Gives the cached runs that `which` selects back to the CMA area; returns how
+    /// many went.
+    fn release_cache(&self, which: impl Fn(&Cached) -> bool, why: CacheRelease) -> usize {
+        let mut taken = KVec::new();
+        {
+            let mut usage = self.usage.lock();
+            let mut i = 0;
+            while i < usage.cache.len() {
+                if usage.cache[i].zeroing || !which(&usage.cache[i]) {
+                    i += 1;
+                    continue;
+                }
+                if taken.reserve(1, GFP_KERNEL).is_err() {
+                    break;
+                }
+                if let Ok(c) = usage.cache.remove(i) {
+                    let _ = taken.push_within_capacity(c);
+                }
+            }
+        }
+        let n = taken.len();
+        if n == 0 {
+            return 0;
+        }
+        let mut usage = self.usage.lock();
+        for mut c in taken {
+            match c.pages.try_release() {
+                Ok(()) => usage.forget_range(c.id),
+                Err(_) => {
+                    // Referenced again (cannot happen once unmapped): keep it out of the
+                    // area like any stranded buffer.
+                    usage.used_pages += c.pages.count() as u64;
+                    let _ = usage.stranded.push((c.id, c.pages), GFP_KERNEL);
+                }
+            }
+            let s = &mut usage.cache_stats;
+            match why {
+                CacheRelease::Idle => s.released_idle += 1,
+                CacheRelease::ForRoom => s.released_for_room += 1,
+                CacheRelease::Unbind => s.released_unbind += 1,
+                CacheRelease::Dropped => s.released_dropped += 1,
+            }
+        }
+        n
+    }
+
+    /// The background work: zeroes the cached runs freed since, gives back those whose
+    /// time is up, and says when to run again (milliseconds), if ever.
+    pub(crate) fn cache_tick(&self) -> Option<u32> {
+        loop {
+            // Take the pages of one unzeroed run; the entry stays, marked `zeroing`, so
+            // the cache's size and the pool's ranges stay right, and nobody else uses it.
+            let job = {
+                let mut usage = self.usage.lock();
+                usage
+                    .cache
+                    .iter_mut()
+                    .find(|c| !c.zeroed && !c.zeroing)
+                    .map(|c| {
+                        c.zeroing = true;
+                        (c.id, c.pages.take())
+                    })
+            };
+            let Some((id, pages)) = job else { break };
+            let zeroed = pages.clear().is_ok();
+            let mut usage = self.usage.lock();
+            usage.cache_stats.zeroed += u64::from(zeroed);
+            if let Some(c) = usage.cache.iter_mut().find(|c| c.id == id) {
+                c.pages = pages;
+                c.zeroing = false;
+                c.zeroed = zeroed;
+            }
+        }
+        let now = Instant::<Monotonic>::now();
+        self.release_cache(|c| (c.expires - now).as_nanos() <= 0, CacheRelease::Idle);
+        let now = Instant::<Monotonic>::now();
+        let usage = self.usage.lock();
+        let next = usage
+            .cache
+            .iter()
+            .map(|c| (c.expires - now).as_millis())
+            .min()?;
+        Some(next.clamp(1, i64::from(PREPARE_MAX_MS)) as u32)
+    }
+
+    /// Pages in the warm cache, for the shrinker (0 when the lock is taken: reclaim
+    /// may have started under it).
+    pub(crate) fn cache_shrink_count(&self) -> u64 {
+        self.usage
+            .try_lock()
+            .map_or(0, |usage| usage.cache.iter().map(|c| c.count).sum())
+    }
+
+    /// Gives cached runs back until `want` pages went, for the shrinker; `None` when
+    /// the lock is taken. Allocates nothing: it runs in reclaim.
+    pub(crate) fn cache_shrink(&self, want: u64) -> Option<u64> {
+        let mut usage = self.usage.try_lock()?;
+        let mut freed = 0;
+        while freed < want {
+            let Some(pos) = usage.cache.iter().position(|c| !c.zeroing) else {
+                break;
+            };
+            let Ok(mut c) = usage.cache.remove(pos) else {
+                break;
+            };
+            let pages = c.count;
+            if c.pages.try_release().is_err() {
+                // Referenced again: keep it cached rather than allocate in reclaim.
+                let _ = usage.cache.push_within_capacity(c);
+                break;
+            }
+            usage.forget_range(c.id);
+            usage.cache_stats.released_for_memory += 1;
+            freed += pages;
+        }
+        Some(freed)
+    }
+
+    /// `CMABUF_IOC_PREPARE`: migrates `req.count` runs of `req.pages` out of the pool
+    /// now, zeroes them and keeps them in the warm cache for `req.timeout_ms`.
+    pub(crate) fn prepare(&self, req: &PrepareRequest) -> Result {
+        let pages = req.pages as u64;
+        let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
+        let expires = Instant::now() + Delta::from_millis(i64::from(req.timeout_ms));
+        let mut ids = KVec::new();
+        let mut result = Ok(());
+        for _ in 0..req.count {
+            let room = {
+                let usage = self.usage.lock();
+                !usage.cache_closed
+                    && match self.base {
+                        Some(_) => fits(&usage.ranges, self.total_pages(), base_pfn, pages, 0),
+                        None => usage.used_pages + pages <= self.total_pages(),
+                    }
+            };
+            if !room {
+                result = Err(ENOMEM);
+                break;
+            }
+            let Some(cma_pages) = self.cma.alloc(req.pages, 0) else {
+                result = Err(EBUSY);
+                break;
+            };
+            if let Err(e) = cma_pages.clear() {
+                result = Err(e);
+                break;
+            }
+            let mut usage = self.usage.lock();
+            let range = Range {
+                id: usage.next_id,
+                first: cma_pages.pfn() - base_pfn,
+                pages,
+            };
+            let cached = Cached {
+                id: range.id,
+                phys: cma_pages.phys(),
+                pages: cma_pages,
+                count: pages,
+                zeroed: true,
+                zeroing: false,
+                prepared: true,
+                expires,
+            };
+            if usage.insert_range(range).is_err()
+                || usage.cache.reserve(1, GFP_KERNEL).is_err()
+                || ids.push(range.id, GFP_KERNEL).is_err()
+            {
+                usage.forget_range(range.id);
+                result = Err(ENOMEM);
+                break;
+            }
+            let _ = usage.cache.push_within_capacity(cached);
+            usage.cache_stats.prepared += 1;
+        }
+        if result.is_err() {
+            // All or nothing: what this call prepared goes back.
+            self.release_cache(|c| ids.contains(&c.id), CacheRelease::ForRoom);
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: CMABUF_IOC_PREPARE: could not evacuate {} runs of {} pages: error {}\n",
+                    &*self.name,
+                    req.count,
+                    pages,
+                    result.map_or_else(|e| e.to_errno(), |()| 0)
+                );
+            }
+        }
+        self.ticker.schedule(0);
+        result
+    }
+
+    /// `debugfs/cmabuf/<name>/cache`: one line per cached run.
+    pub(crate) fn write_cache(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let usage = self.usage.lock();
+        let now = Instant::<Monotonic>::now();
+        f.write_str("id       size          phys_start  zeroed  prepared  expires_in_ms\n")?;
+        for c in usage.cache.iter() {
+            f.write_fmt(fmt!(
+                "{:<8} {:<13} {:#18x}  {:<6}  {:<8}  {}\n",
+                c.id,
+                c.count << PAGE_SHIFT,
+                c.phys,
+                if c.zeroed { "yes" } else { "no" },
+                if c.prepared { "yes" } else { "no" },
+                (c.expires - now).as_millis().max(0)
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// `echo drop > debugfs/cmabuf/<name>/cache`: gives every cached run back now.
+    pub(crate) fn drop_cache(&self) {
+        self.release_all_cached(CacheRelease::Dropped);
+    }
+
+    /// Stops caching (the pool is unbound) and gives every cached run back.
+    pub(crate) fn close_cache(&self) {
+        self.usage.lock().cache_closed = true;
+        self.release_all_cached(CacheRelease::Unbind);
+    }
+
+    /// Gives every cached run back, waiting (briefly) for runs being zeroed; returns how
+    /// many went.
+    fn release_all_cached(&self, why: CacheRelease) -> usize {
+        let mut n = 0;
+        for _ in 0..1000 {
+            n += self.release_cache(|_| true, why);
+            if !self.usage.lock().cache.iter().any(|c| c.zeroing) {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        n
+    }
+
     /// Counts a request that failed its checks before reaching the pool.
     pub(crate) fn count_invalid(&self) {
         self.usage.lock().failures.invalid += 1;
@@ -277,9 +715,18 @@ impl Allocator {
             ),
             None => u.used_pages + pages <= self.total_pages(),
         };
+        if let Some(hit) = self.try_cached(req, tgid)? {
+            return Ok(hit);
+        }
         {
             let mut usage = self.usage.lock();
             usage.retry_stranded();
+            if !fits(&usage) && !usage.cache.is_empty() {
+                // The warm cache holds the room: give it back to the area first.
+                drop(usage);
+                self.release_all_cached(CacheRelease::ForRoom);
+                usage = self.usage.lock();
+            }
             if !fits(&usage) {
                 return Err(Failure::new(ENOMEM, FailureKind::NoRoom));
             }
@@ -287,6 +734,9 @@ impl Allocator {
                 drop(usage);
                 self.report_limit(hit, tgid, bytes);
                 return Err(Failure::new(uapi::edquot(), FailureKind::Limit));
+            }
+            if !usage.cache.is_empty() {
+                usage.cache_stats.misses += 1;
             }
         }
         // From here on the reservation must be undone on every failure.
@@ -312,7 +762,7 @@ impl Allocator {
         let mut allocated = None;
         let mut attempts = 0;
         while attempts < ALLOC_ATTEMPTS && allocated.is_none() {
-            if attempts > 0 {
+            if attempts > 0 && self.release_all_cached(CacheRelease::ForRoom) == 0 {
                 fsleep(Delta::from_millis(10));
             }
             attempts += 1;
@@ -459,6 +909,31 @@ impl Allocator {
     /// something still references them, keeps them out until it lets go.
     pub(crate) fn free(&self, id: u32, tgid: i32, mut pages: CmaPages) {
         let count = pages.count() as u64;
+        if let Some(expires) = self.cache_expiry(count) {
+            if pages.referenced() == 0 {
+                let mut usage = self.usage.lock();
+                if !usage.cache_closed && usage.cache.reserve(1, GFP_KERNEL).is_ok() {
+                    usage.unreserve(tgid, count);
+                    usage.forget_meta(id);
+                    usage.frees += 1;
+                    let cached = Cached {
+                        id,
+                        phys: pages.phys(),
+                        pages,
+                        count,
+                        zeroed: false,
+                        zeroing: false,
+                        prepared: false,
+                        expires,
+                    };
+                    // Cannot fail: room was reserved above.
+                    let _ = usage.cache.push_within_capacity(cached);
+                    drop(usage);
+                    self.ticker.schedule(0);
+                    return;
+                }
+            }
+        }
         let busy = pages.try_release();
         let mut usage = self.usage.lock();
         usage.unreserve(tgid, count);
@@ -547,7 +1022,35 @@ impl Allocator {
             limits.max_process_buffers
         ))?;
         let stranded: usize = usage.stranded.iter().map(|(_, p)| p.size()).sum();
-        f.write_fmt(fmt!("stranded: {}\n", stranded))
+        f.write_fmt(fmt!("stranded: {}\n", stranded))?;
+        let cached: u64 = usage.cache.iter().map(|c| c.count << PAGE_SHIFT).sum();
+        let prepared: u64 = usage
+            .cache
+            .iter()
+            .filter(|c| c.prepared)
+            .map(|c| c.count << PAGE_SHIFT)
+            .sum();
+        let cs = &usage.cache_stats;
+        f.write_fmt(fmt!("cache_limit: {}\n", crate::cache_parameters().0))?;
+        f.write_fmt(fmt!("cached: {}\n", cached))?;
+        f.write_fmt(fmt!("cached_buffers: {}\n", usage.cache.len()))?;
+        f.write_fmt(fmt!(
+            "cached_unzeroed: {}\n",
+            usage.cache.iter().filter(|c| !c.zeroed).count()
+        ))?;
+        f.write_fmt(fmt!("prepared: {}\n", prepared))?;
+        f.write_fmt(fmt!("cache_hits: {}\n", cs.hits))?;
+        f.write_fmt(fmt!("cache_misses: {}\n", cs.misses))?;
+        f.write_fmt(fmt!("cache_zeroed: {}\n", cs.zeroed))?;
+        f.write_fmt(fmt!("cache_released_idle: {}\n", cs.released_idle))?;
+        f.write_fmt(fmt!("cache_released_for_room: {}\n", cs.released_for_room))?;
+        f.write_fmt(fmt!("cache_released_unbind: {}\n", cs.released_unbind))?;
+        f.write_fmt(fmt!("cache_released_dropped: {}\n", cs.released_dropped))?;
+        f.write_fmt(fmt!(
+            "cache_released_for_memory: {}\n",
+            cs.released_for_memory
+        ))?;
+        f.write_fmt(fmt!("prepare_runs: {}\n", cs.prepared))
     }
 }
 
@@ -736,21 +1239,27 @@ impl Usage {
         range.id = self.next_id;
         meta.id = self.next_id;
         self.meta.push(meta, GFP_KERNEL)?;
+        if let Err(e) = self.insert_range(range) {
+            self.forget_meta(range.id);
+            return Err(e);
+        }
+        self.allocations += 1;
+        Ok(range.id)
+    }
+
+    /// Inserts `range` (whose id is `next_id`) in order and moves `next_id` on.
+    fn insert_range(&mut self, range: Range) -> Result {
         let pos = self
             .ranges
             .iter()
             .position(|r| r.first > range.first)
             .unwrap_or(self.ranges.len());
-        if self.ranges.reserve(1, GFP_KERNEL).is_err() {
-            self.forget_meta(range.id);
-            return Err(ENOMEM);
-        }
+        self.ranges.reserve(1, GFP_KERNEL)?;
         self.ranges
             .insert_within_capacity(pos, range)
             .map_err(|_| ENOMEM)?;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        self.allocations += 1;
-        Ok(range.id)
+        Ok(())
     }
 }
 

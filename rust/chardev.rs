@@ -49,6 +49,7 @@ impl MiscDevice for PoolFile {
             uapi::IOC_ALLOC => alloc(pool.into(), arg),
             uapi::IOC_POOL_INFO => pool_info(&pool, arg),
             uapi::IOC_PHYS => phys(&pool, arg),
+            uapi::IOC_PREPARE => prepare(&pool, arg),
             _ => Err(ENOTTY),
         }
     }
@@ -103,6 +104,18 @@ fn pool_info(pool: &Allocator, arg: usize) -> Result<isize> {
     UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::PoolInfo>())
         .writer()
         .write(&info)?;
+    Ok(0)
+}
+
+/// `CMABUF_IOC_PREPARE`: evacuate runs of the pool ahead of the allocations to come.
+fn prepare(pool: &Allocator, arg: usize) -> Result<isize> {
+    let args: uapi::Prepare = UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Prepare>())
+        .reader()
+        .read()?;
+    let req = args
+        .validate(pool.size)
+        .map_err(|why| invalid(pool, "CMABUF_IOC_PREPARE", why))?;
+    pool.prepare(&req)?;
     Ok(0)
 }
 

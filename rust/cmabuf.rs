@@ -52,6 +52,11 @@ impl kernel::InPlaceModule for CmabufModule {
                 pr_err!("dma_heap must be 0 (off) or 1 (also serve each pool as a dma-heap)\n");
                 return Err(EINVAL);
             }
+            let idle_ms = *module_parameters::cache_idle_ms.value();
+            if idle_ms == 0 || idle_ms > uapi::PREPARE_MAX_MS {
+                pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
+                return Err(EINVAL);
+            }
             let registry = registry::RegistryLifetime::start();
             let reports =
                 KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
@@ -72,6 +77,15 @@ impl kernel::InPlaceModule for CmabufModule {
 /// Whether pools are also dma-heaps (module parameter `dma_heap`).
 fn dma_heap_enabled() -> bool {
     *module_parameters::dma_heap.value() == 1
+}
+
+/// The warm cache's size limit per pool in bytes (0: off) and idle timeout in ms
+/// (module parameters `cache_bytes`, `cache_idle_ms`).
+fn cache_parameters() -> (u64, u32) {
+    (
+        *module_parameters::cache_bytes.value(),
+        *module_parameters::cache_idle_ms.value(),
+    )
 }
 
 /// The limits set by module parameters; they override the device tree's.
@@ -95,6 +109,14 @@ module! {
         dma_heap: u32 {
             default: 0,
             description: "1: also serve each pool as /dev/dma_heap/cmabuf-<name>; the kernel cannot remove dma-heaps, so cmabuf then stays loaded until reboot",
+        },
+        cache_bytes: u64 {
+            default: 0,
+            description: "Per pool: most bytes of freed buffers kept zeroed for reuse (the warm cache; 0: off)",
+        },
+        cache_idle_ms: u32 {
+            default: 5000,
+            description: "How long a freed buffer stays in the warm cache unused before it is lent out again (ms)",
         },
         default_pool: u64 {
             default: 0,

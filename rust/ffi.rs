@@ -19,7 +19,9 @@ pub(crate) mod mm;
 mod of;
 mod ratelimit;
 mod reserved_mem;
+mod shrinker;
 mod sys;
+mod ticker;
 mod uapi_bytes;
 
 pub(crate) use cma::{
@@ -50,6 +52,8 @@ pub(crate) use of::{
 };
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
+pub(crate) use shrinker::CacheShrinker;
+pub(crate) use ticker::Ticker;
 
 use kernel::{
     bindings,

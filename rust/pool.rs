@@ -8,6 +8,7 @@ use crate::{
     chardev::PoolFile,
     ffi::{
         self,
+        CacheShrinker,
         CmaArea,
         MiscRegistration,
         ReservedMemAssignment, //
@@ -36,6 +37,8 @@ const DEVICE_MODE: u16 = 0o660;
 /// serving first, then the device node goes. The allocator lives on while buffers hold it.
 #[pin_data]
 pub(crate) struct Frontend {
+    _shrinker: CacheShrinker,
+    _cache: CacheCloser,
     heap: Option<HeapFace>,
     #[pin]
     misc: MiscRegistration<PoolFile>,
@@ -49,6 +52,8 @@ pub(crate) struct Frontend {
     last_failure_file: File<Arc<Allocator>>,
     #[pin]
     occupancy_file: File<Arc<Allocator>>,
+    #[pin]
+    cache_file: File<Arc<Allocator>>,
     _debugfs: Dir,
     allocator: Arc<Allocator>,
 }
@@ -59,7 +64,10 @@ impl Frontend {
         let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
         let debugfs = registry::debugfs_dir(&allocator.name);
         let heap = HeapFace::publish(&allocator)?;
+        let shrinker = CacheShrinker::register(&allocator.name, allocator.clone())?;
         Ok(try_pin_init!(Self {
+            _shrinker: shrinker,
+            _cache: CacheCloser(allocator.clone()),
             heap,
             info_file <- debugfs.read_callback_file(
                 c"info",
@@ -81,6 +89,12 @@ impl Frontend {
                 c"last_failure",
                 allocator.clone(),
                 &|a: &Arc<Allocator>, f| a.write_last_failure(f)
+            ),
+            cache_file <- debugfs.read_write_callback_file(
+                c"cache",
+                allocator.clone(),
+                &|a: &Arc<Allocator>, f| a.write_cache(f),
+                &|a: &Arc<Allocator>, input| crate::report::word_command(input, b"drop", || a.drop_cache())
             ),
             occupancy_file <- debugfs.read_callback_file(
                 c"occupancy",
@@ -118,6 +132,16 @@ impl Frontend {
     /// The pool's device name, without `/dev/`.
     pub(crate) fn device_name(&self) -> &CStr {
         self.misc.name()
+    }
+}
+
+/// Gives the warm cache back to the system when the pool's front end goes (unbind):
+/// the allocator itself may live on while buffers hold it.
+struct CacheCloser(Arc<Allocator>);
+
+impl Drop for CacheCloser {
+    fn drop(&mut self) {
+        self.0.close_cache();
     }
 }
 

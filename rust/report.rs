@@ -121,17 +121,26 @@ fn write_vmstat(at_load: &VmEvents, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// Runs `reset` if user space wrote `reset` (with or without a newline).
 pub(crate) fn reset_command(input: &mut UserSliceReader, reset: impl FnOnce()) -> Result {
+    word_command(input, b"reset", reset)
+}
+
+/// A debugfs write that must be `word` (with or without a newline) to run `action`.
+pub(crate) fn word_command(
+    input: &mut UserSliceReader,
+    word: &[u8],
+    action: impl FnOnce(),
+) -> Result {
     let mut buf = [0u8; 16];
     let len = input.len();
     if len > buf.len() {
         return Err(EINVAL);
     }
     input.read_slice(&mut buf[..len])?;
-    match &buf[..len] {
-        b"reset" | b"reset\n" => {
-            reset();
-            Ok(())
-        }
-        _ => Err(EINVAL),
+    let given = buf[..len].strip_suffix(b"\n").unwrap_or(&buf[..len]);
+    if given == word {
+        action();
+        Ok(())
+    } else {
+        Err(EINVAL)
     }
 }

@@ -7,6 +7,7 @@ use kernel::{
     bindings,
     ioctl::{
         _IOR,
+        _IOW,
         _IOWR, //
     },
     page::PAGE_SHIFT,
@@ -28,6 +29,11 @@ pub(crate) const IOC_ALLOC: u32 = _IOWR::<Alloc>(MAGIC, 0x00);
 pub(crate) const IOC_POOL_INFO: u32 = _IOR::<PoolInfo>(MAGIC, 0x01);
 /// `CMABUF_IOC_PHYS`.
 pub(crate) const IOC_PHYS: u32 = _IOWR::<Phys>(MAGIC, 0x02);
+/// `CMABUF_IOC_PREPARE`.
+pub(crate) const IOC_PREPARE: u32 = _IOW::<Prepare>(MAGIC, 0x03);
+
+/// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
+pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
 const CACHE_MASK: u32 = 0x3;
@@ -77,10 +83,61 @@ pub(crate) struct Phys {
     pub(crate) reserved: [u64; 2],
 }
 
+/// `struct cmabuf_prepare`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Prepare {
+    pub(crate) size: u64,
+    pub(crate) count: u32,
+    pub(crate) timeout_ms: u32,
+    pub(crate) reserved: [u64; 2],
+}
+
+/// A preparation that passed every check of [`Prepare::validate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct PrepareRequest {
+    /// Pages of each buffer.
+    pub(crate) pages: usize,
+    /// How many buffers.
+    pub(crate) count: u32,
+    /// How long to keep them, in milliseconds.
+    pub(crate) timeout_ms: u32,
+}
+
+impl Prepare {
+    /// Checks the request against the pool's size; on failure says what is wrong.
+    pub(crate) fn validate(&self, pool_bytes: u64) -> Result<PrepareRequest, &'static str> {
+        if self.reserved.iter().any(|&r| r != 0) {
+            return Err("reserved fields must be zero");
+        }
+        if self.size == 0 || self.count == 0 {
+            return Err("size and count must not be 0");
+        }
+        if self.size > pool_bytes {
+            return Err("count * size is larger than the pool");
+        }
+        let page = 1u64 << PAGE_SHIFT;
+        let pages = self.size.div_ceil(page);
+        match (pages << PAGE_SHIFT).checked_mul(u64::from(self.count)) {
+            Some(total) if total <= pool_bytes => {}
+            _ => return Err("count * size is larger than the pool"),
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > PREPARE_MAX_MS {
+            return Err("timeout_ms must be 1 to 600000 (10 minutes)");
+        }
+        Ok(PrepareRequest {
+            pages: usize::try_from(pages).map_err(|_| "size is larger than the pool")?,
+            count: self.count,
+            timeout_ms: self.timeout_ms,
+        })
+    }
+}
+
 // The layouts are ABI: they must match the C header on every architecture.
 kernel::static_assert!(core::mem::size_of::<Alloc>() == 64);
 kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
 kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
+kernel::static_assert!(core::mem::size_of::<Prepare>() == 32);
 
 /// How CPU mappings of a buffer see memory.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -277,5 +334,34 @@ mod tests {
             a.fd_flags = bad;
             assert!(a.validate(POOL).is_err());
         }
+    }
+
+    #[test]
+    fn prepare_requests() {
+        let p = |size, count, timeout_ms| Prepare {
+            size,
+            count,
+            timeout_ms,
+            reserved: [0; 2],
+        };
+        assert_eq!(
+            p(PAGE + 1, 2, 100).validate(POOL),
+            Ok(PrepareRequest {
+                pages: 2,
+                count: 2,
+                timeout_ms: 100
+            })
+        );
+        assert!(p(POOL / 4, 4, PREPARE_MAX_MS).validate(POOL).is_ok());
+        assert!(p(POOL / 4, 5, 100).validate(POOL).is_err());
+        assert!(p(u64::MAX, 2, 100).validate(POOL).is_err());
+        assert!(p(PAGE, u32::MAX, 100).validate(POOL).is_err());
+        assert!(p(0, 1, 100).validate(POOL).is_err());
+        assert!(p(PAGE, 0, 100).validate(POOL).is_err());
+        assert!(p(PAGE, 1, 0).validate(POOL).is_err());
+        assert!(p(PAGE, 1, PREPARE_MAX_MS + 1).validate(POOL).is_err());
+        let mut r = p(PAGE, 1, 1);
+        r.reserved[1] = 1;
+        assert!(r.validate(POOL).is_err());
     }
 }

@@ -56,6 +56,7 @@ uapi_header_is_c_and_cxx() {
 STATIC_ASSERT(sizeof(struct cmabuf_alloc) == 64, "cmabuf_alloc");
 STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
 STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
+STATIC_ASSERT(sizeof(struct cmabuf_prepare) == 32, "cmabuf_prepare");
 int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
 EOC
 	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&

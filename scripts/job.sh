@@ -3,11 +3,11 @@
 # The two jobs behind `make run` and `make check`: install what is missing, build (all
 # cached), boot the QEMU virt board with cmabuf's pools, and show or test cmabuf.
 #
-# usage: job.sh run|check       (KDIR=<prepared kernel build> to skip the kernel build)
+# usage: job.sh run|check|bench       (KDIR=<prepared kernel build> to skip the kernel build)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$CMABUF_TOP/scripts
-job=${1:?usage: job.sh run|check}
+job=${1:?usage: job.sh run|check|bench}
 start=$SECONDS
 mkdir -p "$CMABUF_BUILD"
 
@@ -45,6 +45,22 @@ run)
 		die "cmabuf did not bind all $want pools of the board (see build/run.log)"
 	grep -q "^cmabuf-demo: ok" "$CMABUF_BUILD/run.log" ||
 		die "allocating, mapping or freeing a buffer failed (see build/run.log)"
+	;;
+bench)
+	dtb=$CMABUF_BUILD/board.dtb
+	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
+	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
+	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB): cmabuf against the CMA heap"
+	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" \
+		"$CMABUF_BUILD/bench.log" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
+		log "QEMU exited with status $?"
+	grep -q '^cmabuf-bench: {"done": true}' "$CMABUF_BUILD/bench.log" ||
+		die "the benchmark did not finish (see build/bench.log)"
+	"$S/install-bench-tools.sh"
+	PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" "$CMABUF_BUILD/bench.log" \
+		"$CMABUF_TOP/Documentation/benchmarks" "make bench" "${QEMU_MACHINE[*]}"
+	log "done in $((SECONDS - start))s: Documentation/benchmarks/"
 	;;
 check)
 	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"

@@ -18,10 +18,10 @@ cp "$busybox" "$root/bin/busybox"
 # Just enough applets for /init to run; it installs the rest itself.
 for applet in sh mount; do ln -s busybox "$root/bin/$applet"; done
 install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
-install -m 755 "$CMABUF_TOP/scripts/guest/demo.sh" "$root/jobs/demo.sh"
+install -m 755 "$CMABUF_TOP"/scripts/guest/{demo,bench}.sh "$root/jobs/"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
-cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$root/bin/"
+cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$tests"/cmabuf_bench "$root/bin/"
 cp "$tests"/*_test "$tests"/dmabuf-heap "$root/selftests/"
 install -m 755 "$CMABUF_TOP"/selftests/{run_tests,dmabuf_heaps_conformance}.sh "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

@@ -3,11 +3,15 @@
 # Runs in the guest: every cmabuf kselftest, each printing TAP. The host counts the
 # results (scripts/verdict.sh).
 cd "$(dirname "$0")" || exit 1
-for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test; do
+for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test; do
 	echo "# cmabuf selftest: $t"
 	./$t
 	echo "# cmabuf selftest: $t exit $?"
 done
+# The benchmark's smoke run, so that it cannot rot (make bench runs it in full).
+echo "# cmabuf selftest: cmabuf_bench --smoke"
+cmabuf_bench --smoke
+echo "# cmabuf selftest: cmabuf_bench --smoke exit $?"
 # Last: loading cmabuf with dma_heap=1 pins it (a dma-heap cannot be removed).
 for t in heap_test dmabuf_heaps_conformance.sh; do
 	echo "# cmabuf selftest: $t"

@@ -20,8 +20,10 @@
 #include <linux/of_reserved_mem.h>
 #include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
+#include <linux/shrinker.h>
 #include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/cmabuf.h>
 
 #include "shim.h"
@@ -242,6 +244,33 @@ void cmabuf_module_get(void)
 void cmabuf_module_put(void)
 {
 	module_put(THIS_MODULE);
+}
+
+/* A shrinker named "cmabuf-<name>" with the given callbacks, registered; or NULL. */
+struct shrinker *cmabuf_shrinker_register(const char *name, void *data,
+					  unsigned long (*count)(struct shrinker *, struct shrink_control *),
+					  unsigned long (*scan)(struct shrinker *, struct shrink_control *))
+{
+	struct shrinker *shrinker = shrinker_alloc(0, "cmabuf-%s", name);
+
+	if (!shrinker)
+		return NULL;
+	shrinker->count_objects = count;
+	shrinker->scan_objects = scan;
+	shrinker->private_data = data;
+	shrinker_register(shrinker);
+	return shrinker;
+}
+
+void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *))
+{
+	INIT_DELAYED_WORK(dwork, fn);
+}
+
+/* Unbound: zeroing a large cached buffer should not hold up a CPU's bound work. */
+void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms)
+{
+	mod_delayed_work(system_unbound_wq, dwork, msecs_to_jiffies(ms));
 }
 
 void cmabuf_ratelimit_init(struct ratelimit_state *rs)

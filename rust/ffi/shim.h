@@ -56,6 +56,17 @@ void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int di
 
 void cmabuf_ratelimit_init(struct ratelimit_state *rs);
 
+/* The warm cache's background work and shrinker */
+struct shrinker;
+struct shrink_control;
+struct shrinker *cmabuf_shrinker_register(const char *name, void *data,
+					  unsigned long (*count)(struct shrinker *, struct shrink_control *),
+					  unsigned long (*scan)(struct shrinker *, struct shrink_control *));
+struct delayed_work;
+struct work_struct;
+void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *));
+void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms);
+
 /* The module's own reference count (a dma-heap cannot be removed: it pins the module) */
 void cmabuf_module_get(void);
 void cmabuf_module_put(void);

@@ -5,7 +5,8 @@
 use crate::uapi::{
     Alloc,
     Phys,
-    PoolInfo, //
+    PoolInfo,
+    Prepare, //
 };
 use kernel::transmute::{
     AsBytes,
@@ -23,3 +24,5 @@ unsafe impl AsBytes for PoolInfo {}
 unsafe impl FromBytes for Phys {}
 // SAFETY: See above.
 unsafe impl AsBytes for Phys {}
+// SAFETY: `Prepare` is `repr(C)` of integers with no padding (size asserted: 32).
+unsafe impl FromBytes for Prepare {}

@@ -106,8 +106,29 @@ struct cmabuf_phys {
 	__u64 reserved[2];
 };
 
+/**
+ * struct cmabuf_prepare - CMABUF_IOC_PREPARE: evacuate part of the pool ahead of time
+ * @size:	size in bytes of each buffer to come (rounded up to pages)
+ * @count:	how many such buffers (count * size at most the pool's size)
+ * @timeout_ms:	how long to keep them, 1 ms to 600000 ms (10 minutes); then the
+ *		memory is lent out to the system again
+ * @reserved:	must be zero
+ *
+ * Migrates what the system placed in the pool out of @count runs of @size bytes now,
+ * zeroes them, and keeps them in the pool's warm cache, so that the next @count
+ * allocations of @size bytes (a camera's first frames) pay neither migration nor
+ * zeroing. What is prepared is not charged to anyone until allocated.
+ */
+struct cmabuf_prepare {
+	__u64 size;
+	__u32 count;
+	__u32 timeout_ms;
+	__u64 reserved[2];
+};
+
 #define CMABUF_IOC_ALLOC	_IOWR(CMABUF_IOC_MAGIC, 0x00, struct cmabuf_alloc)
 #define CMABUF_IOC_POOL_INFO	_IOR(CMABUF_IOC_MAGIC, 0x01, struct cmabuf_pool_info)
 #define CMABUF_IOC_PHYS		_IOWR(CMABUF_IOC_MAGIC, 0x02, struct cmabuf_phys)
+#define CMABUF_IOC_PREPARE	_IOW(CMABUF_IOC_MAGIC, 0x03, struct cmabuf_prepare)
 
 #endif /* _UAPI_LINUX_CMABUF_H */

@@ -181,6 +181,27 @@ unsafe extern "C" {
     pub fn cmabuf_ratelimit_init(rs: *mut ratelimit_state);
 }
 unsafe extern "C" {
+    pub fn cmabuf_shrinker_register(
+        name: *const ffi::c_char,
+        data: *mut ffi::c_void,
+        count: ::core::option::Option<
+            unsafe extern "C" fn(arg1: *mut shrinker, arg2: *mut shrink_control) -> ffi::c_ulong,
+        >,
+        scan: ::core::option::Option<
+            unsafe extern "C" fn(arg1: *mut shrinker, arg2: *mut shrink_control) -> ffi::c_ulong,
+        >,
+    ) -> *mut shrinker;
+}
+unsafe extern "C" {
+    pub fn cmabuf_init_delayed_work(
+        dwork: *mut delayed_work,
+        fn_: ::core::option::Option<unsafe extern "C" fn(arg1: *mut work_struct)>,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_schedule_delayed_work(dwork: *mut delayed_work, ms: ffi::c_uint);
+}
+unsafe extern "C" {
     pub fn cmabuf_module_get();
 }
 unsafe extern "C" {

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The warm cache (module parameters cache_bytes, cache_idle_ms) and CMABUF_IOC_PREPARE:
+ * a freed buffer is kept, zeroed in the background and handed out again for the same
+ * size without migration; it goes back to the system after the idle timeout, when room
+ * is needed, on "drop" and on unbind. Bad parameters and requests are refused.
+ */
+#include <linux/dma-buf.h>
+#include <sys/mman.h>
+
+#include "cmabuf_util.h"
+#include "kselftest_harness.h"
+
+#define MiB (1024ULL * 1024)
+#define CACHE_PARAMS "cache_bytes=16777216 cache_idle_ms=400"
+
+static uint64_t buf_phys(int pool, int buf)
+{
+	struct cmabuf_phys phys = { .fd = buf };
+
+	return ioctl(pool, CMABUF_IOC_PHYS, &phys) ? 0 : phys.phys;
+}
+
+static int prepare(int pool, uint64_t size, uint32_t count, uint32_t timeout_ms)
+{
+	struct cmabuf_prepare req = { .size = size, .count = count, .timeout_ms = timeout_ms };
+
+	return ioctl(pool, CMABUF_IOC_PREPARE, &req) ? -errno : 0;
+}
+
+/* CMABUF_IOC_PREPARE with a reserved field set; 0 or -errno. */
+static int prepare_reserved(int pool)
+{
+	struct cmabuf_prepare req = { .size = MiB, .count = 1, .timeout_ms = 10, .reserved = { 1 } };
+
+	return ioctl(pool, CMABUF_IOC_PREPARE, &req) ? -errno : 0;
+}
+
+/* Waits until the pool's info shows key == want. */
+static bool wait_info(const char *pool, const char *key, long long want, unsigned int ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (info_value(pool, key) != want && now_ms() < end)
+		usleep(2000);
+	return info_value(pool, key) == want;
+}
+
+TEST(bad_cache_parameters)
+{
+	ASSERT_EQ(0, module_unload());
+	EXPECT_NE(0, load_module_file(CMABUF_MODULE_PATH, "cache_idle_ms=0"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_TRUE(klog_contains("cache_idle_ms must be 1 to 600000"));
+	EXPECT_FALSE(module_loaded());
+	ASSERT_EQ(0, load_module_file(CMABUF_MODULE_PATH, CACHE_PARAMS)) TH_LOG("%s", strerror(errno));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+	EXPECT_EQ(16 * MiB, info_value("camera", "cache_limit"));
+}
+
+/* Freed, zeroed in the background, reused for the same size, then lent out again. */
+TEST(freed_buffer_is_zeroed_reused_and_expires)
+{
+	int pool = pool_open("camera"), a, b;
+	uint64_t phys_a, phys_b;
+	uint8_t *map;
+	int i;
+
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 2 * MiB);
+	ASSERT_LE(0, a);
+	phys_a = buf_phys(pool, a);
+	map = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 0xa5, 2 * MiB);
+	munmap(map, 2 * MiB);
+	close(a);
+
+	EXPECT_EQ(0, pool_used(pool)) TH_LOG("a cached buffer is not in use");
+	EXPECT_EQ(2 * MiB, info_value("camera", "cached"));
+	EXPECT_TRUE(wait_info("camera", "cached_unzeroed", 0, 2000));
+	EXPECT_EQ(1, info_value("camera", "cache_zeroed"));
+
+	b = buf_alloc_rw(pool, 2 * MiB);
+	ASSERT_LE(0, b);
+	phys_b = buf_phys(pool, b);
+	EXPECT_EQ(phys_a, phys_b) TH_LOG("the same size should come from the cache");
+	EXPECT_EQ(1, info_value("camera", "cache_hits"));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+	map = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, b, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < 2 * MiB; i++)
+		if (map[i])
+			break;
+	EXPECT_EQ(2 * MiB, i) TH_LOG("byte %d of a reused buffer still holds old data", i);
+	munmap(map, 2 * MiB);
+	close(b);
+
+	/* Unused for cache_idle_ms: back to the system. */
+	EXPECT_TRUE(wait_info("camera", "cached", 0, 3000));
+	EXPECT_EQ(1, info_value("camera", "cache_released_idle"));
+	close(pool);
+}
+
+/* The cache holds at most cache_bytes; "drop" empties it; a big request evicts it. */
+TEST(cache_limit_drop_and_room)
+{
+	int pool = pool_open("camera"), fds[12], i, big;
+	long long room_before;
+
+	ASSERT_LE(0, pool);
+	for (i = 0; i < 12; i++)
+		fds[i] = buf_alloc_rw(pool, 2 * MiB);
+	for (i = 0; i < 12; i++) {
+		ASSERT_LE(0, fds[i]);
+		close(fds[i]);
+	}
+	EXPECT_EQ(16 * MiB, info_value("camera", "cached")) TH_LOG("limit is 16 MiB");
+	/* The freshest runs stay: older ones made room (12 freed, 8 kept). */
+	EXPECT_EQ(4, info_value("camera", "cache_released_for_room"));
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+	EXPECT_NE(0, write_text(CMABUF_DEBUGFS "/camera/cache", "flush"));
+
+	for (i = 0; i < 8; i++) {
+		fds[i] = buf_alloc_rw(pool, 2 * MiB);
+		ASSERT_LE(0, fds[i]);
+	}
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	EXPECT_EQ(16 * MiB, info_value("camera", "cached"));
+	/* 60 MiB fits only if the cached runs go back to the area first. */
+	room_before = info_value("camera", "cache_released_for_room");
+	big = buf_alloc_rw(pool, 60 * MiB);
+	EXPECT_LE(0, big) TH_LOG("%s", strerror(-big));
+	EXPECT_LT(room_before, info_value("camera", "cache_released_for_room"));
+	if (big >= 0)
+		close(big);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	close(pool);
+}
+
+/* PREPARE evacuates runs now; allocations of that size take them; they time out. */
+TEST(prepare_evacuates_ahead_and_times_out)
+{
+	int pool = pool_open("camera"), a, b, c;
+	long long hits = info_value("camera", "cache_hits");
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, prepare(pool, 3 * MiB, 2, 500));
+	EXPECT_EQ(6 * MiB, info_value("camera", "prepared"));
+	EXPECT_EQ(0, pool_used(pool));
+	a = buf_alloc_rw(pool, 3 * MiB);
+	b = buf_alloc_rw(pool, 3 * MiB);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	EXPECT_EQ(hits + 2, info_value("camera", "cache_hits")) TH_LOG("both from the prepared runs");
+	EXPECT_EQ(0, info_value("camera", "prepared"));
+	close(a);
+	close(b);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+
+	ASSERT_EQ(0, prepare(pool, MiB, 1, 300));
+	EXPECT_EQ(MiB, info_value("camera", "prepared"));
+	EXPECT_TRUE(wait_info("camera", "prepared", 0, 3000)) TH_LOG("timeout did not release it");
+
+	/* Bad requests: EINVAL and a line saying what to fix. */
+	EXPECT_EQ(-EINVAL, prepare(pool, 0, 1, 100));
+	EXPECT_TRUE(klog_contains("camera: CMABUF_IOC_PREPARE: size and count must not be 0"));
+	EXPECT_EQ(-EINVAL, prepare(pool, 32 * MiB, 3, 100));
+	EXPECT_TRUE(klog_contains("camera: CMABUF_IOC_PREPARE: count * size is larger than the pool"));
+	EXPECT_EQ(-EINVAL, prepare(pool, MiB, 1, 0));
+	EXPECT_EQ(-EINVAL, prepare(pool, MiB, 1, 600001));
+	EXPECT_TRUE(klog_contains("CMABUF_IOC_PREPARE: timeout_ms must be 1 to 600000"));
+	EXPECT_EQ(-EINVAL, prepare_reserved(pool));
+	/* More than the free room: ENOMEM, and nothing stays prepared. */
+	c = buf_alloc_rw(pool, 40 * MiB);
+	ASSERT_LE(0, c);
+	EXPECT_EQ(-ENOMEM, prepare(pool, 8 * MiB, 4, 1000));
+	EXPECT_EQ(0, info_value("camera", "prepared"));
+	close(c);
+	close(pool);
+}
+
+/* Under memory pressure the shrinker gives cached runs back (drop_caches=2 runs it). */
+TEST(shrinker_releases_the_cache)
+{
+	int pool = pool_open("camera"), a, b;
+
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 2 * MiB);
+	b = buf_alloc_rw(pool, 4 * MiB);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	close(a);
+	close(b);
+	close(pool);
+	EXPECT_EQ(6 * MiB, info_value("camera", "cached"));
+	/* Runs being zeroed are the background work's until it is done. */
+	EXPECT_TRUE(wait_info("camera", "cached_unzeroed", 0, 2000));
+	ASSERT_EQ(0, write_text("/proc/sys/vm/drop_caches", "2"));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+	EXPECT_EQ(2, info_value("camera", "cache_released_for_memory"));
+}
+
+/* Unbinding gives the cache back; the module unloads cleanly with runs cached. */
+TEST(unbind_and_unload_release_the_cache)
+{
+	int pool = pool_open("camera"), a;
+
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 4 * MiB);
+	ASSERT_LE(0, a);
+	close(a);
+	close(pool);
+	EXPECT_EQ(4 * MiB, info_value("camera", "cached"));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 4 * MiB);
+	ASSERT_LE(0, a);
+	close(a);
+	ASSERT_EQ(0, prepare(pool, MiB, 2, 60000));
+	close(pool);
+	/* Cached and prepared runs pending: unload must cancel the work and free them. */
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, module_load());
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+	EXPECT_EQ(0, info_value("camera", "cache_limit"));
+}
+
+TEST_HARNESS_MAIN
