@@ -14,7 +14,7 @@
 
 SHELL := /bin/bash
 S := $(CURDIR)/scripts
-export KDIR ARCH CROSS_COMPILE
+export KDIR ARCH CROSS_COMPILE KVER
 
 run:
 	@$(S)/job.sh run

@@ -216,7 +216,12 @@ pub(crate) struct Allocator {
     /// Limits on what the pool hands out.
     pub(crate) limits: Limits,
     cma: CmaArea,
-    dev: ARef<Device>,
+    /// The pool's device while it is bound: buffers may outlive the binding, and a
+    /// device reference kept after unbind would keep its device-tree node too (an
+    /// overlay removed meanwhile could then never free it).
+    #[pin]
+    dev: Mutex<Option<ARef<Device>>>,
+    dev_name: CString,
     dmem: DmemRegion,
     /// The warm cache's background work (zeroing, expiry); cancelled first on drop.
     #[pin]
@@ -242,6 +247,7 @@ impl Allocator {
         cma: CmaArea,
         claim: ClaimGuard,
     ) -> Result<impl PinInit<Self, Error> + use<>> {
+        let dev_name = CString::try_from(dev.name())?;
         let dev: ARef<Device> = dev.into();
         let dmem = DmemRegion::register(size, &name)?;
         Ok(try_pin_init!(Self {
@@ -251,7 +257,8 @@ impl Allocator {
             size,
             limits,
             cma,
-            dev,
+            dev <- new_mutex!(Some(dev)),
+            dev_name,
             dmem,
             ticker <- Ticker::new(),
             usage <- new_mutex!(Usage {
@@ -286,6 +293,15 @@ impl Allocator {
     /// Allocates, zeroes and records a buffer for process `tgid`, charged to the
     /// current task's cgroup; counts its latency, or why it failed.
     pub(crate) fn alloc(self: &Arc<Self>, req: &AllocRequest, tgid: i32) -> Result<Arc<Buffer>> {
+        if self.dev.lock().is_none() {
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: the pool is unbound: bind its device again to allocate\n",
+                    &*self.name
+                );
+            }
+            return Err(ENODEV);
+        }
         let start = Instant::<Monotonic>::now();
         let bytes = (req.pages as u64) << PAGE_SHIFT;
         let mut migration = Migration::default();
@@ -410,7 +426,10 @@ impl Allocator {
             cached.zeroed = true;
         }
         if req.cache != CacheMode::Cached {
-            cached.pages.clean_dcache(&self.dev);
+            let Some(dev) = self.dev.lock().clone() else {
+                return Err(put_back(cached, ENODEV, FailureKind::Other));
+            };
+            cached.pages.clean_dcache(&dev);
         }
         let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
         let range = Range {
@@ -677,16 +696,27 @@ impl Allocator {
         self.release_all_cached(CacheRelease::Unbind);
     }
 
+    /// The pool is unbound: no more allocations, and the device (with its device-tree
+    /// node) is let go even while buffers live on.
+    pub(crate) fn unbind(&self) {
+        self.close_cache();
+        self.dev.lock().take();
+    }
+
     /// Gives every cached run back, waiting (briefly) for runs being zeroed; returns how
     /// many went.
     fn release_all_cached(&self, why: CacheRelease) -> usize {
         let mut n = 0;
         for _ in 0..1000 {
-            n += self.release_cache(|_| true, why);
-            if !self.usage.lock().cache.iter().any(|c| c.zeroing) {
+            let released = self.release_cache(|_| true, why);
+            n += released;
+            // Done once a pass found nothing to give and nothing is being zeroed.
+            if released == 0 && !self.usage.lock().cache.iter().any(|c| c.zeroing) {
                 break;
             }
-            fsleep(Delta::from_millis(1));
+            if released == 0 {
+                fsleep(Delta::from_millis(1));
+            }
         }
         n
     }
@@ -798,7 +828,11 @@ impl Allocator {
             return Err(unreserve(e, FailureKind::Other));
         }
         if req.cache != CacheMode::Cached {
-            cma_pages.clean_dcache(&self.dev);
+            let Some(dev) = self.dev.lock().clone() else {
+                drop(cma_pages);
+                return Err(unreserve(ENODEV, FailureKind::Other));
+            };
+            cma_pages.clean_dcache(&dev);
         }
         let range = Range {
             id: 0,
@@ -980,7 +1014,7 @@ impl Allocator {
         let snap = self.snapshot();
         let usage = self.usage.lock();
         f.write_fmt(fmt!("name: {}\n", &*self.name))?;
-        f.write_fmt(fmt!("device: {}\n", self.dev.name()))?;
+        f.write_fmt(fmt!("device: {}\n", &*self.dev_name))?;
         f.write_fmt(fmt!("region: {}\n", &*self.region))?;
         f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
         match self.base {

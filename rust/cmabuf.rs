@@ -48,11 +48,11 @@ struct CmabufModule {
 impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            if *module_parameters::dma_heap.value() > 1 {
+            if ffi::param!(dma_heap) > 1 {
                 pr_err!("dma_heap must be 0 (off) or 1 (also serve each pool as a dma-heap)\n");
                 return Err(EINVAL);
             }
-            let idle_ms = *module_parameters::cache_idle_ms.value();
+            let idle_ms = ffi::param!(cache_idle_ms);
             if idle_ms == 0 || idle_ms > uapi::PREPARE_MAX_MS {
                 pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
                 return Err(EINVAL);
@@ -60,7 +60,7 @@ impl kernel::InPlaceModule for CmabufModule {
             let registry = registry::RegistryLifetime::start();
             let reports =
                 KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
-            let default_pool = match *module_parameters::default_pool.value() {
+            let default_pool = match ffi::param!(default_pool) {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
             };
@@ -76,25 +76,22 @@ impl kernel::InPlaceModule for CmabufModule {
 
 /// Whether pools are also dma-heaps (module parameter `dma_heap`).
 fn dma_heap_enabled() -> bool {
-    *module_parameters::dma_heap.value() == 1
+    ffi::param!(dma_heap) == 1
 }
 
 /// The warm cache's size limit per pool in bytes (0: off) and idle timeout in ms
 /// (module parameters `cache_bytes`, `cache_idle_ms`).
 fn cache_parameters() -> (u64, u32) {
-    (
-        *module_parameters::cache_bytes.value(),
-        *module_parameters::cache_idle_ms.value(),
-    )
+    (ffi::param!(cache_bytes), ffi::param!(cache_idle_ms))
 }
 
 /// The limits set by module parameters; they override the device tree's.
 fn limit_parameters() -> region::Limits {
     region::Limits {
-        max_bytes: *module_parameters::max_bytes.value(),
-        max_buffers: *module_parameters::max_buffers.value(),
-        max_process_bytes: *module_parameters::max_process_bytes.value(),
-        max_process_buffers: *module_parameters::max_process_buffers.value(),
+        max_bytes: ffi::param!(max_bytes),
+        max_buffers: ffi::param!(max_buffers),
+        max_process_bytes: ffi::param!(max_process_bytes),
+        max_process_buffers: ffi::param!(max_process_buffers),
     }
 }
 

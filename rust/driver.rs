@@ -13,7 +13,7 @@ use kernel::{
 /// Binds one [`Pool`] to each `cmabuf,pool` device.
 pub(crate) struct PoolDriver;
 
-kernel::of_device_table!(
+crate::ffi::of_device_table!(
     OF_TABLE,
     MODULE_OF_TABLE,
     <PoolDriver as platform::Driver>::IdInfo,

@@ -38,7 +38,7 @@ const DEVICE_MODE: u16 = 0o660;
 #[pin_data]
 pub(crate) struct Frontend {
     _shrinker: CacheShrinker,
-    _cache: CacheCloser,
+    _unbind: Unbinder,
     heap: Option<HeapFace>,
     #[pin]
     misc: MiscRegistration<PoolFile>,
@@ -67,7 +67,7 @@ impl Frontend {
         let shrinker = CacheShrinker::register(&allocator.name, allocator.clone())?;
         Ok(try_pin_init!(Self {
             _shrinker: shrinker,
-            _cache: CacheCloser(allocator.clone()),
+            _unbind: Unbinder(allocator.clone()),
             heap,
             info_file <- debugfs.read_callback_file(
                 c"info",
@@ -135,13 +135,13 @@ impl Frontend {
     }
 }
 
-/// Gives the warm cache back to the system when the pool's front end goes (unbind):
-/// the allocator itself may live on while buffers hold it.
-struct CacheCloser(Arc<Allocator>);
+/// Tells the allocator its pool is unbound when the front end goes: the warm cache goes
+/// back to the system and the device is let go, while buffers may keep the allocator.
+struct Unbinder(Arc<Allocator>);
 
-impl Drop for CacheCloser {
+impl Drop for Unbinder {
     fn drop(&mut self) {
-        self.0.close_cache();
+        self.0.unbind();
     }
 }
 
@@ -228,7 +228,7 @@ impl DefaultPool {
             return Err(ENODEV);
         };
         let device = faux::Registration::new(c"cmabuf-default", None)?;
-        let dev: &Device = device.as_ref();
+        let dev: &Device = ffi::faux_device(&device);
         // Buffers are written back from the CPU caches through the DMA API on this device.
         ffi::set_dma_mask_all(dev)?;
         let claim = registry::claim(dev, cma.name(), c"default")?;
@@ -251,7 +251,7 @@ impl DefaultPool {
             device,
         }? Error)
         .pin_chain(|pool| {
-            pool.frontend.log_ready(pool.device.as_ref());
+            pool.frontend.log_ready(ffi::faux_device(&pool.device));
             Ok(())
         }))
     }

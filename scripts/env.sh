@@ -8,8 +8,9 @@ CMABUF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CMABUF_CACHE=${CMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cmabuf}
 CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build}
 
-# Kernel series to test against; fetch-kernel.sh falls back when a suite drops it.
-KERNEL_SERIES=${KERNEL_SERIES:-7.2}
+# Kernel series to test against (KVER= or KERNEL_SERIES=); fetch-kernel.sh falls back
+# when a suite drops it.
+KERNEL_SERIES=${KERNEL_SERIES:-${KVER:-7.2}}
 
 ARCH=${ARCH:-arm64}
 CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
 # clippy build, `unsafe` confined to rust/ffi, and generated bindings that match the
-# kernel's headers.
+# kernel's headers; then the device-tree binding and overlays (validate-dt.sh).
 #
 # usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
@@ -78,3 +78,4 @@ check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
 check bindings_match_kernel_headers bindings_match_kernel_headers
 check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
+"$CMABUF_TOP/scripts/validate-dt.sh" $((n + 1))

@@ -34,4 +34,11 @@ if [ ! -e "$LIBCLANG_PATH/libclang.so" ]; then
 		--target "$CMABUF_CACHE/libclang" 'libclang>=17'
 fi
 
+# dtschema (dt-doc-validate, dt-validate) for the binding checks, from PyPI into the cache.
+if ! PYTHONPATH=$CMABUF_CACHE/dtschema "$CMABUF_CACHE/dtschema/bin/dt-validate" --version >/dev/null 2>&1; then
+	log "installing dtschema from PyPI"
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target "$CMABUF_CACHE/dtschema" 'dtschema==2026.9' 'pylibfdt==1.7.2.post2'
+fi
+
 log "toolchain ready: $("$RUSTC" --version), $("$BINDGEN" --version | head -1)"

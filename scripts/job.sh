@@ -45,6 +45,10 @@ run)
 		die "cmabuf did not bind all $want pools of the board (see build/run.log)"
 	grep -q "^cmabuf-demo: ok" "$CMABUF_BUILD/run.log" ||
 		die "allocating, mapping or freeing a buffer failed (see build/run.log)"
+	grep -q "^cmabuf-example: ok" "$CMABUF_BUILD/run.log" ||
+		die "the admin guide's example failed (see build/run.log)"
+	grep -q "^cmabuf-pipeline: ok" "$CMABUF_BUILD/run.log" ||
+		die "the camera -> display pipeline (vivid -> vkms) failed (see build/run.log)"
 	;;
 bench)
 	dtb=$CMABUF_BUILD/board.dtb
@@ -67,6 +71,11 @@ check)
 	dtb=$CMABUF_BUILD/test.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
 	"$S/make-test-disk.sh" "$CMABUF_BUILD/disk.img"
+	# Overlays the tests apply at run time (dts/runtime-*.dtso), for /selftests.
+	for src in "$CMABUF_TOP"/dts/runtime-*.dtso; do
+		dtc -q -@ -I dts -O dtb -o "$CMABUF_BUILD/selftests/$(basename "$src" .dtso).dtbo" "$src" ||
+			die "dtc failed on $src"
+	done
 	runs=()
 	# One guest run per kernel: the plain one (KDIR), and unless KDIR was given or
 	# CMABUF_DEBUG_KERNEL=0, the debug one (lockdep, KFENCE, kmemleak, ...).
@@ -80,9 +89,9 @@ check)
 		mkdir -p "$out"
 		kmod=$ko
 		[ "$kdir" = "$KDIR" ] || kmod=$("$S/build-module.sh" "$kdir" "$out/module")
-		importer=$("$S/build-test-importer.sh" "$kdir" "$out/importer")
+		mapfile -t test_modules < <("$S/build-test-modules.sh" "$kdir" "$out")
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
-			"$importer"
+			"${test_modules[@]}"
 		log "booting the test board on the $name kernel"
 		"$S/run-qemu.sh" "$kdir/arch/$ARCH/boot/Image" "$out/check.cpio.gz" "$dtb" \
 			"$CMABUF_BUILD/check-$name.log" check 2400 "$CMABUF_BUILD/disk.img" ||

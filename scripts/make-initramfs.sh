@@ -21,7 +21,9 @@ install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP"/scripts/guest/{demo,bench}.sh "$root/jobs/"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
-cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$tests"/cmabuf_bench "$root/bin/"
+cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$tests"/cmabuf_bench "$tests"/cmabuf_pipeline "$tests"/cmabuf_example "$root/bin/"
 cp "$tests"/*_test "$tests"/dmabuf-heap "$root/selftests/"
+# Overlays the tests apply at run time, when built (make check).
+for dtbo in "$tests"/*.dtbo; do [ -e "$dtbo" ] && cp "$dtbo" "$root/selftests/"; done
 install -m 755 "$CMABUF_TOP"/selftests/{run_tests,dmabuf_heaps_conformance}.sh "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

@@ -3,7 +3,7 @@
 # Runs in the guest: every cmabuf kselftest, each printing TAP. The host counts the
 # results (scripts/verdict.sh).
 cd "$(dirname "$0")" || exit 1
-for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test; do
+for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test pipeline_test overlay_test; do
 	echo "# cmabuf selftest: $t"
 	./$t
 	echo "# cmabuf selftest: $t exit $?"

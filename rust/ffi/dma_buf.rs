@@ -126,6 +126,18 @@ pub(crate) fn buffer_of_fd(fd: i32) -> Result<Option<Arc<Buffer>>> {
     Ok(buffer)
 }
 
+/// A DMA direction as the C shim takes it (7.2's bindings make it an integer).
+#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
+fn dir_raw(dir: bindings::dma_data_direction) -> c_int {
+    dir as c_int
+}
+
+/// A DMA direction as the C shim takes it (7.3's bindings make it a newtype).
+#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
+fn dir_raw(dir: bindings::dma_data_direction) -> c_int {
+    dir.0 as c_int
+}
+
 /// `struct dma_buf_ops` for cmabuf buffers.
 static OPS: bindings::dma_buf_ops = bindings::dma_buf_ops {
     attach: Some(attach),
@@ -260,7 +272,7 @@ unsafe extern "C" fn map_dma_buf(
     if ret != 0 {
         return Error::from_errno(ret).to_ptr();
     }
-    att.mapped = Some(dir as c_int);
+    att.mapped = Some(dir_raw(dir));
     &mut *att.sgt
 }
 
@@ -279,7 +291,7 @@ unsafe extern "C" fn unmap_dma_buf(
     let att = unsafe { &mut *(*attachment).priv_.cast::<Attachment>() };
     if att.mapped.take().is_some() {
         // SAFETY: The table was mapped for `dev` by `map_dma_buf`.
-        unsafe { sys::cmabuf_sgt_unmap(att.dev, &mut *att.sgt, dir as c_int) };
+        unsafe { sys::cmabuf_sgt_unmap(att.dev, &mut *att.sgt, dir_raw(dir)) };
     }
 }
 
@@ -292,9 +304,9 @@ fn sync_attachments(exported: &Exported, dir: bindings::dma_data_direction, to_c
             // SAFETY: The table is mapped for `dev`.
             unsafe {
                 if to_cpu {
-                    sys::cmabuf_sgt_sync_for_cpu(att.dev, &mut *att.sgt, dir as c_int)
+                    sys::cmabuf_sgt_sync_for_cpu(att.dev, &mut *att.sgt, dir_raw(dir))
                 } else {
-                    sys::cmabuf_sgt_sync_for_device(att.dev, &mut *att.sgt, dir as c_int)
+                    sys::cmabuf_sgt_sync_for_device(att.dev, &mut *att.sgt, dir_raw(dir))
                 }
             };
         }

@@ -59,7 +59,7 @@ macro_rules! misc_file {
                     let raw = ::kernel::miscdevice::MiscDeviceOptions { name: c"cmabuf" }
                         .into_raw::<$t>();
                     ::kernel::bindings::file_operations {
-                        owner: $crate::THIS_MODULE.as_ptr(),
+                        owner: $crate::ffi::this_module().as_ptr(),
                         // SAFETY: `into_raw` points `fops` at the `kernel` crate's static
                         // table for `$t`; copying it at compile time is a plain read.
                         ..unsafe { *raw.fops }

@@ -23,6 +23,7 @@
 #include <linux/shrinker.h>
 #include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/cmabuf.h>
 
@@ -215,7 +216,14 @@ void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int di
 /* A dmem region "cmabuf/<pool>"; NULL when the controller is off, or an error pointer. */
 struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name)
 {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
+	/* 7.3 takes the size (and optional reclaim operations) in a struct. */
+	const struct dmem_cgroup_init init = { .size = size };
+
+	return dmem_cgroup_register_region(&init, "cmabuf/%s", name);
+#else
 	return dmem_cgroup_register_region(size, "cmabuf/%s", name);
+#endif
 }
 
 void cmabuf_dmem_unregister(struct dmem_cgroup_region *region)

@@ -19,10 +19,14 @@ for d in /sys/kernel/mm/cma/*; do
 	echo "$(basename "$d"): $(cat "$d/total_pages") pages, $(cat "$d/available_pages") available"
 done
 grep Cma /proc/meminfo
+section "the admin guide's example (Documentation/examples/cmabuf_example.c)"
+cmabuf_example camera
 section "allocate, map, write, verify and free a buffer on every pool"
 cmabuf_demo $(ls /dev/cmabuf-* | sed 's|/dev/cmabuf-||')
 section "the camera pool lent to the system while idle, then taken back by an allocation"
 cmabuf_demo --lend camera
+section "camera -> display with real drivers: vivid captures, vkms scans out and writes back"
+cmabuf_pipeline camera display
 section "cmabuf_stat: every pool and zone"
 cmabuf_stat
 n=$(ls -d /sys/bus/platform/drivers/cmabuf/cmabuf-* 2>/dev/null | wc -l)
