@@ -11,6 +11,10 @@ set -euo pipefail
 src=$1; shift
 fragments=("$@")
 ((${#fragments[@]})) || fragments=("$CMABUF_TOP/scripts/kconfig/base.config")
+# Per architecture: its own fragment on top, and base.config lines it lacks dropped.
+arch_fragment=$CMABUF_TOP/scripts/kconfig/$ARCH.config
+[ -e "$arch_fragment" ] && fragments+=("$arch_fragment")
+drop=$CMABUF_TOP/scripts/kconfig/$ARCH.drop
 
 key=$( {
 	cat "$src/.debian-version" 2>/dev/null || make -s -C "$src" kernelversion
@@ -19,6 +23,7 @@ key=$( {
 	"$RUSTC" --version
 	"$BINDGEN" --version | head -1
 	cat "${fragments[@]}"
+	[ ! -e "$drop" ] || cat "$drop"
 } | sha256sum | cut -c1-16)
 name=$(for f in "${fragments[@]}"; do basename "$f" .config; done | paste -sd+)
 out=$CMABUF_CACHE/kbuild/$(basename "$src")-$ARCH-$name-$key
@@ -40,7 +45,11 @@ kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" "$@"; }
 
 kmake rustavailable >&2 || die "Rust is not available for this kernel: see the messages above"
 kmake allnoconfig >&2
-cat "${fragments[@]}" >"$out/cmabuf.fragment"
+if [ -e "$drop" ]; then
+	cat "${fragments[@]}" | grep -v -x -F -f <(grep '^CONFIG_' "$drop") >"$out/cmabuf.fragment"
+else
+	cat "${fragments[@]}" >"$out/cmabuf.fragment"
+fi
 "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$out/cmabuf.fragment" >/dev/null
 kmake olddefconfig >&2
 
@@ -51,7 +60,7 @@ done)
 [ -z "$lost" ] || die "kernel config dropped these options (missing dependency?):
 $lost"
 
-kmake -j"$(($(nproc) + 1))" Image modules >&2
+kmake -j"$(($(nproc) + 1))" "$(basename "$KIMAGE")" modules >&2
 kmake headers_install INSTALL_HDR_PATH="$out/usr" >&2
 touch "$out/.cmabuf-built"
 # Builds for an older fragment or toolchain of the same kind are stale now.

@@ -13,7 +13,23 @@ CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build}
 KERNEL_SERIES=${KERNEL_SERIES:-${KVER:-7.2}}
 
 ARCH=${ARCH:-arm64}
-CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
+case $ARCH in
+arm64)
+	CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
+	DEB_ARCH=${DEB_ARCH:-arm64}
+	KIMAGE=arch/arm64/boot/Image
+	;;
+arm)
+	# ARMv7 with HighMem (scripts/kconfig/arm.config).
+	CROSS_COMPILE=${CROSS_COMPILE:-arm-linux-gnueabihf-}
+	DEB_ARCH=${DEB_ARCH:-armhf}
+	KIMAGE=arch/arm/boot/zImage
+	;;
+*)
+	printf '[cmabuf] error: ARCH=%s: only arm64 and arm are supported\n' "$ARCH" >&2
+	exit 1
+	;;
+esac
 
 # The rustup rustc on PATH is too old for the kernel: use Debian's rustc-web.
 RUSTC=${RUSTC:-/usr/bin/rustc}
@@ -30,6 +46,12 @@ KMAKE_VARS=(ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" RUSTC="$RUSTC"
 log() { printf '[cmabuf] %s\n' "$*" >&2; }
 die() { printf '[cmabuf] error: %s\n' "$*" >&2; exit 1; }
 
-# The default board: QEMU virt, as the DTB is dumped and as it boots.
-QEMU=${QEMU:-qemu-system-aarch64}
-QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)
+# The default board: QEMU virt, as the DTB is dumped and as it boots. On 32-bit ARM,
+# highmem=off keeps all RAM below 4 GiB and 1 GiB gives a HighMem zone of ~256 MiB.
+if [ "$ARCH" = arm ]; then
+	QEMU=${QEMU:-qemu-system-arm}
+	QEMU_MACHINE=(-M virt,highmem=off -cpu cortex-a15 -smp 2 -m 1G -nic none)
+else
+	QEMU=${QEMU:-qemu-system-aarch64}
+	QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)
+fi

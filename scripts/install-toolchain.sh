@@ -8,6 +8,8 @@ set -euo pipefail
 APT_PACKAGES=(rustc-web rust-web-src rust-web-clippy rustfmt-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	flex bison bc libelf-dev libssl-dev cpio qemu-system-arm device-tree-compiler
 	xz-utils rsync)
+# 32-bit ARM guests (ARCH=arm) need their cross compiler and C library too.
+[ "$ARCH" != arm ] || APT_PACKAGES+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

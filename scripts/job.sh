@@ -17,7 +17,7 @@ if [ -n "${KDIR:-}" ]; then
 else
 	KDIR=$("$S/build-kernel.sh" "$("$S/fetch-kernel.sh")")
 fi
-[ -e "$KDIR/arch/$ARCH/boot/Image" ] || die "KDIR=$KDIR has no arch/$ARCH/boot/Image: build the kernel there first"
+[ -e "$KDIR/$KIMAGE" ] || die "KDIR=$KDIR has no $KIMAGE: build the kernel there first"
 KSRC=$KDIR; [ -e "$KDIR/source" ] && KSRC=$(readlink -f "$KDIR/source")
 log "kernel: $KDIR"
 
@@ -37,7 +37,7 @@ run)
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/run.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB) with cmabuf's pools"
-	CMABUF_SHOW_CONSOLE=1 "$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" \
+	CMABUF_SHOW_CONSOLE=1 "$S/run-qemu.sh" "$KDIR/$KIMAGE" \
 		"$CMABUF_BUILD/run.cpio.gz" "$dtb" "$CMABUF_BUILD/run.log" run 300
 	want=$(grep -c 'compatible = "cmabuf,pool"' "$CMABUF_TOP/dts/cmabuf-pools.dtso")
 	log "done in $((SECONDS - start))s; console in build/run.log"
@@ -56,7 +56,7 @@ bench)
 	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB): cmabuf against the CMA heap"
-	"$S/run-qemu.sh" "$KDIR/arch/$ARCH/boot/Image" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" \
+	"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" \
 		"$CMABUF_BUILD/bench.log" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
 		log "QEMU exited with status $?"
 	grep -q '^cmabuf-bench: {"done": true}' "$CMABUF_BUILD/bench.log" ||
@@ -69,7 +69,10 @@ bench)
 check)
 	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
 	dtb=$CMABUF_BUILD/test.dtb
-	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso
+	overlays=("$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso)
+	# 32-bit ARM: also a pool in HighMem.
+	[ "$ARCH" != arm ] || overlays+=("$CMABUF_TOP/dts/highmem-pool.dtso")
+	"$S/make-dtb.sh" "$dtb" "${overlays[@]}"
 	"$S/make-test-disk.sh" "$CMABUF_BUILD/disk.img"
 	# Overlays the tests apply at run time (dts/runtime-*.dtso), for /selftests.
 	for src in "$CMABUF_TOP"/dts/runtime-*.dtso; do
@@ -93,7 +96,7 @@ check)
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
 			"${test_modules[@]}"
 		log "booting the test board on the $name kernel"
-		"$S/run-qemu.sh" "$kdir/arch/$ARCH/boot/Image" "$out/check.cpio.gz" "$dtb" \
+		"$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
 			"$CMABUF_BUILD/check-$name.log" check 2400 "$CMABUF_BUILD/disk.img" ||
 			log "QEMU exited with status $?"
 		log "$name kernel: guest finished after $((SECONDS - start))s; console in build/check-$name.log"

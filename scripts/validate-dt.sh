@@ -42,6 +42,8 @@ tap $([ -z "$got" ]; echo $?) board_overlays_valid "$got"
 got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.dtso" \
 	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso")
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
+got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
+tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"
 for ex in "$D"/examples/*.dtso; do
 	got=$(findings "example-$(basename "$ex" .dtso)" "$ex")
 	tap $([ -z "$got" ]; echo $?) "example_$(basename "$ex" .dtso | tr - _)_valid" "$got"

@@ -8,6 +8,14 @@ for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test 
 	./$t
 	echo "# cmabuf selftest: $t exit $?"
 done
+# 32-bit ARM: the HighMem pool (dts/highmem-pool.dtso is in the DT there only).
+case $(uname -m) in
+armv7*)
+	echo "# cmabuf selftest: highmem_test"
+	./highmem_test
+	echo "# cmabuf selftest: highmem_test exit $?"
+	;;
+esac
 # The benchmark's smoke run, so that it cannot rot (make bench runs it in full).
 echo "# cmabuf selftest: cmabuf_bench --smoke"
 cmabuf_bench --smoke
