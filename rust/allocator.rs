@@ -1142,8 +1142,9 @@ impl Allocator {
     /// `debugfs/cmabuf/<name>/occupancy`: the pool in 64 slices per line, `#` where
     /// cmabuf buffers fill a slice, `+` where they fill part of it, `.` where they do not.
     pub(crate) fn write_occupancy(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SLICES: u64 = 256;
-        let total = self.total_pages();
+        const SLICES: usize = 256;
+        // Page counts fit a usize (no 64-bit division on 32-bit ARM).
+        let total = usize::try_from(self.total_pages()).unwrap_or(usize::MAX);
         if self.base.is_none() || total == 0 {
             return f.write_str("unknown: the default CMA area's layout is not exported\n");
         }
@@ -1155,6 +1156,7 @@ impl Allocator {
         ))?;
         for i in 0..total.div_ceil(slice) {
             let (s, e) = (i * slice, ((i + 1) * slice).min(total));
+            let (s, e) = (s as u64, e as u64);
             let held: u64 = usage
                 .ranges
                 .iter()

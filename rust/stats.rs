@@ -55,11 +55,12 @@ impl Latency {
         if total == 0 {
             return 0;
         }
-        let rank = (total * per_mille).div_ceil(1000).max(1);
+        // The first bucket where the count so far reaches the rank ceil(total * per_mille /
+        // 1000), at least 1; compared by multiplying (no 64-bit division on 32-bit ARM).
         let mut seen = 0;
         for (bucket, &n) in self.counts[class].iter().enumerate() {
             seen += n;
-            if seen >= rank {
+            if seen >= 1 && seen * 1000 >= total * per_mille {
                 return (1u64 << (bucket + 1)).min(self.max_us[class]);
             }
         }

@@ -22,7 +22,8 @@ APT=(-o APT::Architecture="$deb_arch" -o APT::Architectures="$deb_arch"
 	-o Debug::NoLocking=1 -o APT::Sandbox::User=root)
 
 log "fetching busybox-static for $deb_arch"
-apt-get "${APT[@]}" update -qq
+# A list that fails (a mirror in mid-sync) need not be busybox's: try the download.
+apt-get "${APT[@]}" update -qq || log "warning: some package lists failed to refresh; trying anyway"
 (cd "$apt_dir/archives" && apt-get "${APT[@]}" download -qq "busybox-static:$deb_arch")
 rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
 dpkg -x "$(ls -t "$apt_dir"/archives/busybox-static_*.deb | head -1)" "$dest.tmp"
