@@ -534,6 +534,8 @@ static void scenario_lending(void)
 	for (r = 0; r < (B.smoke ? 1 : 3); r++) {
 		long long used;
 
+		/* Idle means nothing of cmabuf's either: no cached run held back. */
+		drop_cache();
 		fill_until_cma_used(&fill, total);
 		used = total - meminfo_kb("CmaFree");
 		unfill(&fill);
