@@ -11,6 +11,7 @@ use crate::{
         Buffer,
         BufferStatus, //
     },
+    decimal::dec,
     ffi::{
         self,
         mm,
@@ -657,7 +658,7 @@ impl Allocator {
                     "{}: CMABUF_IOC_PREPARE: could not evacuate {} runs of {} pages: error {}\n",
                     &*self.name,
                     req.count,
-                    pages,
+                    dec(pages),
                     result.map_or_else(|e| e.to_errno(), |()| 0)
                 );
             }
@@ -675,11 +676,11 @@ impl Allocator {
             f.write_fmt(fmt!(
                 "{:<8} {:<13} {:#18x}  {:<6}  {:<8}  {}\n",
                 c.id,
-                c.count << PAGE_SHIFT,
+                dec(c.count << PAGE_SHIFT),
                 c.phys,
                 if c.zeroed { "yes" } else { "no" },
                 if c.prepared { "yes" } else { "no" },
-                (c.expires - now).as_millis().max(0)
+                dec((c.expires - now).as_millis().max(0))
             ))?;
         }
         Ok(())
@@ -783,7 +784,7 @@ impl Allocator {
                     "{}: pid {}: dmem.max of its cgroup reached: buffer of {} bytes refused\n",
                     &*self.name,
                     tgid,
-                    bytes
+                    dec(bytes)
                 );
             }
             unreserve(e, FailureKind::Dmem)
@@ -813,7 +814,7 @@ impl Allocator {
                 pr_err!(
                     "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them; see last_failure in debugfs\n",
                     &*self.name,
-                    pages,
+                    dec(pages),
                     ALLOC_ATTEMPTS,
                     self.cma.name()
                 );
@@ -932,8 +933,8 @@ impl Allocator {
             "{}: pid {}: buffer of {} bytes refused: limit of {} reached (DT {}, module parameter {})\n",
             &*self.name,
             tgid,
-            bytes,
-            limit,
+            dec(bytes),
+            dec(limit),
             property,
             parameter
         );
@@ -1021,39 +1022,42 @@ impl Allocator {
             Some(base) => f.write_fmt(fmt!("base: {:#x}\n", base))?,
             None => f.write_fmt(fmt!("base: unknown\n"))?,
         }
-        f.write_fmt(fmt!("size: {}\n", self.size))?;
-        f.write_fmt(fmt!("used: {}\n", snap.used))?;
-        f.write_fmt(fmt!("free: {}\n", snap.free))?;
-        f.write_fmt(fmt!("largest_free: {}\n", snap.largest_free))?;
-        f.write_fmt(fmt!("buffers: {}\n", snap.buffers))?;
-        f.write_fmt(fmt!("peak_used: {}\n", usage.peak_pages << PAGE_SHIFT))?;
-        f.write_fmt(fmt!("allocations: {}\n", usage.allocations))?;
-        f.write_fmt(fmt!("heap_allocations: {}\n", usage.heap_allocations))?;
-        f.write_fmt(fmt!("frees: {}\n", usage.frees))?;
+        f.write_fmt(fmt!("size: {}\n", dec(self.size)))?;
+        f.write_fmt(fmt!("used: {}\n", dec(snap.used)))?;
+        f.write_fmt(fmt!("free: {}\n", dec(snap.free)))?;
+        f.write_fmt(fmt!("largest_free: {}\n", dec(snap.largest_free)))?;
+        f.write_fmt(fmt!("buffers: {}\n", dec(snap.buffers)))?;
+        f.write_fmt(fmt!("peak_used: {}\n", dec(usage.peak_pages << PAGE_SHIFT)))?;
+        f.write_fmt(fmt!("allocations: {}\n", dec(usage.allocations)))?;
+        f.write_fmt(fmt!("heap_allocations: {}\n", dec(usage.heap_allocations)))?;
+        f.write_fmt(fmt!("frees: {}\n", dec(usage.frees)))?;
         let fl = &usage.failures;
         let failures = fl.invalid + fl.no_room + fl.busy + fl.limit + fl.dmem + fl.other;
-        f.write_fmt(fmt!("failures: {}\n", failures))?;
-        f.write_fmt(fmt!("failures_einval_invalid: {}\n", fl.invalid))?;
-        f.write_fmt(fmt!("failures_enomem_no_room: {}\n", fl.no_room))?;
-        f.write_fmt(fmt!("failures_ebusy_migration: {}\n", fl.busy))?;
-        f.write_fmt(fmt!("failures_edquot_limit: {}\n", fl.limit))?;
-        f.write_fmt(fmt!("failures_edquot_dmem: {}\n", fl.dmem))?;
-        f.write_fmt(fmt!("failures_other: {}\n", fl.other))?;
+        f.write_fmt(fmt!("failures: {}\n", dec(failures)))?;
+        f.write_fmt(fmt!("failures_einval_invalid: {}\n", dec(fl.invalid)))?;
+        f.write_fmt(fmt!("failures_enomem_no_room: {}\n", dec(fl.no_room)))?;
+        f.write_fmt(fmt!("failures_ebusy_migration: {}\n", dec(fl.busy)))?;
+        f.write_fmt(fmt!("failures_edquot_limit: {}\n", dec(fl.limit)))?;
+        f.write_fmt(fmt!("failures_edquot_dmem: {}\n", dec(fl.dmem)))?;
+        f.write_fmt(fmt!("failures_other: {}\n", dec(fl.other)))?;
         let m = &usage.migration;
-        f.write_fmt(fmt!("migrated_pages: {}\n", m.migrated))?;
-        f.write_fmt(fmt!("migrate_failed_pages: {}\n", m.migrate_failed))?;
-        f.write_fmt(fmt!("compact_isolated: {}\n", m.compact_isolated))?;
+        f.write_fmt(fmt!("migrated_pages: {}\n", dec(m.migrated)))?;
+        f.write_fmt(fmt!("migrate_failed_pages: {}\n", dec(m.migrate_failed)))?;
+        f.write_fmt(fmt!("compact_isolated: {}\n", dec(m.compact_isolated)))?;
         f.write_fmt(fmt!(
             "compact_migrate_scanned: {}\n",
-            m.compact_migrate_scanned
+            dec(m.compact_migrate_scanned)
         ))?;
         let limits = &self.limits;
-        f.write_fmt(fmt!("max_bytes: {}\n", limits.max_bytes))?;
-        f.write_fmt(fmt!("max_buffers: {}\n", limits.max_buffers))?;
-        f.write_fmt(fmt!("max_process_bytes: {}\n", limits.max_process_bytes))?;
+        f.write_fmt(fmt!("max_bytes: {}\n", dec(limits.max_bytes)))?;
+        f.write_fmt(fmt!("max_buffers: {}\n", dec(limits.max_buffers)))?;
+        f.write_fmt(fmt!(
+            "max_process_bytes: {}\n",
+            dec(limits.max_process_bytes)
+        ))?;
         f.write_fmt(fmt!(
             "max_process_buffers: {}\n",
-            limits.max_process_buffers
+            dec(limits.max_process_buffers)
         ))?;
         let stranded: usize = usage.stranded.iter().map(|(_, p)| p.size()).sum();
         f.write_fmt(fmt!("stranded: {}\n", stranded))?;
@@ -1065,26 +1069,32 @@ impl Allocator {
             .map(|c| c.count << PAGE_SHIFT)
             .sum();
         let cs = &usage.cache_stats;
-        f.write_fmt(fmt!("cache_limit: {}\n", crate::cache_parameters().0))?;
-        f.write_fmt(fmt!("cached: {}\n", cached))?;
+        f.write_fmt(fmt!("cache_limit: {}\n", dec(crate::cache_parameters().0)))?;
+        f.write_fmt(fmt!("cached: {}\n", dec(cached)))?;
         f.write_fmt(fmt!("cached_buffers: {}\n", usage.cache.len()))?;
         f.write_fmt(fmt!(
             "cached_unzeroed: {}\n",
             usage.cache.iter().filter(|c| !c.zeroed).count()
         ))?;
-        f.write_fmt(fmt!("prepared: {}\n", prepared))?;
-        f.write_fmt(fmt!("cache_hits: {}\n", cs.hits))?;
-        f.write_fmt(fmt!("cache_misses: {}\n", cs.misses))?;
-        f.write_fmt(fmt!("cache_zeroed: {}\n", cs.zeroed))?;
-        f.write_fmt(fmt!("cache_released_idle: {}\n", cs.released_idle))?;
-        f.write_fmt(fmt!("cache_released_for_room: {}\n", cs.released_for_room))?;
-        f.write_fmt(fmt!("cache_released_unbind: {}\n", cs.released_unbind))?;
-        f.write_fmt(fmt!("cache_released_dropped: {}\n", cs.released_dropped))?;
+        f.write_fmt(fmt!("prepared: {}\n", dec(prepared)))?;
+        f.write_fmt(fmt!("cache_hits: {}\n", dec(cs.hits)))?;
+        f.write_fmt(fmt!("cache_misses: {}\n", dec(cs.misses)))?;
+        f.write_fmt(fmt!("cache_zeroed: {}\n", dec(cs.zeroed)))?;
+        f.write_fmt(fmt!("cache_released_idle: {}\n", dec(cs.released_idle)))?;
+        f.write_fmt(fmt!(
+            "cache_released_for_room: {}\n",
+            dec(cs.released_for_room)
+        ))?;
+        f.write_fmt(fmt!("cache_released_unbind: {}\n", dec(cs.released_unbind)))?;
+        f.write_fmt(fmt!(
+            "cache_released_dropped: {}\n",
+            dec(cs.released_dropped)
+        ))?;
         f.write_fmt(fmt!(
             "cache_released_for_memory: {}\n",
-            cs.released_for_memory
+            dec(cs.released_for_memory)
         ))?;
-        f.write_fmt(fmt!("prepare_runs: {}\n", cs.prepared))
+        f.write_fmt(fmt!("prepare_runs: {}\n", dec(cs.prepared)))
     }
 }
 
@@ -1105,13 +1115,13 @@ impl Allocator {
             f.write_fmt(fmt!(
                 "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  ",
                 m.id,
-                r.pages << PAGE_SHIFT,
+                dec(r.pages << PAGE_SHIFT),
                 start,
                 end,
                 m.cache.name(),
                 m.tgid,
                 comm,
-                m.created.elapsed().as_millis(),
+                dec(m.created.elapsed().as_millis()),
                 mm::mapcount(base_pfn + r.first)
             ))?;
             m.status.write_importers(f)?;

@@ -18,6 +18,7 @@
 mod allocator;
 mod buffer;
 mod chardev;
+mod decimal;
 mod driver;
 mod ffi;
 mod heap;

@@ -6,6 +6,7 @@
 use crate::{
     allocator::Allocator,
     chardev::PoolFile,
+    decimal::dec,
     ffi::{
         self,
         CacheShrinker,
@@ -117,7 +118,7 @@ impl Frontend {
             self.misc.name(),
             &*a.region,
             a.base.unwrap_or(0),
-            a.size >> 20
+            dec(a.size >> 20)
         );
         if let Some(heap) = &self.heap {
             dev_info!(

@@ -51,6 +51,7 @@ fn write_zones(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_fmt(fmt!("managed: {}\n", z.managed))?;
         f.write_fmt(fmt!("present: {}\n", z.present))?;
         f.write_fmt(fmt!("spanned: {}\n", z.spanned))?;
+        f.write_fmt(fmt!("start_pfn: {}\n", z.start_pfn))?;
         f.write_fmt(fmt!("free: {}\n", z.free))?;
         f.write_fmt(fmt!("free_cma: {}\n", z.free_cma))?;
         f.write_fmt(fmt!("min: {}\n", z.wmark_min))?;

@@ -4,9 +4,12 @@
 //! reason, migration attributed to the pool, and the last failure with a census of the
 //! pages that were in the way.
 
-use crate::ffi::{
-    Census,
-    VmEvents, //
+use crate::{
+    decimal::dec,
+    ffi::{
+        Census,
+        VmEvents, //
+    },
 };
 use core::fmt;
 use kernel::{
@@ -76,18 +79,23 @@ impl Latency {
             f.write_fmt(fmt!(
                 "{:<6} {:>7} {:>8} {:>8} {:>8} {:>8}\n",
                 name,
-                count,
-                self.percentile(class, 500),
-                self.percentile(class, 900),
-                self.percentile(class, 990),
-                self.max_us[class]
+                dec(count),
+                dec(self.percentile(class, 500)),
+                dec(self.percentile(class, 900)),
+                dec(self.percentile(class, 990)),
+                dec(self.max_us[class])
             ))?;
         }
         f.write_str("\nclass  bucket_us  count\n")?;
         for (class, name) in CLASS_NAMES.iter().enumerate() {
             for (bucket, &n) in self.counts[class].iter().enumerate() {
                 if n != 0 {
-                    f.write_fmt(fmt!("{:<6} <{:<9} {}\n", name, 1u64 << (bucket + 1), n))?;
+                    f.write_fmt(fmt!(
+                        "{:<6} <{:<9} {}\n",
+                        name,
+                        dec(1u64 << (bucket + 1)),
+                        dec(n)
+                    ))?;
                 }
             }
         }
@@ -178,16 +186,16 @@ const KIND_NAMES: [&str; 6] = [
 impl LastFailure {
     /// `debugfs/cmabuf/<pool>/last_failure`.
     pub(crate) fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_fmt(fmt!("size: {}\n", self.bytes))?;
+        f.write_fmt(fmt!("size: {}\n", dec(self.bytes)))?;
         f.write_fmt(fmt!("errno: {}\n", self.errno))?;
         f.write_fmt(fmt!("reason: {}\n", self.reason))?;
         f.write_fmt(fmt!("attempts: {}\n", self.attempts))?;
         f.write_fmt(fmt!("pid: {}\n", self.pid))?;
-        f.write_fmt(fmt!("age_ms: {}\n", self.when.elapsed().as_millis()))?;
-        f.write_fmt(fmt!("migrated_pages: {}\n", self.migration.migrated))?;
+        f.write_fmt(fmt!("age_ms: {}\n", dec(self.when.elapsed().as_millis())))?;
+        f.write_fmt(fmt!("migrated_pages: {}\n", dec(self.migration.migrated)))?;
         f.write_fmt(fmt!(
             "migrate_failed_pages: {}\n",
-            self.migration.migrate_failed
+            dec(self.migration.migrate_failed)
         ))?;
         let Some(census) = &self.census else {
             return f.write_str("census: none\n");

@@ -6,8 +6,6 @@
 
 CMABUF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CMABUF_CACHE=${CMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cmabuf}
-CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build}
-
 # Kernel series to test against (KVER= or KERNEL_SERIES=); fetch-kernel.sh falls back
 # when a suite drops it.
 KERNEL_SERIES=${KERNEL_SERIES:-${KVER:-7.2}}
@@ -24,12 +22,15 @@ arm)
 	CROSS_COMPILE=${CROSS_COMPILE:-arm-linux-gnueabihf-}
 	DEB_ARCH=${DEB_ARCH:-armhf}
 	KIMAGE=arch/arm/boot/zImage
+	# Its own build folder: objects and selftests differ from arm64's.
+	CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build/arm}
 	;;
 *)
 	printf '[cmabuf] error: ARCH=%s: only arm64 and arm are supported\n' "$ARCH" >&2
 	exit 1
 	;;
 esac
+CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build}
 
 # The rustup rustc on PATH is too old for the kernel: use Debian's rustc-web.
 RUSTC=${RUSTC:-/usr/bin/rustc}

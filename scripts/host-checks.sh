@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
-# clippy build, `unsafe` confined to rust/ffi, and generated bindings that match the
-# kernel's headers; then the device-tree binding and overlays (validate-dt.sh).
+# clippy build, no core 64-bit decimal formatting (it panics on 32-bit ARM), `unsafe`
+# confined to rust/ffi, and generated bindings that match the kernel's headers; then
+# the device-tree binding and overlays (validate-dt.sh).
 #
 # usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
@@ -28,6 +29,14 @@ rustfmt_clean() {
 }
 build_warning_free() {
 	! grep -i -E -A8 'warning|error' "$CMABUF_BUILD/module-build.log"
+}
+no_64bit_decimal_formatting() {
+	# On 32-bit ARM the core's decimal Display of u64/i64 calls the kernel's panicking
+	# 64-bit division (rust/decimal.rs): the module must not refer to it, on any arch.
+	local ko=$CMABUF_BUILD/module/cmabuf.ko
+	[ -e "$ko" ] || { echo "$ko is missing"; return 1; }
+	! "${CROSS_COMPILE}nm" -u -C "$ko" |
+		grep -E '<(u64|i64|core::time::Duration) as (kernel|core)::fmt::(Display|Debug)>'
 }
 unsafe_only_in_ffi() {
 	! (cd "$CMABUF_TOP" && grep -rn -w unsafe rust --include='*.rs' | grep -v -e '^rust/ffi' -e '^[^:]*:[0-9]*:[[:space:]]*//')
@@ -74,6 +83,7 @@ bindings_match_kernel_headers() {
 
 check rustfmt_clean rustfmt_clean
 check clippy_build_warning_free build_warning_free
+check no_64bit_decimal_formatting no_64bit_decimal_formatting
 check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
 check bindings_match_kernel_headers bindings_match_kernel_headers

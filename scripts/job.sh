@@ -36,7 +36,7 @@ run)
 	dtb=$CMABUF_BUILD/board.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/run.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
-	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB) with cmabuf's pools"
+	log "booting $QEMU ${QEMU_MACHINE[*]} with cmabuf's pools"
 	CMABUF_SHOW_CONSOLE=1 "$S/run-qemu.sh" "$KDIR/$KIMAGE" \
 		"$CMABUF_BUILD/run.cpio.gz" "$dtb" "$CMABUF_BUILD/run.log" run 300
 	want=$(grep -c 'compatible = "cmabuf,pool"' "$CMABUF_TOP/dts/cmabuf-pools.dtso")
@@ -55,7 +55,7 @@ bench)
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
 	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
-	log "booting QEMU virt (cortex-a53, 2 CPUs, 1 GiB): cmabuf against the CMA heap"
+	log "booting $QEMU ${QEMU_MACHINE[*]}: cmabuf against the CMA heap"
 	"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" \
 		"$CMABUF_BUILD/bench.log" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
 		log "QEMU exited with status $?"

@@ -65,6 +65,7 @@ TEST(zones_match_proc_zoneinfo)
 		EXPECT_EQ(word_value(block, end, "managed"), text_field(zone, "managed"));
 		EXPECT_EQ(word_value(block, end, "present"), text_field(zone, "present"));
 		EXPECT_EQ(word_value(block, end, "spanned"), text_field(zone, "spanned"));
+		EXPECT_EQ(word_value(block, end, "start_pfn:"), text_field(zone, "start_pfn"));
 		EXPECT_EQ(word_value(block, end, "min"), text_field(zone, "min"));
 		EXPECT_EQ(word_value(block, end, "low"), text_field(zone, "low"));
 		EXPECT_EQ(word_value(block, end, "high"), text_field(zone, "high"));

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * 32-bit ARM with HighMem (run by run_tests.sh on armv7 only): the zones file shows
- * the HighMem zone, the highmem pool lies in it, and its buffers are zeroed, mapped by
- * user space and by a kernel importer (vmap) correctly although HighMem pages have no
- * linear address.
+ * 32-bit ARM with HighMem (run by run_tests.sh on armv7 only, where the board has the
+ * highmem pool of dts/highmem-pool.dtso): cmabuf's zones file shows the HighMem zone
+ * and the pool lies in it; buffers of that pool, which have no linear kernel address,
+ * are zeroed, and user space (mmap) and a kernel importer (vmap) see the same bytes,
+ * in every cache mode.
  */
 #include <linux/dma-buf.h>
 #include <sys/mman.h>
@@ -12,71 +13,183 @@
 #include "importer/cmabuf_test_importer.h"
 #include "kselftest_harness.h"
 
+#define POOL "highmem"
 #define SIZE (4 * 1024 * 1024)
 
-/* The first page frame of the HighMem zone (/proc/zoneinfo), or -1. */
-static long long highmem_start_pfn(void)
+/* The `zone: <nid> <name>` block of cmabuf's zones file in text, or NULL. */
+static const char *zone_block(const char *text, const char *name)
 {
-	static char text[65536];
-	char *zone;
+	char head[48];
+	const char *p = text;
 
-	if (read_text("/proc/zoneinfo", text, sizeof(text)) < 0)
-		return -1;
-	zone = strstr(text, "zone  HighMem");
-	zone = zone ? strstr(zone, "start_pfn:") : NULL;
-	return zone ? strtoll(zone + strlen("start_pfn:"), NULL, 10) : -1;
+	snprintf(head, sizeof(head), " %s\n", name);
+	while ((p = strstr(p, "zone: "))) {
+		const char *eol = strchr(p, '\n');
+
+		if (eol && eol - p >= (long)strlen(head) - 1 &&
+		    !strncmp(eol - strlen(head) + 1, head, strlen(head)))
+			return p;
+		p += 6;
+	}
+	return NULL;
 }
 
 TEST(zones_file_shows_highmem_and_the_pool_is_in_it)
 {
 	static char zones[16384];
-	long long start = highmem_start_pfn(), base = info_value("highmem", "base");
+	long long page = getpagesize(), base = info_value(POOL, "base");
+	long long size = info_value(POOL, "size"), start, spanned;
+	const char *highmem, *normal;
 
 	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/zones", zones, sizeof(zones)));
-	EXPECT_TRUE(strstr(zones, "HighMem") != NULL) TH_LOG("%s", zones);
-	ASSERT_LT(0, start) TH_LOG("no HighMem zone in /proc/zoneinfo");
+	highmem = zone_block(zones, "HighMem");
+	ASSERT_NE(NULL, highmem) TH_LOG("no HighMem zone in cmabuf's zones file:\n%s", zones);
+	normal = zone_block(zones, "Normal");
+	ASSERT_NE(NULL, normal) TH_LOG("no Normal zone in cmabuf's zones file:\n%s", zones);
+	start = text_field(highmem, "start_pfn");
+	spanned = text_field(highmem, "spanned");
+	EXPECT_LT(0, text_field(highmem, "present"));
+	EXPECT_LT(0, text_field(highmem, "managed"));
+	/* HighMem starts where the Normal zone (the direct map) ends. */
+	EXPECT_EQ(text_field(normal, "start_pfn") + text_field(normal, "spanned"), start);
 	ASSERT_LT(0, base);
-	EXPECT_LE(start * getpagesize(), base) TH_LOG("pool at %#llx, HighMem from %#llx", base,
-						      start * getpagesize());
+	ASSERT_LT(0, size);
+	EXPECT_LE(start, base / page) TH_LOG("pool at %#llx, HighMem from %#llx", base,
+					     start * page);
+	EXPECT_GE(start + spanned, (base + size) / page)
+		TH_LOG("pool ends at %#llx, HighMem at %#llx", base + size, (start + spanned) * page);
+	/* The pool's free CMA pages are counted in HighMem: they are lent out from there. */
+	EXPECT_LT(0, text_field(highmem, "free_cma"));
 }
 
-TEST(highmem_buffers_zeroed_mapped_and_vmapped)
+static int buf_phys(int pool, int buf, uint64_t *phys)
 {
-	struct cmabuf_import req = { .marker = 0xfeedbeef };
-	struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW };
-	int pool = pool_open("highmem"), importer, buf, i;
-	uint32_t *p;
+	struct cmabuf_phys req = { .fd = buf };
 
-	ASSERT_LE(0, pool);
+	if (ioctl(pool, CMABUF_IOC_PHYS, &req))
+		return -errno;
+	*phys = req.phys;
+	return 0;
+}
+
+static int cpu_access(int buf, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+FIXTURE(highmem)
+{
+	int pool;
+	int importer;
+};
+
+FIXTURE_VARIANT(highmem)
+{
+	uint32_t cache;
+};
+
+FIXTURE_VARIANT_ADD(highmem, cached) { .cache = CMABUF_CACHED };
+FIXTURE_VARIANT_ADD(highmem, writecombine) { .cache = CMABUF_WRITECOMBINE };
+FIXTURE_VARIANT_ADD(highmem, uncached) { .cache = CMABUF_UNCACHED };
+
+FIXTURE_SETUP(highmem)
+{
+	self->pool = pool_open(POOL);
+	ASSERT_LE(0, self->pool) TH_LOG("/dev/cmabuf-" POOL ": %s", strerror(errno));
 	if (!path_exists("/dev/cmabuf_test_importer"))
 		load_module_file("/lib/modules/cmabuf_test_importer.ko", "");
-	importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, importer);
-	buf = buf_alloc_rw(pool, SIZE);
-	ASSERT_LE(0, buf);
-	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	self->importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->importer);
+}
+
+FIXTURE_TEARDOWN(highmem)
+{
+	EXPECT_TRUE(wait_used(self->pool, 0, 1000));
+	close(self->importer);
+	close(self->pool);
+}
+
+/*
+ * The whole pool written all over and freed: a buffer allocated next, wherever it
+ * lands, must read back zero everywhere (zeroing cannot use a linear address).
+ */
+TEST_F(highmem, buffer_is_zeroed_after_the_pool_was_dirtied)
+{
+	long long pool_size = info_value(POOL, "size");
+	uint64_t base = info_value(POOL, "base"), phys = 0;
+	uint32_t *p;
+	long long i;
+	int buf;
+
+	ASSERT_LE(SIZE, pool_size);
+	buf = buf_alloc(self->pool, pool_size, 0, variant->cache, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, buf) TH_LOG("whole-pool buffer: %s", strerror(-buf));
+	p = mmap(NULL, pool_size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	/* Word stores: uncached mappings take no unaligned access (memset may make some). */
+	for (i = 0; i < pool_size / 4; i++)
+		p[i] = 0xa5a5a5a5;
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	munmap(p, pool_size);
+	close(buf);
+	ASSERT_TRUE(wait_used(self->pool, 0, 1000));
+
+	buf = buf_alloc(self->pool, SIZE, 0, variant->cache, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys));
+	EXPECT_LE(base, phys);
+	EXPECT_GE(base + pool_size, phys + SIZE);
+	p = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	for (i = 0; i < SIZE / 4; i++)
 		if (p[i])
 			break;
-	EXPECT_EQ(SIZE / 4, i) TH_LOG("word %d of a new HighMem buffer is not zero", i);
-	ASSERT_EQ(0, ioctl(buf, DMA_BUF_IOCTL_SYNC, &s));
-	p[0] = 0x11111111;
-	p[SIZE / 4 - 1] = 0x22222222;
-	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
-	ASSERT_EQ(0, ioctl(buf, DMA_BUF_IOCTL_SYNC, &s));
-	req.fd = buf;
-	ASSERT_EQ(0, ioctl(importer, IMPORTER_IOC_CHECK, &req)) TH_LOG("%s", strerror(errno));
-	EXPECT_EQ(0x11111111U, req.first);
-	EXPECT_EQ(0x22222222U, req.last);
-	s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
-	ASSERT_EQ(0, ioctl(buf, DMA_BUF_IOCTL_SYNC, &s));
-	EXPECT_EQ(0xfeedbeefU, p[1]) TH_LOG("the kernel's write through vmap is not visible");
+	EXPECT_EQ(SIZE / 4, i) TH_LOG("word %lld of a buffer at %#llx is %#x, not 0", i,
+				      (unsigned long long)phys, i < SIZE / 4 ? p[i] : 0);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, SIZE);
 	close(buf);
-	close(importer);
-	EXPECT_TRUE(wait_used(pool, 0, 1000));
-	close(pool);
+}
+
+/*
+ * What user space writes through mmap the kernel reads through vmap at the same
+ * offsets, and the other way round; the importer's DMA address is the buffer's.
+ */
+TEST_F(highmem, mmap_and_vmap_see_the_same_bytes)
+{
+	struct cmabuf_import req = { .marker = 0xfeedbeef };
+	uint64_t phys = 0;
+	uint32_t *p;
+	int buf;
+
+	buf = buf_alloc(self->pool, SIZE, 0, variant->cache, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys));
+	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	p[0] = 0x11111111;
+	p[SIZE / 4 - 1] = 0x22222222;
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	req.fd = buf;
+	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_CHECK, &req)) TH_LOG("%s",
+									  strerror(errno));
+	EXPECT_EQ(0x11111111U, req.first);
+	EXPECT_EQ(0x22222222U, req.last);
+	EXPECT_EQ(1, req.nents);
+	EXPECT_EQ(SIZE, req.dma_len);
+	/* QEMU virt has no IOMMU: the importer's DMA address is the physical one. */
+	EXPECT_EQ(phys, req.dma_addr);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0xfeedbeefU, p[1]) TH_LOG("the kernel's write through vmap is not visible");
+	EXPECT_EQ(0x11111111U, p[0]);
+	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	munmap(p, SIZE);
+	close(buf);
 }
 
 TEST_HARNESS_MAIN

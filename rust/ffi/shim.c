@@ -307,6 +307,7 @@ int cmabuf_zone_info(unsigned int idx, struct cmabuf_zone_info *out)
 			out->managed = zone_managed_pages(zone);
 			out->present = zone->present_pages;
 			out->spanned = zone->spanned_pages;
+			out->start_pfn = zone->zone_start_pfn;
 			out->free = zone_page_state(zone, NR_FREE_PAGES);
 			out->free_cma = zone_page_state(zone, NR_FREE_CMA_PAGES);
 			out->wmark_min = min_wmark_pages(zone);

@@ -95,6 +95,7 @@ struct cmabuf_zone_info {
 	unsigned long managed;
 	unsigned long present;
 	unsigned long spanned;
+	unsigned long start_pfn;
 	unsigned long free;
 	unsigned long free_cma;
 	unsigned long wmark_min;

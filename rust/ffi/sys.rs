@@ -5,6 +5,9 @@
 //!
 //! `sys/generated.rs` is made by `scripts/gen-bindings.sh` with bindgen and the kernel's
 //! own bindgen and clang flags; `make check` fails if it no longer matches the headers.
+//! One file serves arm64 and 32-bit ARM alike: it names C types (`c_ulong`, `phys_addr_t`,
+//! `size_t`) instead of their widths, and `make check ARCH=arm` compares it against the
+//! 32-bit headers.
 //! This module may not be used directly outside [`crate::ffi`]: the parent module wraps
 //! every function in a safe type.
 

@@ -5,6 +5,7 @@
  * can watch cmabuf bind a consumer node that appears on a running system and unbind
  * when it goes. Overlays still applied at unload are removed.
  */
+#include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/of.h>

@@ -246,6 +246,7 @@ pub struct cmabuf_zone_info {
     pub managed: ffi::c_ulong,
     pub present: ffi::c_ulong,
     pub spanned: ffi::c_ulong,
+    pub start_pfn: ffi::c_ulong,
     pub free: ffi::c_ulong,
     pub free_cma: ffi::c_ulong,
     pub wmark_min: ffi::c_ulong,
