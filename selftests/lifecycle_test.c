@@ -215,7 +215,7 @@ FIXTURE_TEARDOWN(reload)
 }
 
 /* Hundreds of reloads take longer than the harness's default 30 s under emulation. */
-TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 300)
+TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 600)
 {
 	int i, w, pools = driver_bound_count();
 	long long growth[2], slab[2];
