@@ -7,6 +7,7 @@
 # and the pieces:
 #   make bench   cmabuf against the kernel's CMA heap (Documentation/benchmarks.md)
 #   make soak    make check with the reliability tests 10 times longer
+#   make matrix  make check on Linux 7.2 and 7.3, debug kernels on arm64 and 32-bit ARM
 #   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
 #   make toolchain | kernel | fmt | clean
 #
@@ -20,7 +21,7 @@ run:
 	@$(S)/job.sh run
 
 check:
-	@$(S)/job.sh check
+	@$(S)/check.sh
 
 # cmabuf against the kernel's CMA heap, same pool, same boot: Documentation/benchmarks/
 bench:
@@ -29,6 +30,10 @@ bench:
 # The reliability tests 10 times longer: make soak [CMABUF_SOAK=N]
 soak:
 	@CMABUF_SOAK=$${CMABUF_SOAK:-10} $(S)/job.sh check
+
+# Every supported kernel series and architecture, debug kernels included (about an hour).
+matrix:
+	@$(S)/matrix.sh
 
 toolchain:
 	@$(S)/install-toolchain.sh
@@ -47,4 +52,4 @@ fmt:
 clean:
 	rm -rf build
 
-.PHONY: run check bench soak toolchain kernel module fmt clean
+.PHONY: run check bench soak matrix toolchain kernel module fmt clean

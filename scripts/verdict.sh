@@ -5,8 +5,10 @@
 # has no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line (nor a kmemleak report).
 # Guest results are named <kernel>.<test>. Prints every result, then
 # "N passed, N failed, N skipped". Exits non-zero on any failure or if nothing ran.
+# Another architecture's host checks come as <prefix>host=<TAP file> (e.g. arm.host=...)
+# and are named <prefix><check>.
 #
-# usage: verdict.sh <host TAP file> <kernel name>=<guest console log>...
+# usage: verdict.sh <host TAP file> [<prefix>host=<TAP file> | <kernel name>=<guest console log>]...
 set -euo pipefail
 
 host=$1; shift
@@ -36,8 +38,14 @@ count_tap() { # file, name prefix
 }
 
 count_tap "$host" ""
+guests=()
 for run in "$@"; do
 	kernel=${run%%=*} log=${run#*=}
+	if [[ $kernel == *host ]]; then
+		count_tap "$log" "${kernel%host}"
+		continue
+	fi
+	guests+=("$run")
 	count_tap "$log" "$kernel."
 	if grep -q '^cmabuf-guest: done' "$log"; then
 		record ok "$kernel.guest.finished"
@@ -57,7 +65,7 @@ for run in "$@"; do
 done
 
 # The figures the reliability and pressure tests print.
-for run in "$@"; do
+for run in "${guests[@]}"; do
 	kernel=${run%%=*} log=${run#*=}
 	grep -E '^# (fuzz:|stress:|kill storm:|[0-9]+ unbind/bind|[0-9]+ load/unload|[0-9]+ allocations with|lent to the system|8 threads:)' "$log" |
 		sed "s/^# /# $kernel: /" || true

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: the whole suite on every architecture cmabuf supports, counted together.
+#
+#  - arm64 (the default board): host checks, the plain and the debug kernel;
+#  - 32-bit ARM (QEMU virt, Cortex-A15, HighMem, a pool in high memory): its own host
+#    checks (the module built for ARMv7) and the plain kernel; CMABUF_ARM_DEBUG=1 adds
+#    its debug kernel (`make matrix` does).
+#
+# With ARCH= (or KDIR=) given, only that architecture (or that tree) is tested, with
+# job.sh's own verdict. Prints every result, then "N passed, N failed, N skipped".
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+S=$top/scripts
+
+if [ -n "${ARCH:-}" ] || [ -n "${KDIR:-}" ]; then
+	exec "$S/job.sh" check
+fi
+
+runs=$(mktemp)
+trap 'rm -f "$runs"' EXIT
+export CMABUF_RUNS_OUT=$runs
+
+ARCH=arm64 CMABUF_RUN_PREFIX= "$S/job.sh" check
+# The ARM build reuses nothing of arm64's but the kernel source and the toolchain.
+env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_RUN_PREFIX=arm. \
+	CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" "$S/job.sh" check
+
+host=$(sed -n 's/^host=//p' "$runs")
+mapfile -t others < <(grep -v '^host=' "$runs")
+exec "$S/verdict.sh" "$host" "${others[@]}"
