@@ -67,7 +67,7 @@ done
 # The figures the reliability and pressure tests print.
 for run in "${guests[@]}"; do
 	kernel=${run%%=*} log=${run#*=}
-	grep -E '^# (fuzz:|stress:|kill storm:|[0-9]+ unbind/bind|[0-9]+ load/unload|[0-9]+ allocations with|lent to the system|8 threads:)' "$log" |
+	grep -E '^# (fuzz:|stress:|kill storm:|[0-9]+ unbind/bind|[0-9]+ load/unload|[0-9]+ overlay apply/remove|[0-9]+ allocations with|lent to the system|8 threads:)' "$log" |
 		sed "s/^# /# $kernel: /" || true
 done
 

@@ -4,6 +4,7 @@
  * open files keep the module loaded, and repeated cycles leave nothing behind.
  */
 #include "cmabuf_util.h"
+#include "slab_usage.h"
 #include "kselftest_harness.h"
 
 #include <sys/mman.h>
@@ -19,37 +20,6 @@
 #define WINDOW_CYCLES 250
 /* Coarse: kmemleak on the debug kernel of make check is the precise leak check. */
 #define LEAK_LIMIT_KB 64
-
-/*
- * Lets freed objects really go before a measurement: drop_caches shrinks the slab
- * caches and flushes kfree_rcu batches, and RCU needs a moment under emulation.
- */
-static void settle(void)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		write_text("/proc/sys/vm/drop_caches", "3");
-		usleep(200 * 1000);
-	}
-}
-
-/* Bytes in use in the kmalloc-* caches, from /proc/slabinfo. */
-static long long kmalloc_bytes(void)
-{
-	static char slabinfo[65536];
-	char name[64], *line;
-	long long active, total = 0;
-	long objsize;
-
-	if (read_text("/proc/slabinfo", slabinfo, sizeof(slabinfo)) <= 0)
-		return -1;
-	for (line = slabinfo; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		if (sscanf(line, "%63s %lld %*d %ld", name, &active, &objsize) == 3 &&
-		    !strncmp(name, "kmalloc-", 8))
-			total += active * objsize;
-	return total;
-}
 
 TEST(unbind_removes_pool_and_bind_restores_it)
 {
@@ -230,12 +200,12 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 900)
 	for (i = 0; i < WARMUP_CYCLES; i++)
 		ASSERT_EQ(0, reload(_metadata, i, pools));
 	for (w = 0; w < 2; w++) {
-		settle();
+		slab_settle();
 		growth[w] = -kmalloc_bytes();
 		slab[w] = -meminfo_kb("SUnreclaim");
 		for (; i < WARMUP_CYCLES + (w + 1) * WINDOW_CYCLES; i++)
 			ASSERT_EQ(0, reload(_metadata, i, pools));
-		settle();
+		slab_settle();
 		growth[w] += kmalloc_bytes();
 		slab[w] += meminfo_kb("SUnreclaim");
 	}

@@ -23,7 +23,11 @@ struct cmabuf_overlay {
 };
 
 #define OVERLAY_IOC_APPLY _IOWR('J', 0x50, struct cmabuf_overlay)
-/* Removes the overlay whose changeset id is passed by value. */
+/*
+ * Removes the overlay whose changeset id is passed by value: one this loader applied
+ * (ENOENT for any other id), and the newest of those that overlap (else EBUSY). Those
+ * still applied are removed when the module is unloaded.
+ */
 #define OVERLAY_IOC_REMOVE _IO('J', 0x51)
 
 #endif
