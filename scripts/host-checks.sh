@@ -36,7 +36,7 @@ no_64bit_decimal_formatting() {
 	local ko=$CMABUF_BUILD/module/cmabuf.ko
 	[ -e "$ko" ] || { echo "$ko is missing"; return 1; }
 	! "${CROSS_COMPILE}nm" -u -C "$ko" |
-		grep -E '<(u64|i64|core::time::Duration) as (kernel|core)::fmt::(Display|Debug)>'
+		grep -E '<(u64|i64|core::time::Duration) as (kernel|core)::fmt::(Display|Debug)>|__aeabi_(u?ldivmod)|__(u|)divdi3|__(u|)moddi3'
 }
 unsafe_only_in_ffi() {
 	! (cd "$CMABUF_TOP" && grep -rn -w unsafe rust --include='*.rs' | grep -v -e '^rust/ffi' -e '^[^:]*:[0-9]*:[[:space:]]*//')
