@@ -76,6 +76,12 @@ EOC
 	return $rc
 }
 
+docs_rst_parses() {
+	# Documentation/*.rst parses without a docutils warning, every internal link
+	# resolves and every literalinclude'd file exists.
+	PYTHONPATH=$CMABUF_CACHE/docutils${PYTHONPATH:+:$PYTHONPATH} \
+		python3 "$CMABUF_TOP/scripts/check-rst.py" "$CMABUF_TOP"/Documentation/*.rst
+}
 bindings_match_kernel_headers() {
 	"$CMABUF_TOP/scripts/gen-bindings.sh" "$kdir" "$CMABUF_BUILD/generated.rs" &&
 		diff -u "$CMABUF_TOP/rust/ffi/sys/generated.rs" "$CMABUF_BUILD/generated.rs"
@@ -88,4 +94,5 @@ check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
 check bindings_match_kernel_headers bindings_match_kernel_headers
 check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
+check docs_rst_parses docs_rst_parses
 "$CMABUF_TOP/scripts/validate-dt.sh" $((n + 1))

@@ -43,4 +43,11 @@ if ! PYTHONPATH=$CMABUF_CACHE/dtschema "$CMABUF_CACHE/dtschema/bin/dt-validate" 
 		--target "$CMABUF_CACHE/dtschema" 'dtschema==2026.9' 'pylibfdt==1.7.2.post2'
 fi
 
+# docutils >= 0.18.1 (Node.findall), for host-checks.sh to parse Documentation/*.rst.
+if ! PYTHONPATH=$CMABUF_CACHE/docutils python3 -c 'import docutils.nodes as n; n.Node.findall' 2>/dev/null; then
+	log "installing docutils from PyPI"
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target "$CMABUF_CACHE/docutils" 'docutils>=0.18.1'
+fi
+
 log "toolchain ready: $("$RUSTC" --version), $("$BINDGEN" --version | head -1)"
