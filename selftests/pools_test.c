@@ -130,6 +130,10 @@ FIXTURE_VARIANT_ADD(kunit, stats) {
 	.suite = "cmabuf_stats",
 };
 
+FIXTURE_VARIANT_ADD(kunit, decimal) {
+	.suite = "cmabuf_decimal",
+};
+
 FIXTURE_SETUP(kunit)
 {
 }
