@@ -18,6 +18,8 @@ cmdline="console=ttyAMA0 panic=-1 loglevel=3 log_buf_len=16M cmabuf_job=$job"
 cmdline+=" kunit.filter_glob=cmabuf_*"
 # make soak: the reliability tests run CMABUF_SOAK times longer.
 [ -z "${CMABUF_SOAK:-}" ] || cmdline+=" cmabuf_soak=$CMABUF_SOAK"
+# Development: CMABUF_TESTS="alloc_test limits_test" runs only those (never in CI).
+[ -z "${CMABUF_TESTS:-}" ] || cmdline+=" cmabuf_tests=${CMABUF_TESTS// /,}"
 
 drive=()
 if [ -n "$disk" ]; then
