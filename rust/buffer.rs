@@ -7,7 +7,8 @@ use crate::{
     allocator::Allocator,
     ffi::{
         CmaPages,
-        DmemCharge, //
+        DmemCharge,
+        PidRef, //
     },
     uapi::CacheMode, //
 };
@@ -52,36 +53,36 @@ impl BufferStatus {
     }
 }
 
-/// One allocation, exported as one dma-buf. Fields drop in order: the cgroup charge
-/// goes before the pool whose dmem region it is charged to.
+/// One allocation, exported as one dma-buf. Dropping it hands pages and cgroup charge
+/// to the pool ([`Allocator::free`]) before the pool reference goes.
 pub(crate) struct Buffer {
     pages: CmaPages,
-    _charge: DmemCharge,
+    charge: DmemCharge,
     pool: Arc<Allocator>,
     id: u32,
-    tgid: i32,
+    owner: PidRef,
     cache: CacheMode,
     status: Arc<BufferStatus>,
 }
 
 impl Buffer {
-    /// Wraps pages that `pool` allocated and recorded as buffer `id` of process `tgid`.
+    /// Wraps pages that `pool` allocated and recorded as buffer `id` of process `owner`.
     pub(crate) fn new(
         pool: Arc<Allocator>,
         pages: CmaPages,
         charge: DmemCharge,
         id: u32,
-        tgid: i32,
+        owner: PidRef,
         cache: CacheMode,
         status: Arc<BufferStatus>,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(
             Self {
                 pages,
-                _charge: charge,
+                charge,
                 pool,
                 id,
-                tgid,
+                owner,
                 cache,
                 status,
             },
@@ -125,6 +126,9 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        self.pool.free(self.id, self.tgid, self.pages.take());
+        // The charges go with the pages: if something still holds them, they stay
+        // charged to the owner until let go.
+        self.pool
+            .free(self.id, &self.owner, self.pages.take(), self.charge.take());
     }
 }

@@ -75,8 +75,8 @@ fn alloc(pool: Arc<Allocator>, arg: usize) -> Result<isize> {
     // Reserve the fd first and install it last, so that a failed copy to user space
     // leaves no descriptor behind (the buffer then goes with its file).
     let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
-    let tgid = kernel::current!().tgid_nr_ns(None);
-    let buffer = pool.alloc(&req, tgid)?;
+    let owner = ffi::PidRef::current()?;
+    let buffer = pool.alloc(&req, &owner)?;
     args.fd = fd.reserved_fd() as i32;
     args.id = buffer.id();
     let file = ffi::dma_buf::export(buffer, req.access)?;
@@ -115,7 +115,7 @@ fn prepare(pool: &Allocator, arg: usize) -> Result<isize> {
     let req = args
         .validate(pool.size)
         .map_err(|why| invalid(pool, "CMABUF_IOC_PREPARE", why))?;
-    pool.prepare(&req)?;
+    pool.prepare(&req, &ffi::PidRef::current()?)?;
     Ok(0)
 }
 

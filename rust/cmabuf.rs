@@ -22,6 +22,7 @@ mod decimal;
 mod driver;
 mod ffi;
 mod heap;
+mod orphans;
 mod pool;
 mod region;
 mod registry;

@@ -16,8 +16,11 @@ pub(crate) mod fault;
 mod global;
 mod misc;
 pub(crate) mod mm;
+mod module_ref;
 mod of;
+mod pid;
 mod ratelimit;
+pub(crate) mod reaper;
 mod reserved_mem;
 mod shrinker;
 mod sys;
@@ -46,6 +49,8 @@ pub(crate) use mm::{
     Census,
     VmEvents, //
 };
+pub(crate) use module_ref::ModuleRef;
+pub(crate) use pid::PidRef;
 pub(crate) use of::{
     RegionNode,
     ReservedRegion, //

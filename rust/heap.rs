@@ -90,8 +90,8 @@ pub(crate) fn allocate(
     let req = args
         .validate(pool.size)
         .map_err(|why| invalid(&pool, IOCTL, why))?;
-    let tgid = kernel::current!().tgid_nr_ns(None);
-    let buffer = pool.alloc(&req, tgid)?;
+    let owner = crate::ffi::PidRef::current()?;
+    let buffer = pool.alloc(&req, &owner)?;
     pool.count_heap_allocation();
     Ok((buffer, req.access))
 }

@@ -193,6 +193,7 @@ impl Pool {
                 )?,
                 GFP_KERNEL,
             )?;
+            allocator.adopt_orphans();
             Ok(try_pin_init!(Self {
                 frontend <- Frontend::new(allocator)?,
                 _region: region,
@@ -246,6 +247,7 @@ impl DefaultPool {
             )?,
             GFP_KERNEL,
         )?;
+        allocator.adopt_orphans();
         let frontend = Frontend::new(allocator)?;
         Ok(try_pin_init!(Self {
             frontend <- frontend,

@@ -7,9 +7,13 @@
 //! two pools with one name would collide in `/dev` and debugfs. The registry also holds
 //! the debugfs root that every pool's directory hangs off.
 
-use crate::ffi::{
-    HeapSlot,
-    REGISTRY, //
+use crate::{
+    ffi::{
+        reaper,
+        HeapSlot,
+        REGISTRY, //
+    },
+    orphans::Orphan,
 };
 use kernel::{
     debugfs::Dir,
@@ -31,6 +35,8 @@ pub(crate) struct Registry {
     debugfs_root: Option<Dir>,
     /// Every dma-heap registered since load (they are never removed).
     heaps: KVec<&'static HeapSlot>,
+    /// Pages that outlived their pool (`crate::orphans`).
+    pub(crate) orphans: KVec<Orphan>,
 }
 
 impl Registry {
@@ -40,6 +46,7 @@ impl Registry {
             claims: KVec::new(),
             debugfs_root: None,
             heaps: KVec::new(),
+            orphans: KVec::new(),
         }
     }
 }
@@ -139,16 +146,21 @@ impl RegistryLifetime {
     /// Initialises the registry (module init, before the driver registers).
     pub(crate) fn start() -> Self {
         crate::ffi::init_registry();
+        reaper::start();
         Self
     }
 }
 
 impl Drop for RegistryLifetime {
     fn drop(&mut self) {
+        // Orphans hold the module: there are none left once it unloads, and the work
+        // that gave back the last one has finished when this returns.
+        reaper::stop();
         let mut reg = REGISTRY.lock();
         reg.claims = KVec::new();
         reg.debugfs_root = None;
         // Empty: a registered heap keeps the module from unloading.
         reg.heaps = KVec::new();
+        reg.orphans = KVec::new();
     }
 }

@@ -34,6 +34,8 @@ pub(crate) const IOC_PREPARE: u32 = _IOW::<Prepare>(MAGIC, 0x03);
 
 /// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
 pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
+/// `CMABUF_PREPARE_MAX_COUNT`: most runs one `CMABUF_IOC_PREPARE` may evacuate.
+pub(crate) const PREPARE_MAX_COUNT: u32 = 1024;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
 const CACHE_MASK: u32 = 0x3;
@@ -112,6 +114,9 @@ impl Prepare {
         }
         if self.size == 0 || self.count == 0 {
             return Err("size and count must not be 0");
+        }
+        if self.count > PREPARE_MAX_COUNT {
+            return Err("count must be at most 1024 (CMABUF_PREPARE_MAX_COUNT)");
         }
         if self.size > pool_bytes {
             return Err("count * size is larger than the pool");
@@ -360,6 +365,8 @@ mod tests {
         assert!(p(PAGE, 0, 100).validate(POOL).is_err());
         assert!(p(PAGE, 1, 0).validate(POOL).is_err());
         assert!(p(PAGE, 1, PREPARE_MAX_MS + 1).validate(POOL).is_err());
+        assert!(p(PAGE, PREPARE_MAX_COUNT, 1).validate(POOL).is_ok());
+        assert!(p(PAGE, PREPARE_MAX_COUNT + 1, 1).validate(POOL).is_err());
         let mut r = p(PAGE, 1, 1);
         r.reserved[1] = 1;
         assert!(r.validate(POOL).is_err());

@@ -234,4 +234,134 @@ TEST(unbind_and_unload_release_the_cache)
 	EXPECT_EQ(0, info_value("camera", "cache_limit"));
 }
 
+/*
+ * default_budget: default_pool=<bytes> is a budget in the shared default area that the
+ * warm cache and PREPARE must keep to (5 MiB of a 4 MiB budget were handed out before).
+ */
+TEST(default_budget)
+{
+	int pool, a, b, c;
+	struct cmabuf_pool_info info;
+
+	ASSERT_EQ(0, module_reload("default_pool=4194304 cache_bytes=8388608"));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-default", true, 2000));
+	pool = pool_open("default");
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 3 * MiB);
+	ASSERT_LE(0, a);
+	close(a);
+	b = buf_alloc_rw(pool, 2 * MiB);
+	ASSERT_LE(0, b);
+	c = buf_alloc_rw(pool, 3 * MiB);
+	EXPECT_EQ(-ENOMEM, c) TH_LOG("3 + 2 MiB handed out of a 4 MiB budget");
+	ASSERT_EQ(0, pool_info(pool, &info));
+	EXPECT_EQ(4 * MiB, info.size);
+	EXPECT_GE(info.size, info.used) TH_LOG("used %llu of %llu", info.used, info.size);
+	EXPECT_LE(info.used + (unsigned long long)info_value("default", "cached"), info.size)
+		TH_LOG("buffers and the warm cache hold more than the budget");
+	if (c >= 0)
+		close(c);
+	close(b);
+	/* PREPARE keeps to it too, however often it is called. */
+	EXPECT_EQ(0, prepare(pool, MiB, 4, 60000));
+	EXPECT_EQ(-ENOMEM, prepare(pool, MiB, 1, 60000)) TH_LOG("prepared past the budget");
+	EXPECT_EQ(4 * MiB, info_value("default", "prepared"));
+	close(pool);
+	ASSERT_EQ(0, module_reload(""));
+}
+
+/* prepare_many: PREPARE's count is capped, and a thousand runs come and go quickly
+ * (a quadratic expiry under the pool's lock stalled every user before). */
+TEST(prepare_many)
+{
+	int pool = pool_open("camera");
+	uint64_t start;
+
+	ASSERT_LE(0, pool);
+	EXPECT_EQ(-EINVAL, prepare(pool, 4096, 16384, 1000));
+	EXPECT_TRUE(klog_contains("count must be at most 1024"));
+	start = now_ms();
+	ASSERT_EQ(0, prepare(pool, 4096, 1024, 500));
+	EXPECT_EQ(1024, info_value("camera", "cached_buffers"));
+	EXPECT_TRUE(wait_info("camera", "cached_buffers", 0, 20000)) TH_LOG("runs did not expire");
+	TH_LOG("1024 runs prepared and expired in %llu ms", (unsigned long long)(now_ms() - start));
+	EXPECT_EQ(0, pool_used(pool));
+	EXPECT_FALSE(klog_contains("rcu_preempt detected stalls") ||
+		     klog_contains("rcu_sched detected stalls") ||
+		     klog_contains("self-detected stall"));
+	close(pool);
+}
+
+/* Cached runs at the start of the pool, where the first 4 MiB buffer would go. */
+static void cache_two_runs_at_the_start(struct __test_metadata *_metadata, int pool)
+{
+	int a = buf_alloc_rw(pool, MiB), b = buf_alloc_rw(pool, MiB);
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	close(a);
+	close(b);
+	ASSERT_EQ(2 * MiB, info_value("camera", "cached"));
+}
+
+/*
+ * The warm cache never costs a caller room: an empty 64 MiB pool fits 16 x 4 MiB with
+ * freed runs cached (only 14-15 fitted, placed around them), PREPARE of the whole pool
+ * works, and POOL_INFO counts cached runs as free.
+ */
+TEST(cache_costs_no_room)
+{
+	int pool, bufs[16], n = 0, i;
+	struct cmabuf_pool_info info;
+
+	ASSERT_EQ(0, module_reload(CACHE_PARAMS));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	cache_two_runs_at_the_start(_metadata, pool);
+	ASSERT_EQ(0, pool_info(pool, &info));
+	EXPECT_EQ(64 * MiB, info.free) TH_LOG("cached runs are not free: %llu", info.free);
+	EXPECT_EQ(64 * MiB, info.largest_free);
+	for (i = 0; i < 16; i++) {
+		bufs[i] = buf_alloc_rw(pool, 4 * MiB);
+		n += bufs[i] >= 0;
+	}
+	EXPECT_EQ(16, n) TH_LOG("only %d of 16 x 4 MiB fitted with the cache on", n);
+	for (i = 0; i < 16; i++)
+		if (bufs[i] >= 0)
+			close(bufs[i]);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	cache_two_runs_at_the_start(_metadata, pool);
+	EXPECT_EQ(0, prepare(pool, 64 * MiB, 1, 1000)) TH_LOG("PREPARE of the whole pool");
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	EXPECT_TRUE(wait_used(pool, 0, 1000));
+	close(pool);
+	ASSERT_EQ(0, module_reload(""));
+}
+
+/* The cache limit holds while the background work zeroes a run. */
+TEST(cache_limit_while_zeroing)
+{
+	int pool, a, b, i;
+	long long most = 0, now;
+
+	ASSERT_EQ(0, module_reload("cache_bytes=33554432 cache_idle_ms=5000"));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 32 * MiB);
+	b = buf_alloc_rw(pool, 32 * MiB);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	close(a);
+	close(b);
+	for (i = 0; i < 200; i++) {
+		now = info_value("camera", "cached");
+		most = now > most ? now : most;
+		usleep(1000);
+	}
+	EXPECT_GE(32 * MiB, most) TH_LOG("%lld bytes cached with cache_bytes = 32 MiB", most);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	close(pool);
+	ASSERT_EQ(0, module_reload(""));
+}
+
 TEST_HARNESS_MAIN

@@ -4,6 +4,8 @@
  * CONFIG_FAULT_INJECTION_DEBUG_FS, such as the debug kernel of make check): failed
  * cma_alloc attempts give clean errors, are counted, and leave nothing behind.
  */
+#include <sys/wait.h>
+
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
@@ -79,6 +81,80 @@ TEST_F(fault, random_failures_leave_nothing_behind)
 	EXPECT_LT(0, ok);
 	EXPECT_LT(0, failed);
 	EXPECT_EQ(0, pool_used(self->pool));
+}
+
+#define FAILSLAB "/sys/kernel/debug/failslab"
+#define FAIL_PAGE_ALLOC "/sys/kernel/debug/fail_page_alloc"
+
+/* Sets fail-nth of this thread: its nth fault-injection point from now fails. */
+static int fail_nth(int n)
+{
+	char path[64], text[16];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	snprintf(text, sizeof(text), "%d", n);
+	return write_text(path, text);
+}
+
+/*
+ * record_enomem: every memory allocation on ALLOC's path fails in turn (fail-nth, with
+ * failslab and fail_page_alloc taking GFP_KERNEL allocations too): each try succeeds or
+ * fails cleanly, nothing hangs (a failure while recording the buffer deadlocked the
+ * pool on its own lock), nothing is left charged.
+ */
+TEST(record_enomem)
+{
+	int pool, n, buf, status, ok = 0, failed = 0;
+	pid_t pid;
+
+	if (!path_exists(FAILSLAB))
+		SKIP(return, "no CONFIG_FAILSLAB in this kernel");
+	ASSERT_EQ(0, module_reload(""));
+	ASSERT_EQ(0, write_text(FAILSLAB "/ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, write_text(FAILSLAB "/verbose", "0"));
+	if (path_exists(FAIL_PAGE_ALLOC)) {
+		write_text(FAIL_PAGE_ALLOC "/ignore-gfp-wait", "N");
+		write_text(FAIL_PAGE_ALLOC "/ignore-gfp-highmem", "N");
+		write_text(FAIL_PAGE_ALLOC "/min-order", "0");
+		write_text(FAIL_PAGE_ALLOC "/verbose", "0");
+	}
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	for (n = 1; n <= 200; n++) {
+		uint64_t end;
+
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			fail_nth(n);
+			buf = buf_alloc_rw(pool, 1 << 20);
+			fail_nth(0);
+			_exit(buf >= 0 ? 0 : buf == -ENOMEM ? 1 : buf == -EBUSY ? 2 :
+			      buf == -EINTR ? 3 : 10);
+		}
+		end = now_ms() + 20000;
+		while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < end)
+			usleep(2000);
+		ASSERT_TRUE(now_ms() < end) TH_LOG("ALLOC hung with allocation %d failing", n);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) < 10)
+			TH_LOG("allocation %d failing: status %#x", n, status);
+		if (WEXITSTATUS(status) == 0) {
+			/* Past every allocation site: the buffer was made. */
+			if (++ok == 3)
+				break;
+		} else {
+			failed++;
+		}
+		ASSERT_TRUE(wait_used(pool, 0, 2000)) TH_LOG("allocation %d failing left %lld used",
+							    n, pool_used(pool));
+	}
+	TH_LOG("%d allocation sites failed cleanly", failed);
+	EXPECT_LT(3, failed);
+	EXPECT_EQ(0, info_value("camera", "buffers"));
+	write_text(FAILSLAB "/ignore-gfp-wait", "Y");
+	if (path_exists(FAIL_PAGE_ALLOC))
+		write_text(FAIL_PAGE_ALLOC "/ignore-gfp-wait", "Y");
+	close(pool);
 }
 
 TEST_HARNESS_MAIN

@@ -8,6 +8,7 @@
 #include "kselftest_harness.h"
 
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #define CAMERA_DEV "/dev/cmabuf-camera"
 /*
@@ -112,6 +113,146 @@ TEST(unbind_while_a_buffer_lives_keeps_it_valid)
 	ASSERT_LE(0, pool);
 	EXPECT_EQ(0, pool_used(pool));
 	close(pool);
+}
+
+#define CAMERA_AREA_PAGES "/sys/kernel/mm/cma/camera-pool@58000000/available_pages"
+
+/* Allocates size bytes of the camera pool and leaves them to a new pipe (vmsplice)
+ * before freeing the buffer: the pages are stranded until the pipe is closed. */
+static int strand(size_t size, int pipefd[2])
+{
+	int pool = pool_open("camera"), buf, ret = -1;
+	struct iovec iov;
+	void *p;
+
+	if (pool < 0)
+		return -1;
+	buf = buf_alloc_rw(pool, size);
+	close(pool);
+	if (buf < 0 || pipe(pipefd))
+		return -1;
+	if ((size_t)fcntl(pipefd[1], F_SETPIPE_SZ, size) >= size) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+		if (p != MAP_FAILED) {
+			memset(p, 1, size);
+			iov = (struct iovec){ .iov_base = p, .iov_len = size };
+			ret = vmsplice(pipefd[1], &iov, 1, 0) == (ssize_t)size ? 0 : -1;
+			munmap(p, size);
+		}
+	}
+	close(buf);
+	return ret;
+}
+
+/* Whether the whole camera pool can be allocated as one buffer now. */
+static bool whole_pool_allocates(void)
+{
+	int pool = pool_open("camera"), buf;
+
+	if (pool < 0)
+		return false;
+	buf = buf_alloc_rw(pool, 64 << 20);
+	close(pool);
+	if (buf < 0)
+		return false;
+	close(buf);
+	return true;
+}
+
+static long long camera_area_pages(void)
+{
+	char text[64];
+
+	return read_text(CAMERA_AREA_PAGES, text, sizeof(text)) > 0 ? atoll(text) : -1;
+}
+
+static bool wait_area_pages(long long want, unsigned int ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (camera_area_pages() != want && now_ms() < end)
+		usleep(10000);
+	return camera_area_pages() == want;
+}
+
+/*
+ * strand_unbind: pages a pipe holds when their pool is unbound are not lost: the pool
+ * bound again counts them as used, and they come back once the pipe lets go (before,
+ * nobody gave them back: the whole pool could never be allocated again).
+ */
+TEST(strand_unbind)
+{
+	long long total = camera_area_pages();
+	int pipefd[2], pool;
+	struct cmabuf_pool_info info;
+
+	ASSERT_LT(0, total);
+	ASSERT_EQ(0, strand(1 << 20, pipefd));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path(CAMERA_DEV, false, 2000));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, pool_info(pool, &info));
+	EXPECT_EQ(1 << 20, info.used) TH_LOG("the rebound pool forgot the pipe's pages");
+	EXPECT_EQ(63 << 20, info.free);
+	EXPECT_EQ(1, info_value("camera", "stranded_buffers"));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_TRUE(wait_used(pool, 0, 3000)) TH_LOG("let-go pages stayed out of the pool");
+	EXPECT_TRUE(wait_area_pages(total, 3000)) TH_LOG("CMA area short: %lld of %lld",
+							  camera_area_pages(), total);
+	EXPECT_TRUE(whole_pool_allocates());
+	close(pool);
+}
+
+/*
+ * strand_unbind, unloading: while a pipe holds pages of an unbound pool the module
+ * stays ("in use"); once the pipe lets go they are given back, rmmod works, and the
+ * reloaded module gets the whole pool.
+ */
+TEST(strand_rmmod)
+{
+	long long total = camera_area_pages();
+	int pipefd[2];
+
+	ASSERT_LT(0, total);
+	ASSERT_EQ(0, strand(1 << 20, pipefd));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path(CAMERA_DEV, false, 2000));
+	EXPECT_EQ(-1, module_unload()) TH_LOG("cmabuf unloaded while a pipe holds its pages");
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_TRUE(wait_area_pages(total, 3000)) TH_LOG("CMA area short: %lld of %lld",
+							  camera_area_pages(), total);
+	if (module_loaded()) {
+		uint64_t end = now_ms() + 3000;
+
+		while (module_unload() && now_ms() < end)
+			usleep(10000);
+	}
+	EXPECT_FALSE(module_loaded()) TH_LOG("rmmod after the pipe let go: %s", strerror(errno));
+	ASSERT_EQ(0, module_load());
+	ASSERT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+	EXPECT_TRUE(whole_pool_allocates());
+}
+
+/* An unbound pool's open file: PREPARE says ENODEV, like ALLOC (it said ENOMEM). */
+TEST(prepare_on_unbound_pool_is_enodev)
+{
+	struct cmabuf_prepare req = { .size = 1 << 20, .count = 1, .timeout_ms = 100 };
+	int pool = pool_open("camera");
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	EXPECT_EQ(-1, ioctl(pool, CMABUF_IOC_PREPARE, &req));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-ENODEV, buf_alloc_rw(pool, 1 << 20));
+	close(pool);
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path(CAMERA_DEV, true, 2000));
 }
 
 /*

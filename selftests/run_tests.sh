@@ -5,14 +5,22 @@
 cd "$(dirname "$0")" || exit 1
 # Development only: cmabuf_tests=a,b on the kernel command line (CMABUF_TESTS= for
 # scripts/run-qemu.sh) runs just those tests.
+# An entry test:name runs only that TEST() of the binary (the harness's -t).
 run() {
-	case ",${cmabuf_tests:-$1}," in
-	*",$1,"*) ;;
-	*) return 0 ;;
-	esac
-	echo "# cmabuf selftest: $*"
+	if [ -n "${cmabuf_tests:-}" ]; then
+		only=
+		for entry in $(echo "$cmabuf_tests" | tr , ' '); do
+			case $entry in
+			"$1") only=all ;;
+			"$1":*) [ "$only" = all ] || only="$only -t ${entry#*:}" ;;
+			esac
+		done
+		[ -n "$only" ] || return 0
+		[ "$only" = all ] || set -- "$@" $only
+	fi
+	echo "# cmabuf selftest: $1"
 	./"$@"
-	echo "# cmabuf selftest: $* exit $?"
+	echo "# cmabuf selftest: $1 exit $?"
 }
 for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test pipeline_test overlay_test; do
 	run $t

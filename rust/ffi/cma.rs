@@ -47,6 +47,11 @@ impl CmaArea {
         unsafe { Self::from_raw(sys::dev_get_cma_area(core::ptr::null_mut())) }
     }
 
+    /// Whether `self` and `other` are the same area.
+    pub(crate) fn same(&self, other: &CmaArea) -> bool {
+        self.0 == other.0
+    }
+
     /// The area's name: for a reserved-memory region, its device-tree node name.
     pub(crate) fn name(&self) -> &'static CStr {
         // SAFETY: By the type invariants the area is valid forever, and `cma_get_name`
@@ -89,6 +94,11 @@ unsafe impl Send for CmaPages {}
 unsafe impl Sync for CmaPages {}
 
 impl CmaPages {
+    /// The area the pages came from.
+    pub(crate) fn area(&self) -> &CmaArea {
+        &self.area
+    }
+
     /// Number of pages.
     pub(crate) fn count(&self) -> usize {
         self.count

@@ -72,6 +72,17 @@ impl DmemRegion {
     }
 }
 
+impl DmemCharge {
+    /// Moves the charge out, leaving an object that holds none.
+    pub(crate) fn take(&mut self) -> DmemCharge {
+        DmemCharge {
+            // INVARIANT: `self` now holds no charge; the new object holds what it held.
+            pool: self.pool.take(),
+            size: self.size,
+        }
+    }
+}
+
 impl Drop for DmemRegion {
     fn drop(&mut self) {
         if let Some(region) = self.0 {

@@ -15,6 +15,7 @@
 #include <linux/mmzone.h>
 #include <linux/module.h>
 #include <linux/page-flags.h>
+#include <linux/pid.h>
 #include <linux/vmstat.h>
 #include <linux/of.h>
 #include <linux/of_reserved_mem.h>
@@ -415,6 +416,28 @@ void cmabuf_page_census(unsigned long pfn, unsigned long count, struct cmabuf_ce
 void cmabuf_current_comm(char *buf, size_t len)
 {
 	strscpy(buf, current->comm, len);
+}
+
+/* The current thread group's pid, with a reference (NULL if it is exiting). */
+struct pid *cmabuf_current_tgid_pid(void)
+{
+	return get_task_pid(current, PIDTYPE_TGID);
+}
+
+void cmabuf_get_pid(struct pid *pid)
+{
+	get_pid(pid);
+}
+
+void cmabuf_put_pid(struct pid *pid)
+{
+	put_pid(pid);
+}
+
+/* The pid's number in the initial pid namespace. */
+int cmabuf_pid_nr(struct pid *pid)
+{
+	return pid_nr(pid);
 }
 
 /* How many user mappings map the page at pfn. */

@@ -76,6 +76,13 @@ bool cmabuf_fail_alloc(size_t size);
 void cmabuf_current_comm(char *buf, size_t len);
 int cmabuf_pfn_mapcount(unsigned long pfn);
 
+/* Processes: a thread group's struct pid, counted */
+struct pid;
+struct pid *cmabuf_current_tgid_pid(void);
+void cmabuf_get_pid(struct pid *pid);
+void cmabuf_put_pid(struct pid *pid);
+int cmabuf_pid_nr(struct pid *pid);
+
 /* dmem cgroup controller (stubs from linux/cgroup_dmem.h when it is off) */
 struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name);
 void cmabuf_dmem_unregister(struct dmem_cgroup_region *region);

@@ -47,6 +47,14 @@ impl Ticker {
     }
 }
 
+impl Ticker {
+    /// Cancels a pending tick and waits for a running one; a later `schedule` works.
+    pub(crate) fn cancel(&self) {
+        // SAFETY: The work item is initialised (type invariant).
+        unsafe { bindings::cancel_delayed_work_sync(self.work.get()) };
+    }
+}
+
 #[pinned_drop]
 impl PinnedDrop for Ticker {
     fn drop(self: Pin<&mut Self>) {

@@ -63,11 +63,15 @@ struct cmabuf_alloc {
  * struct cmabuf_pool_info - CMABUF_IOC_POOL_INFO: describe the pool
  * @name:		the pool's name, NUL-terminated (/dev/cmabuf-<name>)
  * @size:		bytes in the pool
- * @used:		bytes in live cmabuf buffers
- * @free:		bytes not in cmabuf buffers (other CMA users of the area, such as
- *			the kernel's dma-buf CMA heap, may hold some of them)
- * @largest_free:	the largest run of bytes not in cmabuf buffers
- * @buffers:		live buffers
+ * @used:		bytes charged to processes: live buffers, buffers freed while
+ *			something (a pipe, I/O) still references their pages, and runs
+ *			prepared by CMABUF_IOC_PREPARE
+ * @free:		@size - @used: bytes an allocation may still get. Freed buffers
+ *			kept in the warm cache count as free: they are given back as soon as
+ *			an allocation needs their room. Other CMA users of the area, such as
+ *			the kernel's dma-buf CMA heap, may hold some of it.
+ * @largest_free:	the largest run of free bytes, in the same sense
+ * @buffers:		buffers charged: live, freed but still referenced, and prepared
  * @max_bytes:		pool limit on bytes in live buffers; 0 = none
  * @max_buffers:	pool limit on live buffers; 0 = none
  * @max_process_bytes:	limit on bytes one process (tgid) holds; 0 = none
@@ -117,7 +121,10 @@ struct cmabuf_phys {
  * Migrates what the system placed in the pool out of @count runs of @size bytes now,
  * zeroes them, and keeps them in the pool's warm cache, so that the next @count
  * allocations of @size bytes (a camera's first frames) pay neither migration nor
- * zeroing. What is prepared is not charged to anyone until allocated.
+ * zeroing. What is prepared is charged to the caller — its process limits and its
+ * cgroup's dmem.max, like buffers — until it allocates it (only the caller's own
+ * allocations use its prepared runs) or the timeout passes. At most
+ * CMABUF_PREPARE_MAX_COUNT runs per call.
  */
 struct cmabuf_prepare {
 	__u64 size;
@@ -125,6 +132,9 @@ struct cmabuf_prepare {
 	__u32 timeout_ms;
 	__u64 reserved[2];
 };
+
+/* Most runs one CMABUF_IOC_PREPARE may ask for. */
+#define CMABUF_PREPARE_MAX_COUNT	1024
 
 #define CMABUF_IOC_ALLOC	_IOWR(CMABUF_IOC_MAGIC, 0x00, struct cmabuf_alloc)
 #define CMABUF_IOC_POOL_INFO	_IOR(CMABUF_IOC_MAGIC, 0x01, struct cmabuf_pool_info)

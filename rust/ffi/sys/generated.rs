@@ -223,6 +223,18 @@ unsafe extern "C" {
     pub fn cmabuf_pfn_mapcount(pfn: ffi::c_ulong) -> ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn cmabuf_current_tgid_pid() -> *mut pid;
+}
+unsafe extern "C" {
+    pub fn cmabuf_get_pid(pid: *mut pid);
+}
+unsafe extern "C" {
+    pub fn cmabuf_put_pid(pid: *mut pid);
+}
+unsafe extern "C" {
+    pub fn cmabuf_pid_nr(pid: *mut pid) -> ffi::c_int;
+}
+unsafe extern "C" {
     pub fn cmabuf_dmem_register(size: u64_, name: *const ffi::c_char) -> *mut dmem_cgroup_region;
 }
 unsafe extern "C" {
