@@ -397,7 +397,11 @@ impl Allocator {
 
     /// Allocates, zeroes and records a buffer for process `owner`, charged to the
     /// current task's cgroup; counts its latency, or why it failed.
-    pub(crate) fn alloc(self: &Arc<Self>, req: &AllocRequest, owner: &PidRef) -> Result<Arc<Buffer>> {
+    pub(crate) fn alloc(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+    ) -> Result<Arc<Buffer>> {
         if self.dev.lock().is_none() {
             if self.ratelimit.allow() {
                 pr_err!(
@@ -571,9 +575,17 @@ impl Allocator {
                 }
             }
         };
-        Buffer::new(self.clone(), cma_pages, charge, id, owner.clone(), req.cache, status)
-            .map(Some)
-            .map_err(|e| Failure::new(e, FailureKind::Other))
+        Buffer::new(
+            self.clone(),
+            cma_pages,
+            charge,
+            id,
+            owner.clone(),
+            req.cache,
+            status,
+        )
+        .map(Some)
+        .map_err(|e| Failure::new(e, FailureKind::Other))
     }
 
     /// Says which limit refused an allocation (rate-limited) and makes the failure.
@@ -636,7 +648,11 @@ impl Allocator {
         let next = usage
             .cache
             .iter()
-            .map(|c| (c.expires - now).as_millis().clamp(1, i64::from(PREPARE_MAX_MS)) as u32)
+            .map(|c| {
+                (c.expires - now)
+                    .as_millis()
+                    .clamp(1, i64::from(PREPARE_MAX_MS)) as u32
+            })
             .min();
         if usage.stranded.is_empty() {
             next
@@ -825,10 +841,9 @@ impl Allocator {
             // All or nothing: what this call prepared goes back (`ids` is sorted unless
             // the ids wrapped around; sort anyway).
             ids.sort_unstable();
-            self.usage.lock().release_cached(
-                |c| ids.binary_search(&c.id).is_ok(),
-                CacheRelease::ForRoom,
-            );
+            self.usage
+                .lock()
+                .release_cached(|c| ids.binary_search(&c.id).is_ok(), CacheRelease::ForRoom);
             if e != uapi::edquot() && self.ratelimit.allow() {
                 pr_err!(
                     "{}: CMABUF_IOC_PREPARE: could not evacuate {} runs of {} pages: error {}\n",
@@ -937,7 +952,9 @@ impl Allocator {
                 if cached == 0 {
                     fsleep(Delta::from_millis(10));
                 } else {
-                    self.usage.lock().release_cached(|c| c.prepared.is_none(), CacheRelease::ForRoom);
+                    self.usage
+                        .lock()
+                        .release_cached(|c| c.prepared.is_none(), CacheRelease::ForRoom);
                 }
             }
             attempts += 1;
@@ -1017,8 +1034,16 @@ impl Allocator {
                 return Err(unreserve(e, FailureKind::Other));
             }
         };
-        Buffer::new(self.clone(), cma_pages, charge, id, owner.clone(), req.cache, status)
-            .map_err(|e| Failure::new(e, FailureKind::Other))
+        Buffer::new(
+            self.clone(),
+            cma_pages,
+            charge,
+            id,
+            owner.clone(),
+            req.cache,
+            status,
+        )
+        .map_err(|e| Failure::new(e, FailureKind::Other))
     }
 
     /// Counts a failed allocation and keeps it as `last_failure`, with a census of the
@@ -1184,8 +1209,10 @@ impl Allocator {
             free,
             largest_free: match self.base {
                 Some(_) => {
-                    largest_gap(usage.ranges.iter().filter(|r| !r.cached), self.total_pages())
-                        << PAGE_SHIFT
+                    largest_gap(
+                        usage.ranges.iter().filter(|r| !r.cached),
+                        self.total_pages(),
+                    ) << PAGE_SHIFT
                 }
                 None => free,
             },
@@ -1485,7 +1512,13 @@ impl Usage {
 
     /// Gives a run back to the area with its range, or keeps it as stranded if
     /// something references its pages. `owner` is who a prepared run was charged to.
-    fn release_or_strand(&mut self, id: u32, first: u64, mut pages: CmaPages, owner: Option<PidRef>) {
+    fn release_or_strand(
+        &mut self,
+        id: u32,
+        first: u64,
+        mut pages: CmaPages,
+        owner: Option<PidRef>,
+    ) {
         let count = pages.count() as u64;
         if pages.try_release().is_ok() {
             if owner.is_some() {

@@ -50,11 +50,11 @@ pub(crate) use mm::{
     VmEvents, //
 };
 pub(crate) use module_ref::ModuleRef;
-pub(crate) use pid::PidRef;
 pub(crate) use of::{
     RegionNode,
     ReservedRegion, //
 };
+pub(crate) use pid::PidRef;
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
 pub(crate) use shrinker::CacheShrinker;

@@ -370,6 +370,26 @@ static void census_sample(struct cmabuf_census *out, enum cmabuf_page_kind kind,
 }
 
 /*
+ * An LRU folio: movable, or pinned if it holds more references than its mappings and
+ * caches explain (migration needs exactly those). Counted only while holding a
+ * reference of our own: without one the folio may be freed or split under us, and
+ * folio_expected_ref_count() may WARN on what it has become.
+ */
+static enum cmabuf_page_kind census_lru_kind(struct page *page, struct folio *folio)
+{
+	enum cmabuf_page_kind kind = CMABUF_PAGE_OTHER;
+
+	if (!folio_try_get(folio))
+		return CMABUF_PAGE_OTHER;	/* freed meanwhile */
+	if (page_folio(page) == folio && folio_test_lru(folio))
+		kind = folio_maybe_dma_pinned(folio) ||
+			folio_ref_count(folio) - 1 > folio_expected_ref_count(folio) ?
+			CMABUF_PAGE_PINNED : CMABUF_PAGE_MOVABLE;
+	folio_put(folio);
+	return kind;
+}
+
+/*
  * Counts the pages of [pfn, pfn + count) by what they are now, as migration would find
  * them: free, movable, pinned (DMA-pinned, or more references than mappings and caches
  * explain, so migration must fail), unmovable kernel memory, reserved. Keeps the first
@@ -395,10 +415,7 @@ void cmabuf_page_census(unsigned long pfn, unsigned long count, struct cmabuf_ce
 		} else if (page_has_movable_ops(page)) {
 			kind = CMABUF_PAGE_MOVABLE;
 		} else if (folio_test_lru(folio)) {
-			/* Migration needs exactly the references mappings and caches explain. */
-			kind = folio_maybe_dma_pinned(folio) ||
-				folio_ref_count(folio) > folio_expected_ref_count(folio) ?
-				CMABUF_PAGE_PINNED : CMABUF_PAGE_MOVABLE;
+			kind = census_lru_kind(page, folio);
 		} else if (page_ref_count(page)) {
 			kind = CMABUF_PAGE_UNMOVABLE;
 		} else {
