@@ -42,7 +42,7 @@ struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
     _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
-    _reports: Pin<KBox<report::Reports>>,
+    _reports: report::Reports,
     _registry: registry::RegistryLifetime,
 }
 
@@ -59,8 +59,7 @@ impl kernel::InPlaceModule for CmabufModule {
                 return Err(EINVAL);
             }
             let registry = registry::RegistryLifetime::start();
-            let reports =
-                KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
+            let reports = report::Reports::new(&registry::debugfs_root())?;
             let default_pool = match ffi::param!(default_pool) {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),

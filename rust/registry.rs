@@ -8,11 +8,11 @@
 //! the debugfs root that every pool's directory hangs off.
 
 use crate::ffi::{
+    debugfs::Dir,
     HeapSlot,
     REGISTRY, //
 };
 use kernel::{
-    debugfs::Dir,
     device::Device,
     prelude::*,
     str::CString, //

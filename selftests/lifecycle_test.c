@@ -216,4 +216,96 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 900)
 	EXPECT_GT(LEAK_LIMIT_KB * 1024, growth[1]);
 }
 
+/* Whether rmmod is refused (EWOULDBLOCK) while path is open; *read_ok: reads worked. */
+static bool open_file_pins_module(const char *path, bool *read_ok)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret, err;
+
+	*read_ok = false;
+	if (fd < 0)
+		return false;
+	ret = module_unload();
+	err = errno;
+	*read_ok = read(fd, buf, sizeof(buf)) > 0;
+	close(fd);
+	return ret == -1 && err == EWOULDBLOCK && module_loaded();
+}
+
+/*
+ * Every debugfs file of cmabuf (each pool's, and the module-wide zones and vmstat) pins
+ * the module while it is open: rmmod is refused, and the file stays readable. Closing
+ * it after an unload would otherwise run its release in freed module memory (an oops).
+ * Then rmmod works, and the module loads again.
+ */
+TEST(debugfs_rmmod)
+{
+	DIR *root = opendir(CMABUF_DEBUGFS), *pool;
+	char dir[512], path[1024];
+	struct dirent *d, *f;
+	int files = 0;
+	bool read_ok;
+
+	ASSERT_NE(NULL, root);
+	while ((d = readdir(root))) {
+		if (d->d_name[0] == '.' || !strcmp(d->d_name, "fail_alloc"))
+			continue;
+		if (d->d_type != DT_DIR) {
+			snprintf(path, sizeof(path), CMABUF_DEBUGFS "/%s", d->d_name);
+			EXPECT_TRUE(open_file_pins_module(path, &read_ok))
+				TH_LOG("%s open: rmmod %s", path, strerror(errno));
+			EXPECT_TRUE(read_ok) TH_LOG("%s unreadable", path);
+			files++;
+			continue;
+		}
+		snprintf(dir, sizeof(dir), CMABUF_DEBUGFS "/%s", d->d_name);
+		pool = opendir(dir);
+		ASSERT_NE(NULL, pool);
+		while ((f = readdir(pool))) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
+			EXPECT_TRUE(open_file_pins_module(path, &read_ok))
+				TH_LOG("%s open: rmmod %s", path, strerror(errno));
+			EXPECT_TRUE(read_ok) TH_LOG("%s unreadable", path);
+			files++;
+		}
+		closedir(pool);
+	}
+	closedir(root);
+	/* zones, vmstat and six files of each of at least camera and display. */
+	EXPECT_LE(14, files);
+	ASSERT_TRUE(module_loaded());
+
+	/* All closed: unloading works, and loading again brings everything back. */
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	EXPECT_FALSE(path_exists(CMABUF_DEBUGFS));
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+	EXPECT_TRUE(path_exists(CMABUF_DEBUGFS "/camera/info"));
+}
+
+/*
+ * fail_alloc (fault injection, when the kernel has it) is made of the kernel's own
+ * attribute files: their code is in the kernel, not in cmabuf, so they need not pin
+ * the module. One open across an unload reads as an error afterwards, and closes
+ * cleanly.
+ */
+TEST(debugfs_rmmod_fail_alloc)
+{
+	char buf[64];
+	int fd, ret;
+
+	fd = open(CMABUF_DEBUGFS "/fail_alloc/probability", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no fault injection in this kernel (CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	ret = read(fd, buf, sizeof(buf));
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EIO, errno) TH_LOG("read after unload: %s", strerror(errno));
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+}
+
 TEST_HARNESS_MAIN
