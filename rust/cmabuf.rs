@@ -58,9 +58,18 @@ impl kernel::InPlaceModule for CmabufModule {
                 pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
                 return Err(EINVAL);
             }
+            let budget = ffi::param!(default_pool);
+            if budget & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
+                pr_err!(
+                    "default_pool={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
+                    decimal::dec(budget),
+                    kernel::page::PAGE_SIZE
+                );
+                return Err(EINVAL);
+            }
             let registry = registry::RegistryLifetime::start();
             let reports = report::Reports::new(&registry::debugfs_root())?;
-            let default_pool = match ffi::param!(default_pool) {
+            let default_pool = match budget {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
             };

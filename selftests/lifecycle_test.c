@@ -161,6 +161,24 @@ TEST(default_pool_serves_the_default_cma_area)
 	EXPECT_TRUE(wait_path("/dev/cmabuf-default", false, 2000));
 }
 
+/* A default_pool= budget must be whole pages: refused at load, naming the fix. */
+TEST(default_pool_unaligned_budget)
+{
+	int ret, err;
+
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	ret = load_module_file(CMABUF_MODULE_PATH, "default_pool=4194305");
+	err = errno;
+	EXPECT_EQ(-1, ret) TH_LOG("loaded with a budget of 4 MiB + 1 byte");
+	EXPECT_EQ(EINVAL, err) TH_LOG("%s", strerror(err));
+	EXPECT_TRUE(klog_contains("default_pool=4194305 is not a multiple of the page size"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-default"));
+	if (module_loaded())
+		module_unload();
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+}
+
 /* One unload and load, checking that everything goes and comes back. */
 static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 {
