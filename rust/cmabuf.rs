@@ -78,6 +78,12 @@ impl kernel::InPlaceModule for CmabufModule {
                 _default_pool: default_pool,
                 _reports: reports,
                 driver <- Registration::new(c"cmabuf", module),
+            })
+            .pin_chain(|_| {
+                // Nothing can fail any more: the dma-heaps may be registered (they can
+                // never be removed, so a failed init must not leave one behind).
+                registry::init_done();
+                Ok(())
             }))
         })
     }
