@@ -13,7 +13,10 @@ use crate::{
 use core::mem::size_of;
 use kernel::{
     fs::{
-        file::FileDescriptorReservation,
+        file::{
+            flags,
+            FileDescriptorReservation, //
+        },
         File, //
     },
     miscdevice::{
@@ -44,15 +47,38 @@ impl MiscDevice for PoolFile {
         Ok(MiscRegistration::<Self>::data_of(misc).clone())
     }
 
-    fn ioctl(pool: ArcBorrow<'_, Allocator>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(pool: ArcBorrow<'_, Allocator>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            uapi::IOC_ALLOC => alloc(pool.into(), arg),
+            uapi::IOC_ALLOC => {
+                needs_write_access(&pool, file, "CMABUF_IOC_ALLOC")?;
+                alloc(pool.into(), arg)
+            }
             uapi::IOC_POOL_INFO => pool_info(&pool, arg),
             uapi::IOC_PHYS => phys(&pool, arg),
-            uapi::IOC_PREPARE => prepare(&pool, arg),
+            uapi::IOC_PREPARE => {
+                needs_write_access(&pool, file, "CMABUF_IOC_PREPARE")?;
+                prepare(&pool, arg)
+            }
             _ => Err(ENOTTY),
         }
     }
+}
+
+/// Requests that take memory from the pool need the device open for writing (`O_RDWR`
+/// or `O_WRONLY`); one opened `O_RDONLY` may only look (`EBADF`, as `write(2)` on it).
+fn needs_write_access(pool: &Allocator, file: &File, ioctl: &str) -> Result {
+    if file.flags() & flags::O_ACCMODE != flags::O_RDONLY {
+        return Ok(());
+    }
+    if pool.ratelimit.allow() {
+        pr_err!(
+            "{}: {}: the file is open read-only: open /dev/cmabuf-{} with O_RDWR to take memory from the pool\n",
+            &*pool.name,
+            ioctl,
+            &*pool.name
+        );
+    }
+    Err(EBADF)
 }
 
 /// Says why a request was refused (rate-limited) and fails it with `EINVAL`.

@@ -43,7 +43,7 @@ struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
     _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
-    _reports: Pin<KBox<report::Reports>>,
+    _reports: report::Reports,
     _registry: registry::RegistryLifetime,
 }
 
@@ -59,10 +59,18 @@ impl kernel::InPlaceModule for CmabufModule {
                 pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
                 return Err(EINVAL);
             }
+            let budget = ffi::param!(default_pool);
+            if budget & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
+                pr_err!(
+                    "default_pool={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
+                    decimal::dec(budget),
+                    kernel::page::PAGE_SIZE
+                );
+                return Err(EINVAL);
+            }
             let registry = registry::RegistryLifetime::start();
-            let reports =
-                KBox::pin_init(report::Reports::new(&registry::debugfs_root()), GFP_KERNEL)?;
-            let default_pool = match ffi::param!(default_pool) {
+            let reports = report::Reports::new(&registry::debugfs_root())?;
+            let default_pool = match budget {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
             };
@@ -71,6 +79,12 @@ impl kernel::InPlaceModule for CmabufModule {
                 _default_pool: default_pool,
                 _reports: reports,
                 driver <- Registration::new(c"cmabuf", module),
+            })
+            .pin_chain(|_| {
+                // Nothing can fail any more: the dma-heaps may be registered (they can
+                // never be removed, so a failed init must not leave one behind).
+                registry::init_done();
+                Ok(())
             }))
         })
     }

@@ -3,12 +3,14 @@
 //! The only place where cmabuf uses `unsafe`.
 //!
 //! The `kernel` crate has no abstraction for reserved memory, CMA areas, dma-heaps, misc
-//! devices with a file mode and a module owner, or driver-global locks initialised at load. The
+//! devices with a file mode and a module owner, debugfs files with a module owner, or
+//! driver-global locks initialised at load. The
 //! submodules wrap exactly what cmabuf needs in types whose invariants make the rest of
 //! the crate safe Rust. `sys` declares the C functions; `shim.c` reaches the inline
 //! helpers that have no exported symbol.
 
 mod cma;
+pub(crate) mod debugfs;
 pub(crate) mod dma_buf;
 mod dma_heap;
 mod dmem;

@@ -7,7 +7,10 @@
 //!
 //! The kernel cannot remove a dma-heap, so the first heap pins the module until reboot
 //! ([`crate::ffi::HeapSlot`]). A heap outlives its pool: while the pool is unbound, it
-//! refuses allocations with `ENODEV`; bound again, the pool serves the same heap.
+//! refuses allocations with `ENODEV`; bound again, the pool serves the same heap. For
+//! the same reason no heap is registered before module init has succeeded: the heaps
+//! of the pools bound during init are registered at its very end
+//! ([`registry::serve_heap`]), so a load that fails leaves no heap behind.
 
 use crate::{
     allocator::Allocator,
@@ -28,35 +31,35 @@ const IOCTL: &str = "DMA_HEAP_IOCTL_ALLOC";
 
 /// A pool's service of its heap; the heap stops being served when this is dropped.
 pub(crate) struct HeapFace {
-    slot: &'static HeapSlot,
+    name: CString,
+    pool: Arc<Allocator>,
 }
 
 impl HeapFace {
     /// Serves `/dev/dma_heap/cmabuf-<name>` from `allocator`, registering the heap the
-    /// first time a pool of this name is bound. `None` unless `dma_heap=1`.
+    /// first time a pool of this name is bound (during module init: once init has
+    /// succeeded). `None` unless `dma_heap=1`.
     pub(crate) fn publish(allocator: &Arc<Allocator>) -> Result<Option<Self>> {
         if !crate::dma_heap_enabled() {
             return Ok(None);
         }
         let name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
-        let slot = registry::heap_slot(&name)?;
-        if slot.serve(Some(allocator.clone())).is_some() {
-            // The registry's name claim makes this impossible; never serve two pools.
-            slot.serve(None);
-            return Err(EBUSY);
-        }
-        Ok(Some(Self { slot }))
+        registry::serve_heap(&name, allocator)?;
+        Ok(Some(Self {
+            name,
+            pool: allocator.clone(),
+        }))
     }
 
     /// The heap's name, as under `/dev/dma_heap/`.
     pub(crate) fn name(&self) -> &CStr {
-        self.slot.name()
+        &self.name
     }
 }
 
 impl Drop for HeapFace {
     fn drop(&mut self) {
-        self.slot.serve(None);
+        registry::stop_heap(&self.name, &self.pool);
     }
 }
 

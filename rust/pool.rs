@@ -9,6 +9,10 @@ use crate::{
     decimal::dec,
     ffi::{
         self,
+        debugfs::{
+            Dir,
+            File, //
+        },
         CacheShrinker,
         CmaArea,
         MiscRegistration,
@@ -19,10 +23,6 @@ use crate::{
     registry, //
 };
 use kernel::{
-    debugfs::{
-        Dir,
-        File, //
-    },
     device::Device,
     faux,
     prelude::*,
@@ -43,18 +43,7 @@ pub(crate) struct Frontend {
     heap: Option<HeapFace>,
     #[pin]
     misc: MiscRegistration<PoolFile>,
-    #[pin]
-    info_file: File<Arc<Allocator>>,
-    #[pin]
-    buffers_file: File<Arc<Allocator>>,
-    #[pin]
-    latency_file: File<Arc<Allocator>>,
-    #[pin]
-    last_failure_file: File<Arc<Allocator>>,
-    #[pin]
-    occupancy_file: File<Arc<Allocator>>,
-    #[pin]
-    cache_file: File<Arc<Allocator>>,
+    _files: PoolFiles,
     _debugfs: Dir,
     allocator: Arc<Allocator>,
 }
@@ -66,42 +55,12 @@ impl Frontend {
         let debugfs = registry::debugfs_dir(&allocator.name);
         let heap = HeapFace::publish(&allocator)?;
         let shrinker = CacheShrinker::register(&allocator.name, allocator.clone())?;
+        let files = PoolFiles::new(&debugfs, &allocator)?;
         Ok(try_pin_init!(Self {
             _shrinker: shrinker,
             _unbind: Unbinder(allocator.clone()),
             heap,
-            info_file <- debugfs.read_callback_file(
-                c"info",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_info(f)
-            ),
-            buffers_file <- debugfs.read_callback_file(
-                c"buffers",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_buffers(f)
-            ),
-            latency_file <- debugfs.read_write_callback_file(
-                c"latency",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_latency(f),
-                &|a: &Arc<Allocator>, input| crate::report::reset_command(input, || a.reset_latency())
-            ),
-            last_failure_file <- debugfs.read_callback_file(
-                c"last_failure",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_last_failure(f)
-            ),
-            cache_file <- debugfs.read_write_callback_file(
-                c"cache",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_cache(f),
-                &|a: &Arc<Allocator>, input| crate::report::word_command(input, b"drop", || a.drop_cache())
-            ),
-            occupancy_file <- debugfs.read_callback_file(
-                c"occupancy",
-                allocator.clone(),
-                &|a: &Arc<Allocator>, f| a.write_occupancy(f)
-            ),
+            _files: files,
             misc <- MiscRegistration::register(dev_name, DEVICE_MODE, allocator.clone()),
             _debugfs: debugfs,
             allocator,
@@ -133,6 +92,41 @@ impl Frontend {
     /// The pool's device name, without `/dev/`.
     pub(crate) fn device_name(&self) -> &CStr {
         self.misc.name()
+    }
+}
+
+/// A pool's debugfs files, `/sys/kernel/debug/cmabuf/<name>/*`; each open one pins the
+/// module.
+struct PoolFiles {
+    _info: File<Arc<Allocator>>,
+    _buffers: File<Arc<Allocator>>,
+    _latency: File<Arc<Allocator>>,
+    _last_failure: File<Arc<Allocator>>,
+    _occupancy: File<Arc<Allocator>>,
+    _cache: File<Arc<Allocator>>,
+}
+
+impl PoolFiles {
+    fn new(dir: &Dir, a: &Arc<Allocator>) -> Result<Self> {
+        Ok(Self {
+            _info: dir.read_file(c"info", a.clone(), |a, f| a.write_info(f))?,
+            _buffers: dir.read_file(c"buffers", a.clone(), |a, f| a.write_buffers(f))?,
+            _latency: dir.read_write_file(
+                c"latency",
+                a.clone(),
+                |a, f| a.write_latency(f),
+                |a, input| crate::report::reset_command(input, || a.reset_latency()),
+            )?,
+            _last_failure: dir
+                .read_file(c"last_failure", a.clone(), |a, f| a.write_last_failure(f))?,
+            _occupancy: dir.read_file(c"occupancy", a.clone(), |a, f| a.write_occupancy(f))?,
+            _cache: dir.read_write_file(
+                c"cache",
+                a.clone(),
+                |a, f| a.write_cache(f),
+                |a, input| crate::report::word_command(input, b"drop", || a.drop_cache()),
+            )?,
+        })
     }
 }
 

@@ -204,6 +204,14 @@ fn pool_name(dev: &Device, region_name: &CStr) -> Result<CString> {
             );
             return Err(EINVAL);
         }
+        if is_module_entry(label.to_bytes()) {
+            dev_err!(
+                dev,
+                "label \"{}\" names a module-wide file in /sys/kernel/debug/cmabuf: choose another label\n",
+                &*label
+            );
+            return Err(EINVAL);
+        }
         return Ok(label);
     }
     let base = node_base_name(region_name.to_bytes());
@@ -213,6 +221,14 @@ fn pool_name(dev: &Device, region_name: &CStr) -> Result<CString> {
             "region name {} does not make a valid pool name: set 'label' (1 to {} characters from a-z, 0-9, '-' and '_')\n",
             region_name,
             MAX_NAME_LEN
+        );
+        return Err(EINVAL);
+    }
+    if is_module_entry(base) {
+        dev_err!(
+            dev,
+            "region name {} makes a pool name that names a module-wide file in /sys/kernel/debug/cmabuf: set 'label' to another name\n",
+            region_name
         );
         return Err(EINVAL);
     }
@@ -235,6 +251,15 @@ fn is_valid_name(name: &[u8]) -> bool {
         && name
             .iter()
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Whether `name` is taken by a module-wide entry of `/sys/kernel/debug/cmabuf/` (the
+/// pool's debugfs directory would collide with it). `default`, the default-area pool's
+/// name, is claimed in the registry like any pool's name.
+fn is_module_entry(name: &[u8]) -> bool {
+    crate::report::MODULE_ENTRIES
+        .iter()
+        .any(|entry| entry.to_bytes() == name)
 }
 
 #[kunit_tests(cmabuf_region)]
@@ -275,6 +300,16 @@ mod tests {
         assert!(is_valid_name(b"camera"));
         assert!(is_valid_name(b"isp_0-raw"));
         assert!(is_valid_name(&[b'a'; MAX_NAME_LEN]));
+    }
+
+    #[test]
+    fn module_entries_are_not_pool_names() {
+        assert!(is_module_entry(b"zones"));
+        assert!(is_module_entry(b"vmstat"));
+        assert!(is_module_entry(b"fail_alloc"));
+        assert!(!is_module_entry(b"zone"));
+        assert!(!is_module_entry(b"camera"));
+        assert!(!is_module_entry(b"default"));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! the debugfs root that every pool's directory hangs off.
 
 use crate::{
+    allocator::Allocator,
     ffi::{
+        debugfs::Dir,
         reaper,
         HeapSlot,
         REGISTRY, //
@@ -16,10 +18,10 @@ use crate::{
     orphans::Orphan,
 };
 use kernel::{
-    debugfs::Dir,
     device::Device,
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::Arc, //
 };
 
 /// One bound pool's claim.
@@ -37,6 +39,9 @@ pub(crate) struct Registry {
     heaps: KVec<&'static HeapSlot>,
     /// Pages that outlived their pool (`crate::orphans`).
     pub(crate) orphans: KVec<Orphan>,
+    /// While module init runs: the pools whose dma-heap waits for init to succeed
+    /// (see [`serve_heap`]); `None` once it has.
+    pending_heaps: Option<KVec<(CString, Arc<Allocator>)>>,
 }
 
 impl Registry {
@@ -47,6 +52,7 @@ impl Registry {
             debugfs_root: None,
             heaps: KVec::new(),
             orphans: KVec::new(),
+            pending_heaps: None,
         }
     }
 }
@@ -105,9 +111,47 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// The dma-heap called `name`, registered on first use.
-pub(crate) fn heap_slot(name: &CStr) -> Result<&'static HeapSlot> {
+/// Serves the dma-heap called `name` from `pool`, registering the heap on first use.
+///
+/// A dma-heap can never be removed, and its operations are this module's code: if module
+/// init failed after a heap was registered, the module would be freed under it. So
+/// while init runs the heap only waits here, and [`init_done`] registers it once
+/// nothing can fail any more.
+pub(crate) fn serve_heap(name: &CStr, pool: &Arc<Allocator>) -> Result {
     let mut reg = REGISTRY.lock();
+    if let Some(pending) = &mut reg.pending_heaps {
+        pending.push((CString::try_from(name)?, pool.clone()), GFP_KERNEL)?;
+        return Ok(());
+    }
+    let slot = heap_slot(&mut reg, name)?;
+    if slot.serve(Some(pool.clone())).is_some() {
+        // The registry's name claim makes this impossible; never serve two pools.
+        slot.serve(None);
+        return Err(EBUSY);
+    }
+    Ok(())
+}
+
+/// Stops serving the dma-heap called `name` from `pool` (pending or registered). The
+/// caller keeps `pool`, so no allocator is dropped under the registry's lock (its claim
+/// would take the lock again).
+pub(crate) fn stop_heap(name: &CStr, pool: &Arc<Allocator>) {
+    let slot = {
+        let mut reg = REGISTRY.lock();
+        if let Some(pending) = &mut reg.pending_heaps {
+            pending.retain(|(_, p)| !Arc::ptr_eq(p, pool));
+        }
+        reg.heaps.iter().find(|s| s.name() == name).copied()
+    };
+    if let Some(slot) = slot {
+        if slot.pool().is_some_and(|p| Arc::ptr_eq(&p, pool)) {
+            slot.serve(None);
+        }
+    }
+}
+
+/// The dma-heap called `name`, registered on first use.
+fn heap_slot(reg: &mut Registry, name: &CStr) -> Result<&'static HeapSlot> {
     if let Some(slot) = reg.heaps.iter().find(|s| s.name() == name) {
         return Ok(slot);
     }
@@ -121,6 +165,23 @@ pub(crate) fn heap_slot(name: &CStr) -> Result<&'static HeapSlot> {
     })?;
     reg.heaps.push(slot, GFP_KERNEL)?;
     Ok(slot)
+}
+
+/// Module init succeeded: registers the dma-heaps of the pools bound meanwhile. One that
+/// cannot be registered is logged; its pool is served without it.
+pub(crate) fn init_done() {
+    let mut reg = REGISTRY.lock();
+    let Some(pending) = reg.pending_heaps.take() else {
+        return;
+    };
+    for (name, pool) in pending {
+        // `heap_slot` logs what failed; the pool's frontend still holds `pool`.
+        if let Ok(slot) = heap_slot(&mut reg, &name) {
+            if slot.serve(Some(pool)).is_some() {
+                slot.serve(None);
+            }
+        }
+    }
 }
 
 /// `/sys/kernel/debug/cmabuf/`, made on first use.
@@ -147,6 +208,7 @@ impl RegistryLifetime {
     pub(crate) fn start() -> Self {
         crate::ffi::init_registry();
         reaper::start();
+        REGISTRY.lock().pending_heaps = Some(KVec::new());
         Self
     }
 }
@@ -162,5 +224,7 @@ impl Drop for RegistryLifetime {
         // Empty: a registered heap keeps the module from unloading.
         reg.heaps = KVec::new();
         reg.orphans = KVec::new();
+        // Left only by a failed init, empty: its pools went first, taking theirs.
+        reg.pending_heaps = None;
     }
 }

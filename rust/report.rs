@@ -4,40 +4,39 @@
 //! `/sys/kernel/debug/cmabuf/zones` and `/sys/kernel/debug/cmabuf/vmstat`.
 
 use crate::ffi::{
+    debugfs::{
+        Dir,
+        File, //
+    },
     fault::FailAlloc,
     mm,
     VmEvents, //
 };
 use core::fmt;
 use kernel::{
-    debugfs::{
-        Dir,
-        File, //
-    },
     prelude::*,
-    uaccess::UserSliceReader,
+    uaccess::UserSliceReader, //
 };
 
-/// The module-wide files; removed on drop.
-#[pin_data]
+/// The names of the module-wide entries in `/sys/kernel/debug/cmabuf/`, beside the
+/// pools' directories: no pool may have one of them as its name.
+pub(crate) const MODULE_ENTRIES: [&CStr; 3] = [c"zones", c"vmstat", c"fail_alloc"];
+
+/// The module-wide files; removed on drop. Each open one pins the module.
 pub(crate) struct Reports {
-    #[pin]
-    zones: File<()>,
-    #[pin]
-    vmstat: File<VmEvents>,
+    _zones: File<()>,
+    _vmstat: File<VmEvents>,
     _fail_alloc: FailAlloc,
 }
 
 impl Reports {
     /// Creates the files in `root`; `vmstat` counts from now on as well as since boot.
-    pub(crate) fn new(root: &Dir) -> impl PinInit<Self> + '_ {
-        pin_init!(Self {
-            zones <- root.read_callback_file(c"zones", (), &|(): &(), f| write_zones(f)),
-            vmstat <- root.read_callback_file(
-                c"vmstat",
-                mm::vm_events(),
-                &|at_load: &VmEvents, f| write_vmstat(at_load, f)
-            ),
+    pub(crate) fn new(root: &Dir) -> Result<Self> {
+        // The third, `fail_alloc`, is the fault-injection directory the C shim makes.
+        let [zones, vmstat, _] = MODULE_ENTRIES;
+        Ok(Self {
+            _zones: root.read_file(zones, (), |(), f| write_zones(f))?,
+            _vmstat: root.read_file(vmstat, mm::vm_events(), write_vmstat)?,
             _fail_alloc: FailAlloc::create(),
         })
     }

@@ -177,6 +177,10 @@ FIXTURE_VARIANT_ADD(bad_alloc, out_fd_not_zero) {
 	.req = { .size = 4096, .fd_flags = O_RDWR, .fd = 3 }, .err = EINVAL,
 };
 
+FIXTURE_VARIANT_ADD(bad_alloc, out_id_not_zero) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .id = 1 }, .err = EINVAL,
+};
+
 FIXTURE_VARIANT_ADD(bad_alloc, align_not_power_of_two) {
 	.req = { .size = 4096, .align = 3 * 4096, .fd_flags = O_RDWR }, .err = EINVAL,
 };
@@ -216,6 +220,103 @@ TEST_F(bad_alloc, refused)
 	EXPECT_EQ(variant->err, errno) TH_LOG("errno %s", strerror(errno));
 	EXPECT_EQ(0, pool_used(self->fd));
 	EXPECT_TRUE(klog_contains("camera: CMABUF_IOC_ALLOC: "));
+}
+
+/* ALLOC leaves size as given: the buffer's size is the dma-buf's (lseek SEEK_END). */
+TEST_F(pool, size_is_not_written_back)
+{
+	struct cmabuf_alloc req = { .size = 5000, .fd_flags = O_RDWR | O_CLOEXEC };
+
+	ASSERT_EQ(0, ioctl(self->fd, CMABUF_IOC_ALLOC, &req)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(5000, req.size);
+	EXPECT_EQ((off_t)(2 * page_size()), buf_size(req.fd));
+	close(req.fd);
+}
+
+/* ALLOC and PREPARE need /dev/cmabuf-* open for writing; POOL_INFO does not. */
+TEST(rdonly_alloc_refused)
+{
+	struct cmabuf_prepare prep = { .size = MiB, .count = 1, .timeout_ms = 1000 };
+	int ro = open("/dev/cmabuf-camera", O_RDONLY | O_CLOEXEC);
+	int wo = open("/dev/cmabuf-camera", O_WRONLY | O_CLOEXEC);
+	struct cmabuf_pool_info info;
+	int buf, ret;
+
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
+	buf = buf_alloc_rw(ro, MiB);
+	EXPECT_EQ(-EBADF, buf) TH_LOG("ALLOC on an O_RDONLY file: %s",
+				      buf < 0 ? strerror(-buf) : "allowed");
+	if (buf >= 0)
+		close(buf);
+	ret = ioctl(ro, CMABUF_IOC_PREPARE, &prep);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EBADF, errno) TH_LOG("PREPARE on an O_RDONLY file: %s",
+				       ret ? strerror(errno) : "allowed");
+	EXPECT_TRUE(klog_contains("camera: CMABUF_IOC_ALLOC: the file is open read-only"));
+	EXPECT_TRUE(klog_contains("camera: CMABUF_IOC_PREPARE: the file is open read-only"));
+	EXPECT_EQ(0, pool_info(ro, &info));
+	EXPECT_STREQ("camera", info.name);
+	/* Write access is what counts: O_WRONLY may allocate. */
+	buf = buf_alloc_rw(wo, MiB);
+	EXPECT_LE(0, buf) TH_LOG("ALLOC on an O_WRONLY file: %s", strerror(-buf));
+	if (buf >= 0)
+		close(buf);
+	EXPECT_TRUE(wait_used(ro, 0, 1000));
+	close(ro);
+	close(wo);
+}
+
+/*
+ * The device node serves ioctls only: read, write and mmap fail, and it has no file
+ * position.
+ */
+TEST_F(pool, device_node_read_write_mmap_lseek)
+{
+	char c = 0;
+	void *p;
+
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, &c, 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("read: %s", strerror(errno));
+	errno = 0;
+	EXPECT_EQ(-1, write(self->fd, &c, 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("write: %s", strerror(errno));
+	errno = 0;
+	p = mmap(NULL, page_size(), PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(ENODEV, errno) TH_LOG("mmap: %s", strerror(errno));
+	if (p != MAP_FAILED)
+		munmap(p, page_size());
+	errno = 0;
+	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno) TH_LOG("lseek: %s", strerror(errno));
+}
+
+/* MAP_PRIVATE of a buffer is copy-on-write: writes stay in the process's copy. */
+TEST_F(pool, map_private_is_copy_on_write)
+{
+	int buf = buf_alloc_rw(self->fd, page_size());
+	uint8_t *shared, *private;
+
+	ASSERT_LE(0, buf);
+	shared = map(buf, page_size(), PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, shared);
+	memset(shared, 0x11, page_size());
+	private = mmap(NULL, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE, buf, 0);
+	ASSERT_NE(MAP_FAILED, private) TH_LOG("MAP_PRIVATE: %s", strerror(errno));
+	EXPECT_EQ(0x11, private[100]);
+	/* Until the process writes, it sees the buffer itself. */
+	shared[200] = 0x33;
+	EXPECT_EQ(0x33, private[200]) TH_LOG("private copy taken before the first write");
+	private[100] = 0x22;
+	EXPECT_EQ(0x22, private[100]);
+	EXPECT_EQ(0x11, shared[100]) TH_LOG("a MAP_PRIVATE write reached the buffer");
+	shared[300] = 0x44;
+	EXPECT_EQ(0x11, private[300]) TH_LOG("the private copy still follows the buffer");
+	munmap(private, page_size());
+	munmap(shared, page_size());
+	close(buf);
 }
 
 TEST_F(pool, bad_user_pointer_is_efault)

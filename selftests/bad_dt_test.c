@@ -68,6 +68,21 @@ FIXTURE_VARIANT_ADD(bad_dt, bad_label) {
 	.device = "bad-label", .message = "label \"Not A Name!\" is not a valid pool name",
 };
 
+FIXTURE_VARIANT_ADD(bad_dt, label_zones) {
+	.device = "bad-zones",
+	.message = "label \"zones\" names a module-wide file in /sys/kernel/debug/cmabuf",
+};
+
+FIXTURE_VARIANT_ADD(bad_dt, label_vmstat) {
+	.device = "bad-vmstat",
+	.message = "label \"vmstat\" names a module-wide file in /sys/kernel/debug/cmabuf",
+};
+
+FIXTURE_VARIANT_ADD(bad_dt, label_fail_alloc) {
+	.device = "bad-fail-alloc",
+	.message = "label \"fail_alloc\" names a module-wide file in /sys/kernel/debug/cmabuf",
+};
+
 FIXTURE_SETUP(bad_dt)
 {
 }

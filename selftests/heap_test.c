@@ -33,6 +33,34 @@ static int heap_alloc(const char *heap, uint64_t len, uint32_t fd_flags, uint64_
 	return ret;
 }
 
+/*
+ * A load with dma_heap=1 that fails late (here: another driver already has the name
+ * "cmabuf", so the platform driver registration at the end of module init fails, after
+ * the default-area pool is up) must leave no dma-heap: the kernel cannot remove one,
+ * and its operations would point into the freed module. Then cmabuf loads as usual.
+ */
+TEST(heap_init_fails_late)
+{
+	int ret, err;
+
+	ASSERT_EQ(0, module_unload()) TH_LOG("cmabuf must be unloadable before dma_heap=1");
+	ASSERT_EQ(0, load_module_file("/lib/modules/cmabuf_test_blocker.ko", ""))
+		TH_LOG("%s", strerror(errno));
+	ret = load_module_file(CMABUF_MODULE_PATH, "dma_heap=1 default_pool=4194304");
+	err = errno;
+	EXPECT_EQ(-1, ret) TH_LOG("cmabuf loaded although its driver name was taken");
+	EXPECT_EQ(EBUSY, err) TH_LOG("%s", strerror(err));
+	EXPECT_TRUE(klog_contains("Driver 'cmabuf' is already registered"));
+	EXPECT_FALSE(module_loaded());
+	EXPECT_FALSE(path_exists(HEAP_DIR "cmabuf-default"))
+		TH_LOG("a dma-heap outlived the failed load of its module");
+	EXPECT_FALSE(path_exists("/dev/cmabuf-default"));
+	ASSERT_EQ(0, unload_module("cmabuf_test_blocker")) TH_LOG("%s", strerror(errno));
+	if (!module_loaded())
+		ASSERT_EQ(0, module_load()) TH_LOG("%s", strerror(errno));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+}
+
 /* Loads cmabuf with dma_heap=1 (a bad value first), so every pool gets its heap. */
 TEST(dma_heap_parameter)
 {

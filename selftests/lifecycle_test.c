@@ -302,6 +302,24 @@ TEST(default_pool_serves_the_default_cma_area)
 	EXPECT_TRUE(wait_path("/dev/cmabuf-default", false, 2000));
 }
 
+/* A default_pool= budget must be whole pages: refused at load, naming the fix. */
+TEST(default_pool_unaligned_budget)
+{
+	int ret, err;
+
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	ret = load_module_file(CMABUF_MODULE_PATH, "default_pool=4194305");
+	err = errno;
+	EXPECT_EQ(-1, ret) TH_LOG("loaded with a budget of 4 MiB + 1 byte");
+	EXPECT_EQ(EINVAL, err) TH_LOG("%s", strerror(err));
+	EXPECT_TRUE(klog_contains("default_pool=4194305 is not a multiple of the page size"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-default"));
+	if (module_loaded())
+		module_unload();
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+}
+
 /* One unload and load, checking that everything goes and comes back. */
 static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 {
@@ -355,6 +373,98 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 900)
 		       growth[1] / 1024, WINDOW_CYCLES, slab[0], slab[1]);
 	/* A leak of one 256-byte object per cycle crosses the limit in either window. */
 	EXPECT_GT(LEAK_LIMIT_KB * 1024, growth[1]);
+}
+
+/* Whether rmmod is refused (EWOULDBLOCK) while path is open; *read_ok: reads worked. */
+static bool open_file_pins_module(const char *path, bool *read_ok)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret, err;
+
+	*read_ok = false;
+	if (fd < 0)
+		return false;
+	ret = module_unload();
+	err = errno;
+	*read_ok = read(fd, buf, sizeof(buf)) > 0;
+	close(fd);
+	return ret == -1 && err == EWOULDBLOCK && module_loaded();
+}
+
+/*
+ * Every debugfs file of cmabuf (each pool's, and the module-wide zones and vmstat) pins
+ * the module while it is open: rmmod is refused, and the file stays readable. Closing
+ * it after an unload would otherwise run its release in freed module memory (an oops).
+ * Then rmmod works, and the module loads again.
+ */
+TEST(debugfs_rmmod)
+{
+	DIR *root = opendir(CMABUF_DEBUGFS), *pool;
+	char dir[512], path[1024];
+	struct dirent *d, *f;
+	int files = 0;
+	bool read_ok;
+
+	ASSERT_NE(NULL, root);
+	while ((d = readdir(root))) {
+		if (d->d_name[0] == '.' || !strcmp(d->d_name, "fail_alloc"))
+			continue;
+		if (d->d_type != DT_DIR) {
+			snprintf(path, sizeof(path), CMABUF_DEBUGFS "/%s", d->d_name);
+			EXPECT_TRUE(open_file_pins_module(path, &read_ok))
+				TH_LOG("%s open: rmmod %s", path, strerror(errno));
+			EXPECT_TRUE(read_ok) TH_LOG("%s unreadable", path);
+			files++;
+			continue;
+		}
+		snprintf(dir, sizeof(dir), CMABUF_DEBUGFS "/%s", d->d_name);
+		pool = opendir(dir);
+		ASSERT_NE(NULL, pool);
+		while ((f = readdir(pool))) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
+			EXPECT_TRUE(open_file_pins_module(path, &read_ok))
+				TH_LOG("%s open: rmmod %s", path, strerror(errno));
+			EXPECT_TRUE(read_ok) TH_LOG("%s unreadable", path);
+			files++;
+		}
+		closedir(pool);
+	}
+	closedir(root);
+	/* zones, vmstat and six files of each of at least camera and display. */
+	EXPECT_LE(14, files);
+	ASSERT_TRUE(module_loaded());
+
+	/* All closed: unloading works, and loading again brings everything back. */
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	EXPECT_FALSE(path_exists(CMABUF_DEBUGFS));
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
+	EXPECT_TRUE(path_exists(CMABUF_DEBUGFS "/camera/info"));
+}
+
+/*
+ * fail_alloc (fault injection, when the kernel has it) is made of the kernel's own
+ * attribute files: their code is in the kernel, not in cmabuf, so they need not pin
+ * the module. One open across an unload reads as an error afterwards, and closes
+ * cleanly.
+ */
+TEST(debugfs_rmmod_fail_alloc)
+{
+	char buf[64];
+	int fd, ret;
+
+	fd = open(CMABUF_DEBUGFS "/fail_alloc/probability", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no fault injection in this kernel (CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	ASSERT_EQ(0, module_unload()) TH_LOG("%s", strerror(errno));
+	ret = read(fd, buf, sizeof(buf));
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EIO, errno) TH_LOG("read after unload: %s", strerror(errno));
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, module_load());
+	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
 }
 
 TEST_HARNESS_MAIN

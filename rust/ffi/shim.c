@@ -508,3 +508,23 @@ bool cmabuf_fail_alloc(size_t size)
 	return false;
 }
 #endif
+
+/*
+ * debugfs entries for rust/ffi/debugfs.rs, whose file operations name this module as
+ * owner. Stubs return an error pointer when CONFIG_DEBUG_FS is off.
+ */
+struct dentry *cmabuf_debugfs_create_dir(const char *name, struct dentry *parent)
+{
+	return debugfs_create_dir(name, parent);
+}
+
+struct dentry *cmabuf_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent,
+					  void *data, const struct file_operations *fops)
+{
+	return debugfs_create_file(name, mode, parent, data, fops);
+}
+
+void cmabuf_debugfs_remove(struct dentry *dentry)
+{
+	debugfs_remove(dentry);
+}

@@ -158,4 +158,12 @@ struct cmabuf_census {
 
 void cmabuf_page_census(unsigned long pfn, unsigned long count, struct cmabuf_census *out);
 
+/* debugfs entries whose file operations (owner: this module) are defined in Rust */
+struct dentry;
+struct file_operations;
+struct dentry *cmabuf_debugfs_create_dir(const char *name, struct dentry *parent);
+struct dentry *cmabuf_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent,
+					  void *data, const struct file_operations *fops);
+void cmabuf_debugfs_remove(struct dentry *dentry);
+
 #endif /* CMABUF_FFI_SHIM_H */

@@ -6,14 +6,23 @@
  * as a dma-buf file descriptor that can be mmap()ed, synchronised with
  * DMA_BUF_IOCTL_SYNC (linux/dma-buf.h) and handed to camera (V4L2), display (DRM) or
  * GPU drivers. The buffer is freed when the last reference to it goes: the fd, its
- * duplicates, mappings and importers' attachments.
+ * duplicates, mappings and importers' attachments. Map it MAP_SHARED: a MAP_PRIVATE
+ * mapping is copy-on-write (a page the process writes becomes its own copy, which the
+ * buffer never sees).
+ *
+ * The device node itself serves ioctls only: read() and write() fail with EINVAL,
+ * mmap() with ENODEV, lseek() with ESPIPE. CMABUF_IOC_ALLOC and CMABUF_IOC_PREPARE
+ * take memory from the pool and need the node open for writing (O_RDWR or O_WRONLY);
+ * on a file opened O_RDONLY they fail with EBADF. CMABUF_IOC_POOL_INFO and
+ * CMABUF_IOC_PHYS work on any open file.
  *
  * Every struct carries reserved fields that must be zero, so it can grow without a new
  * ioctl number. Errors: EINVAL for an unknown flag, a non-zero reserved field, size 0
  * or larger than the pool, a bad alignment or bad fd_flags; EFAULT for a bad pointer;
  * ENOMEM when the pool has no free run large enough; EBUSY when pages in the pool
  * could not be migrated away after bounded retries; EDQUOT when a limit is reached;
- * EPERM for CMABUF_IOC_PHYS without CAP_SYS_RAWIO; ENOTTY for an unknown ioctl.
+ * EPERM for CMABUF_IOC_PHYS without CAP_SYS_RAWIO; EBADF for CMABUF_IOC_ALLOC and
+ * CMABUF_IOC_PREPARE on a node opened O_RDONLY; ENOTTY for an unknown ioctl.
  *
  * Usable from C and C++. See Documentation/cmabuf.rst.
  */
@@ -40,13 +49,14 @@
 
 /**
  * struct cmabuf_alloc - CMABUF_IOC_ALLOC: allocate a contiguous buffer
- * @size:	in: bytes; rounded up to whole pages
+ * @size:	in: bytes; rounded up to whole pages (left as given: the buffer's
+ *		size is the dma-buf's, lseek(fd, 0, SEEK_END))
  * @align:	in: alignment of the buffer's physical address in bytes, a power of two
  *		no smaller than the page size; 0 means page alignment
  * @flags:	in: one CMABUF_CACHED, CMABUF_WRITECOMBINE or CMABUF_UNCACHED
  * @fd_flags:	in: flags for the new fd: O_CLOEXEC, and O_RDWR or O_RDONLY (0)
- * @fd:		out: the dma-buf file descriptor
- * @id:		out: the buffer's number, as debugfs shows it
+ * @fd:		out: the dma-buf file descriptor; must be zero on input (EINVAL)
+ * @id:		out: the buffer's number, as debugfs shows it; must be zero on input
  * @reserved:	must be zero
  */
 struct cmabuf_alloc {

@@ -321,3 +321,18 @@ pub struct cmabuf_census {
 unsafe extern "C" {
     pub fn cmabuf_page_census(pfn: ffi::c_ulong, count: ffi::c_ulong, out: *mut cmabuf_census);
 }
+unsafe extern "C" {
+    pub fn cmabuf_debugfs_create_dir(name: *const ffi::c_char, parent: *mut dentry) -> *mut dentry;
+}
+unsafe extern "C" {
+    pub fn cmabuf_debugfs_create_file(
+        name: *const ffi::c_char,
+        mode: umode_t,
+        parent: *mut dentry,
+        data: *mut ffi::c_void,
+        fops: *const file_operations,
+    ) -> *mut dentry;
+}
+unsafe extern "C" {
+    pub fn cmabuf_debugfs_remove(dentry: *mut dentry);
+}
