@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Module-wide debugfs reports, next to the pools' directories:
-//! `/sys/kernel/debug/cmabuf/zones` and `/sys/kernel/debug/cmabuf/vmstat`.
+//! `/sys/kernel/debug/cmabuf/zones`, `/sys/kernel/debug/cmabuf/vmstat` and
+//! `/sys/kernel/debug/cmabuf/mapping`.
 
-use crate::ffi::{
-    fault::FailAlloc,
-    mm,
-    VmEvents, //
+use crate::{
+    ffi::{
+        dma_buf,
+        fault::FailAlloc,
+        mm,
+        VmEvents, //
+    },
+    uapi::CacheMode, //
 };
 use core::fmt;
 use kernel::{
@@ -25,6 +30,8 @@ pub(crate) struct Reports {
     zones: File<()>,
     #[pin]
     vmstat: File<VmEvents>,
+    #[pin]
+    mapping: File<()>,
     _fail_alloc: FailAlloc,
 }
 
@@ -38,6 +45,7 @@ impl Reports {
                 mm::vm_events(),
                 &|at_load: &VmEvents, f| write_vmstat(at_load, f)
             ),
+            mapping <- root.read_callback_file(c"mapping", (), &|(): &(), f| write_mapping(f)),
             _fail_alloc: FailAlloc::create(),
         })
     }
@@ -69,6 +77,25 @@ fn write_zones(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_fmt(fmt!(" {}", n))?;
         }
         f.write_str("\n\n")?;
+    }
+    Ok(())
+}
+
+/// How buffers are mapped and kept coherent: the memory type of user mappings and of
+/// importers' `vmap` per cache mode (`Documentation/reliability.rst`).
+fn write_mapping(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let modes = [
+        ("cached", CacheMode::Cached),
+        ("writecombine", CacheMode::WriteCombine),
+        ("uncached", CacheMode::Uncached),
+    ];
+    for (name, mode) in modes {
+        let user = dma_buf::memtype(mode, false);
+        f.write_fmt(fmt!("user_{}: {}\n", name, user.name()))?;
+    }
+    for (name, mode) in modes {
+        let kernel = dma_buf::memtype(mode, true);
+        f.write_fmt(fmt!("kernel_{}: {}\n", name, kernel.name()))?;
     }
     Ok(())
 }

@@ -446,5 +446,114 @@ unsafe extern "C" fn release(dmabuf: *mut bindings::dma_buf) {
     drop(unsafe { <Pin<KBox<Exported>>>::from_foreign((*dmabuf).priv_) });
 }
 
+/// The memory type of a CPU mapping, as the architecture's page tables encode it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum MemType {
+    /// Cacheable (write-back) normal memory.
+    Normal,
+    /// Normal non-cacheable memory (32-bit ARM: "bufferable"): uncached, but memset and
+    /// unaligned accesses work and writes may be merged.
+    NormalNc,
+    /// Device memory (32-bit ARM: also strongly ordered): for MMIO; on RAM, `DC ZVA`
+    /// (memset) and unaligned accesses fault.
+    Device,
+    /// Anything else.
+    Other,
+}
+
+impl MemType {
+    /// The name debugfs shows.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            MemType::Normal => "normal",
+            MemType::NormalNc => "normal-nc",
+            MemType::Device => "device",
+            MemType::Other => "other",
+        }
+    }
+}
+
+/// The memory type cmabuf maps buffers of cache mode `cache` with: in the kernel's
+/// `vmap` for importers (`kernel`) or in user space (`mmap`).
+pub(crate) fn memtype(cache: CacheMode, kernel: bool) -> MemType {
+    // SAFETY: The helper only computes page protections; it touches no memory.
+    match unsafe { sys::cmabuf_prot_memtype(cache as u32, kernel) } as u32 {
+        sys::CMABUF_MT_NORMAL => MemType::Normal,
+        sys::CMABUF_MT_NORMAL_NC => MemType::NormalNc,
+        sys::CMABUF_MT_DEVICE => MemType::Device,
+        _ => MemType::Other,
+    }
+}
+
+/// The byte lengths of the scatter-list entries that describe a buffer of `pages`
+/// contiguous pages.
+pub(crate) fn sg_entries(pages: usize) -> impl Iterator<Item = u32> {
+    // One entry: `sg_set_page` takes the length as an `unsigned int`.
+    core::iter::once((pages << kernel::page::PAGE_SHIFT) as u32)
+}
+
 // The cache mode crosses to C as the uAPI's CMABUF_* value.
 const _: () = assert!(CacheMode::WriteCombine as u32 == 1 && CacheMode::Uncached as u32 == 2);
+
+#[kunit_tests(cmabuf_mapping)]
+mod tests {
+    use super::*;
+    use kernel::page::PAGE_SHIFT;
+
+    /// The largest scatter-list entry: `UINT_MAX & PAGE_MASK` bytes.
+    const SG_MAX: u32 = u32::MAX & !((1u32 << PAGE_SHIFT) - 1);
+
+    fn total(pages: usize) -> u64 {
+        sg_entries(pages).map(u64::from).sum()
+    }
+
+    fn count(pages: usize) -> usize {
+        sg_entries(pages).count()
+    }
+
+    #[test]
+    fn uncached_attr_is_normal_nc() {
+        // Uncached RAM is Normal non-cacheable, as the DMA API maps it; never Device.
+        assert_eq!(memtype(CacheMode::Uncached, false), MemType::NormalNc);
+        assert_eq!(memtype(CacheMode::Uncached, true), MemType::NormalNc);
+    }
+
+    #[test]
+    fn uncached_attr_other_modes() {
+        assert_eq!(memtype(CacheMode::Cached, false), MemType::Normal);
+        assert_eq!(memtype(CacheMode::Cached, true), MemType::Normal);
+        assert_eq!(memtype(CacheMode::WriteCombine, false), MemType::NormalNc);
+        assert_eq!(memtype(CacheMode::WriteCombine, true), MemType::NormalNc);
+    }
+
+    #[test]
+    fn sg_split_small_buffers_take_one_entry() {
+        assert_eq!(count(1), 1);
+        assert_eq!(total(1), 1 << PAGE_SHIFT);
+        let max_pages = (SG_MAX >> PAGE_SHIFT) as usize;
+        assert_eq!(count(max_pages), 1);
+        assert_eq!(total(max_pages), u64::from(SG_MAX));
+    }
+
+    #[test]
+    fn sg_split_at_4g() {
+        let max_pages = (SG_MAX >> PAGE_SHIFT) as usize;
+        // One page more than an entry holds: two entries, nothing lost.
+        assert_eq!(count(max_pages + 1), 2);
+        assert_eq!(total(max_pages + 1), u64::from(SG_MAX) + (1 << PAGE_SHIFT));
+        // Exactly 4 GiB, which a 32-bit length truncates to 0.
+        let four_g = 1usize << (32 - PAGE_SHIFT);
+        assert_eq!(total(four_g), 1u64 << 32);
+        assert!(sg_entries(four_g).all(|len| len != 0 && len <= SG_MAX));
+        assert!(sg_entries(four_g).all(|len| len & ((1 << PAGE_SHIFT) - 1) == 0));
+    }
+
+    #[test]
+    fn sg_split_many_entries() {
+        let max_pages = (SG_MAX >> PAGE_SHIFT) as usize;
+        let pages = 3 * max_pages + 5;
+        assert_eq!(count(pages), 4);
+        assert_eq!(sg_entries(pages).last(), Some(5 << PAGE_SHIFT));
+        assert_eq!(total(pages), 3 * u64::from(SG_MAX) + (5 << PAGE_SHIFT));
+    }
+}

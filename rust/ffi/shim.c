@@ -139,6 +139,44 @@ static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
 	}
 }
 
+/*
+ * The memory type a page protection maps with, as CMABUF_MT_* (shim.h): arm64's
+ * MAIR attribute index, 32-bit ARM's L_PTE_MT_* (TEX/C/B) memory type.
+ */
+static int cmabuf_memtype(pgprot_t prot)
+{
+#if defined(CONFIG_ARM64)
+	switch (pgprot_val(prot) & PTE_ATTRINDX_MASK) {
+	case PTE_ATTRINDX(MT_NORMAL):
+	case PTE_ATTRINDX(MT_NORMAL_TAGGED):
+		return CMABUF_MT_NORMAL;
+	case PTE_ATTRINDX(MT_NORMAL_NC):
+		return CMABUF_MT_NORMAL_NC;
+	case PTE_ATTRINDX(MT_DEVICE_nGnRnE):
+	case PTE_ATTRINDX(MT_DEVICE_nGnRE):
+		return CMABUF_MT_DEVICE;
+	}
+#elif defined(CONFIG_ARM)
+	pteval_t mt = pgprot_val(prot) & L_PTE_MT_MASK;
+
+	if (mt == L_PTE_MT_WRITEBACK || mt == L_PTE_MT_WRITEALLOC || mt == L_PTE_MT_WRITETHROUGH)
+		return CMABUF_MT_NORMAL;
+	if (mt == L_PTE_MT_BUFFERABLE)
+		return CMABUF_MT_NORMAL_NC;
+	/* Strongly ordered (L_PTE_MT_UNCACHED) behaves as Device memory, and stricter. */
+	if (mt == L_PTE_MT_UNCACHED || mt == L_PTE_MT_DEV_SHARED || mt == L_PTE_MT_DEV_NONSHARED)
+		return CMABUF_MT_DEVICE;
+#endif
+	return CMABUF_MT_OTHER;
+}
+
+/* The memory type cmabuf maps a buffer of cache mode cache with: vmap or user mmap. */
+int cmabuf_prot_memtype(unsigned int cache, bool kernel)
+{
+	return cmabuf_memtype(cmabuf_prot(kernel ? PAGE_KERNEL :
+					  vm_get_page_prot(VM_READ | VM_WRITE | VM_SHARED), cache));
+}
+
 /* Sets up a user mapping of a buffer: page protection by cache mode, fixed size. */
 void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache)
 {

@@ -43,6 +43,12 @@ void cmabuf_vma_span(const struct vm_area_struct *vma, unsigned long *start,
 		     unsigned long *pages, unsigned long *pgoff);
 void *cmabuf_vmap(struct page **pages, unsigned int count, unsigned int cache);
 void cmabuf_vunmap(const void *addr);
+/* Memory types of page protections (cmabuf_prot_memtype) */
+#define CMABUF_MT_OTHER 0
+#define CMABUF_MT_NORMAL 1	/* cacheable */
+#define CMABUF_MT_NORMAL_NC 2	/* Normal non-cacheable (ARM: bufferable) */
+#define CMABUF_MT_DEVICE 3	/* Device or strongly ordered: MMIO only */
+int cmabuf_prot_memtype(unsigned int cache, bool kernel);
 void cmabuf_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *cmabuf_iosys_map_vaddr(const struct iosys_map *map);
 

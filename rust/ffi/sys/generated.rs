@@ -5,6 +5,10 @@
 
 use kernel::{bindings::*, ffi};
 
+pub const CMABUF_MT_OTHER: u32 = 0;
+pub const CMABUF_MT_NORMAL: u32 = 1;
+pub const CMABUF_MT_NORMAL_NC: u32 = 2;
+pub const CMABUF_MT_DEVICE: u32 = 3;
 pub const CMABUF_ZONE_ORDERS: u32 = 16;
 pub const CMABUF_ZONES: u32 = 8;
 pub const CMABUF_CENSUS_SAMPLES: u32 = 8;
@@ -150,6 +154,9 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn cmabuf_vunmap(addr: *const ffi::c_void);
+}
+unsafe extern "C" {
+    pub fn cmabuf_prot_memtype(cache: ffi::c_uint, kernel: bool) -> ffi::c_int;
 }
 unsafe extern "C" {
     pub fn cmabuf_iosys_map_set_vaddr(map: *mut iosys_map, vaddr: *mut ffi::c_void);
