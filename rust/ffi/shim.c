@@ -133,7 +133,16 @@ static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
 	case CMABUF_WRITECOMBINE:
 		return pgprot_writecombine(prot);
 	case CMABUF_UNCACHED:
-		return pgprot_noncached(prot);
+		/*
+		 * RAM as the DMA API maps it for non-coherent devices: Normal non-cacheable
+		 * (arm64; ARM: bufferable), never Device memory (pgprot_noncached), on which
+		 * memset (DC ZVA) and unaligned accesses fault.
+		 */
+#ifdef pgprot_dmacoherent
+		return pgprot_dmacoherent(prot);
+#else
+		return pgprot_writecombine(prot);
+#endif
 	default:
 		return prot;
 	}
