@@ -430,7 +430,9 @@ impl Allocator {
             let Some(dev) = self.dev.lock().clone() else {
                 return Err(put_back(cached, ENODEV, FailureKind::Other));
             };
-            cached.pages.clean_dcache(&dev);
+            if let Err(e) = cached.pages.clean_dcache(&dev) {
+                return Err(put_back(cached, e, FailureKind::Other));
+            }
         }
         let base_pfn = self.base.unwrap_or(0) >> PAGE_SHIFT;
         let range = Range {
@@ -833,7 +835,10 @@ impl Allocator {
                 drop(cma_pages);
                 return Err(unreserve(ENODEV, FailureKind::Other));
             };
-            cma_pages.clean_dcache(&dev);
+            if let Err(e) = cma_pages.clean_dcache(&dev) {
+                drop(cma_pages);
+                return Err(unreserve(e, FailureKind::Other));
+            }
         }
         let range = Range {
             id: 0,
@@ -1059,8 +1064,8 @@ impl Allocator {
             "max_process_buffers: {}\n",
             dec(limits.max_process_buffers)
         ))?;
-        let stranded: usize = usage.stranded.iter().map(|(_, p)| p.size()).sum();
-        f.write_fmt(fmt!("stranded: {}\n", stranded))?;
+        let stranded: u64 = usage.stranded.iter().map(|(_, p)| p.size()).sum();
+        f.write_fmt(fmt!("stranded: {}\n", dec(stranded)))?;
         let cached: u64 = usage.cache.iter().map(|c| c.count << PAGE_SHIFT).sum();
         let prepared: u64 = usage
             .cache

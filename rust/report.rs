@@ -6,6 +6,7 @@
 
 use crate::{
     ffi::{
+        dcache,
         dma_buf,
         fault::FailAlloc,
         mm,
@@ -82,8 +83,17 @@ fn write_zones(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 }
 
 /// How buffers are mapped and kept coherent: the memory type of user mappings and of
-/// importers' `vmap` per cache mode (`Documentation/reliability.rst`).
+/// importers' `vmap` per cache mode, the cache-maintenance device and what it did
+/// (`Documentation/reliability.rst`).
 fn write_mapping(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let d = dcache::status();
+    let device = if d.present { "cmabuf-dcache" } else { "none" };
+    f.write_fmt(fmt!("device: {}\n", device))?;
+    f.write_fmt(fmt!("dma_mask_bits: {}\n", d.mask_bits))?;
+    f.write_fmt(fmt!("coherent: {}\n", u32::from(d.coherent)))?;
+    f.write_fmt(fmt!("cleans: {}\n", d.cleans))?;
+    f.write_fmt(fmt!("clean_failures: {}\n", d.failures))?;
+    f.write_fmt(fmt!("cpu_syncs_unattached: {}\n", d.syncs_unattached))?;
     let modes = [
         ("cached", CacheMode::Cached),
         ("writecombine", CacheMode::WriteCombine),
