@@ -197,6 +197,55 @@ TEST_F(mapping, madvise_refault)
 	close(buf);
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Why mmap keeps inserting every page at once although the fault handler could do it
+ * all: first touch of a 16 MiB buffer after mmap (pages inserted in batches at mmap)
+ * against first touch after MADV_DONTNEED (one fault per page). Both must read the
+ * buffer; the times are printed, not judged (TCG is not hardware).
+ */
+TEST(refault_cost)
+{
+	const size_t size = 16 << 20;
+	uint64_t t0, t_mmap, t_touch, t_refault;
+	volatile uint8_t *p;
+	unsigned long sum = 0;
+	int pool = pool_open("camera"), buf;
+	size_t i;
+
+	ASSERT_LE(0, pool);
+	buf = buf_alloc_rw(pool, size);
+	ASSERT_LE(0, buf);
+	t0 = now_us();
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	t_mmap = now_us() - t0;
+	t0 = now_us();
+	for (i = 0; i < size; i += 4096)
+		sum += p[i];
+	t_touch = now_us() - t0;
+	ASSERT_EQ(0, madvise((void *)p, size, MADV_DONTNEED));
+	t0 = now_us();
+	for (i = 0; i < size; i += 4096)
+		sum += p[i];
+	t_refault = now_us() - t0;
+	EXPECT_EQ(0, sum);
+	ksft_print_msg("16 MiB: mmap (eager insert) %llu us + first touch %llu us; touch after MADV_DONTNEED (a fault per page) %llu us\n",
+		       (unsigned long long)t_mmap, (unsigned long long)t_touch,
+		       (unsigned long long)t_refault);
+	munmap((void *)p, size);
+	close(buf);
+	EXPECT_TRUE(wait_used(pool, 0, 1000));
+	close(pool);
+}
+
 /*
  * Item 7: the memory type of user mappings and of the kernel vmap given to importers,
  * per cache mode: "uncached" is Normal non-cacheable (as the DMA API maps RAM for

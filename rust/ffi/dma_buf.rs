@@ -50,8 +50,8 @@ use kernel::{
 /// # Invariants
 ///
 /// `dev` is the attachment's device, valid until `detach`. `sgt` is empty (zeroed) or
-/// holds a table (from [`sg_table_init`]) covering the buffer, freed on drop; `mapped` is the direction it
-/// is DMA-mapped for, if it is.
+/// holds a table (from [`sg_table_init`]) covering the buffer, freed on drop; `mapped`
+/// is the direction it is DMA-mapped for, if it is.
 struct Attachment {
     dev: *mut bindings::device,
     sgt: KBox<bindings::sg_table>,
