@@ -538,7 +538,9 @@ impl Allocator {
             let Some(dev) = self.dev.lock().clone() else {
                 return Err(put_back(cached, ENODEV));
             };
-            cached.pages.clean_dcache(&dev);
+            if let Err(e) = cached.pages.clean_dcache(&dev) {
+                return Err(put_back(cached, e));
+            }
         }
         let status = match Arc::pin_init(BufferStatus::new(), GFP_KERNEL) {
             Ok(status) => status,
@@ -1005,7 +1007,10 @@ impl Allocator {
                 drop(cma_pages);
                 return Err(unreserve(ENODEV, FailureKind::Other));
             };
-            cma_pages.clean_dcache(&dev);
+            if let Err(e) = cma_pages.clean_dcache(&dev) {
+                drop(cma_pages);
+                return Err(unreserve(e, FailureKind::Other));
+            }
         }
         let range = Range {
             id: 0,

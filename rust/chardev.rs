@@ -159,7 +159,7 @@ fn phys(pool: &Allocator, arg: usize) -> Result<isize> {
         .filter(|b| core::ptr::eq(&**b.pool(), pool))
         .ok_or_else(|| invalid(pool, "CMABUF_IOC_PHYS", "fd is not a buffer of this pool"))?;
     args.phys = buffer.pages().phys();
-    args.size = buffer.pages().size() as u64;
+    args.size = buffer.pages().size();
     writer.write(&args)?;
     Ok(0)
 }

@@ -37,12 +37,14 @@ use kernel::{
 };
 
 /// The loaded module. Fields drop in order: the driver (and with it every pool) and the
-/// default-area pool go before the registry the pools relied on.
+/// default-area pool go before the cache-maintenance device and the registry the pools
+/// relied on.
 #[pin_data]
 struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
     _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
+    _dcache: ffi::DcacheDevice,
     _reports: report::Reports,
     _registry: registry::RegistryLifetime,
 }
@@ -69,6 +71,7 @@ impl kernel::InPlaceModule for CmabufModule {
                 return Err(EINVAL);
             }
             let registry = registry::RegistryLifetime::start();
+            let dcache = ffi::DcacheDevice::create()?;
             let reports = report::Reports::new(&registry::debugfs_root())?;
             let default_pool = match budget {
                 0 => None,
@@ -77,6 +80,7 @@ impl kernel::InPlaceModule for CmabufModule {
             Ok(try_pin_init!(Self {
                 _registry: registry,
                 _default_pool: default_pool,
+                _dcache: dcache,
                 _reports: reports,
                 driver <- Registration::new(c"cmabuf", module),
             })

@@ -10,6 +10,7 @@
 //! helpers that have no exported symbol.
 
 mod cma;
+pub(crate) mod dcache;
 pub(crate) mod debugfs;
 pub(crate) mod dma_buf;
 mod dma_heap;
@@ -33,6 +34,7 @@ pub(crate) use cma::{
     CmaArea,
     CmaPages, //
 };
+pub(crate) use dcache::DcacheDevice;
 pub(crate) use dma_heap::HeapSlot;
 pub(crate) use dmem::{
     DmemCharge,

@@ -307,6 +307,7 @@ mod tests {
         assert!(is_module_entry(b"zones"));
         assert!(is_module_entry(b"vmstat"));
         assert!(is_module_entry(b"fail_alloc"));
+        assert!(is_module_entry(b"mapping"));
         assert!(!is_module_entry(b"zone"));
         assert!(!is_module_entry(b"camera"));
         assert!(!is_module_entry(b"default"));

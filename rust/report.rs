@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Module-wide debugfs reports, next to the pools' directories:
-//! `/sys/kernel/debug/cmabuf/zones` and `/sys/kernel/debug/cmabuf/vmstat`.
+//! `/sys/kernel/debug/cmabuf/zones`, `/sys/kernel/debug/cmabuf/vmstat` and
+//! `/sys/kernel/debug/cmabuf/mapping`.
 
-use crate::ffi::{
-    debugfs::{
-        Dir,
-        File, //
+use crate::{
+    ffi::{
+        dcache,
+        debugfs::{
+            Dir,
+            File, //
+        },
+        dma_buf,
+        fault::FailAlloc,
+        mm,
+        VmEvents, //
     },
-    fault::FailAlloc,
-    mm,
-    VmEvents, //
+    uapi::CacheMode, //
 };
 use core::fmt;
 use kernel::{
@@ -20,23 +26,25 @@ use kernel::{
 
 /// The names of the module-wide entries in `/sys/kernel/debug/cmabuf/`, beside the
 /// pools' directories: no pool may have one of them as its name.
-pub(crate) const MODULE_ENTRIES: [&CStr; 3] = [c"zones", c"vmstat", c"fail_alloc"];
+pub(crate) const MODULE_ENTRIES: [&CStr; 4] = [c"zones", c"vmstat", c"mapping", c"fail_alloc"];
 
 /// The module-wide files; removed on drop. Each open one pins the module.
 pub(crate) struct Reports {
     _zones: File<()>,
     _vmstat: File<VmEvents>,
+    _mapping: File<()>,
     _fail_alloc: FailAlloc,
 }
 
 impl Reports {
     /// Creates the files in `root`; `vmstat` counts from now on as well as since boot.
     pub(crate) fn new(root: &Dir) -> Result<Self> {
-        // The third, `fail_alloc`, is the fault-injection directory the C shim makes.
-        let [zones, vmstat, _] = MODULE_ENTRIES;
+        // The last, `fail_alloc`, is the fault-injection directory the C shim makes.
+        let [zones, vmstat, mapping, _] = MODULE_ENTRIES;
         Ok(Self {
             _zones: root.read_file(zones, (), |(), f| write_zones(f))?,
             _vmstat: root.read_file(vmstat, mm::vm_events(), write_vmstat)?,
+            _mapping: root.read_file(mapping, (), |(), f| write_mapping(f))?,
             _fail_alloc: FailAlloc::create(),
         })
     }
@@ -68,6 +76,34 @@ fn write_zones(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_fmt(fmt!(" {}", n))?;
         }
         f.write_str("\n\n")?;
+    }
+    Ok(())
+}
+
+/// How buffers are mapped and kept coherent: the memory type of user mappings and of
+/// importers' `vmap` per cache mode, the cache-maintenance device and what it did
+/// (`Documentation/reliability.rst`).
+fn write_mapping(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let d = dcache::status();
+    let device = if d.present { "cmabuf-dcache" } else { "none" };
+    f.write_fmt(fmt!("device: {}\n", device))?;
+    f.write_fmt(fmt!("dma_mask_bits: {}\n", d.mask_bits))?;
+    f.write_fmt(fmt!("coherent: {}\n", u32::from(d.coherent)))?;
+    f.write_fmt(fmt!("cleans: {}\n", d.cleans))?;
+    f.write_fmt(fmt!("clean_failures: {}\n", d.failures))?;
+    f.write_fmt(fmt!("cpu_syncs_unattached: {}\n", d.syncs_unattached))?;
+    let modes = [
+        ("cached", CacheMode::Cached),
+        ("writecombine", CacheMode::WriteCombine),
+        ("uncached", CacheMode::Uncached),
+    ];
+    for (name, mode) in modes {
+        let user = dma_buf::memtype(mode, false);
+        f.write_fmt(fmt!("user_{}: {}\n", name, user.name()))?;
+    }
+    for (name, mode) in modes {
+        let kernel = dma_buf::memtype(mode, true);
+        f.write_fmt(fmt!("kernel_{}: {}\n", name, kernel.name()))?;
     }
     Ok(())
 }

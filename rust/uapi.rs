@@ -212,6 +212,12 @@ impl Alloc {
         }
         let page = 1u64 << PAGE_SHIFT;
         let pages = self.size.div_ceil(page);
+        // A dma-buf's size is a `size_t` (32 bits on 32-bit ARM, even with LPAE).
+        if usize::try_from(pages << PAGE_SHIFT).is_err() {
+            return Err(
+                "size is larger than a dma-buf can be on this 32-bit kernel (4 GiB less a page)",
+            );
+        }
         let align_order = match self.align {
             0 => 0,
             a if !a.is_power_of_two() || a < page => {
@@ -283,6 +289,19 @@ mod tests {
             req(POOL).validate(POOL).map(|r| r.pages),
             Ok((POOL / PAGE) as usize)
         );
+    }
+
+    #[test]
+    fn sg_split_alloc_beyond_size_t() {
+        // 4 GiB: a dma-buf on a 64-bit kernel; more than `size_t` holds on 32-bit.
+        let four_g = 1u64 << 32;
+        let r = req(four_g).validate(2 * four_g);
+        if usize::BITS == 32 {
+            assert!(r.is_err());
+            assert!(req(four_g - PAGE).validate(2 * four_g).is_ok());
+        } else {
+            assert_eq!(r.map(|r| r.pages), Ok(1 << (32 - PAGE_SHIFT)));
+        }
     }
 
     #[test]

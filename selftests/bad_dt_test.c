@@ -78,6 +78,11 @@ FIXTURE_VARIANT_ADD(bad_dt, label_vmstat) {
 	.message = "label \"vmstat\" names a module-wide file in /sys/kernel/debug/cmabuf",
 };
 
+FIXTURE_VARIANT_ADD(bad_dt, label_mapping) {
+	.device = "bad-mapping",
+	.message = "label \"mapping\" names a module-wide file in /sys/kernel/debug/cmabuf",
+};
+
 FIXTURE_VARIANT_ADD(bad_dt, label_fail_alloc) {
 	.device = "bad-fail-alloc",
 	.message = "label \"fail_alloc\" names a module-wide file in /sys/kernel/debug/cmabuf",

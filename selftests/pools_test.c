@@ -134,6 +134,10 @@ FIXTURE_VARIANT_ADD(kunit, decimal) {
 	.suite = "cmabuf_decimal",
 };
 
+FIXTURE_VARIANT_ADD(kunit, mapping) {
+	.suite = "cmabuf_mapping",
+};
+
 FIXTURE_SETUP(kunit)
 {
 }

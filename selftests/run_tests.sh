@@ -22,7 +22,7 @@ run() {
 	./"$@"
 	echo "# cmabuf selftest: $1 exit $?"
 }
-for t in pools_test bad_dt_test alloc_test import_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test pipeline_test overlay_test; do
+for t in pools_test bad_dt_test alloc_test import_test mapping_test limits_test debugfs_test pressure_test fault_test reliability_test lifecycle_test cache_test pipeline_test overlay_test; do
 	run $t
 done
 # 32-bit ARM: the HighMem pool (dts/highmem-pool.dtso is in the DT there only).

@@ -3,7 +3,10 @@
 //! CMA areas (`struct cma`, `mm/cma.c`) and pages allocated from them.
 
 use super::{
-    raw_device,
+    dcache::{
+        self,
+        Maintenance, //
+    },
     sys, //
 };
 use core::ptr::NonNull;
@@ -115,9 +118,10 @@ impl CmaPages {
         self.pfn() << PAGE_SHIFT
     }
 
-    /// Size in bytes.
-    pub(crate) fn size(&self) -> usize {
-        self.count << PAGE_SHIFT
+    /// Size in bytes: 64 bits, since on 32-bit ARM with LPAE a buffer (not a dma-buf:
+    /// ALLOC refuses those) could exceed `usize`.
+    pub(crate) fn size(&self) -> u64 {
+        (self.count as u64) << PAGE_SHIFT
     }
 
     /// Page `n` of the range (`n < count`), for the exporter.
@@ -133,10 +137,28 @@ impl CmaPages {
     }
 
     /// Writes the CPU's cached lines of the pages back to memory and drops them, so
-    /// uncached mappings see what was written through the cached linear map.
-    pub(crate) fn clean_dcache(&self, dev: &Device) {
-        // SAFETY: `dev` is valid for the call and the pages belong to this object.
-        unsafe { sys::cmabuf_clean_dcache(raw_device(dev), self.first.as_ptr(), self.size()) };
+    /// non-cacheable mappings see what was written through the cached linear map (the
+    /// zeroing). Done on the module's maintenance device, whose mask covers every pool;
+    /// fails (and says so on `dev`, the pool's device) rather than leave lines that
+    /// could later be written back over the buffer or show the previous owner's data.
+    pub(crate) fn clean_dcache(&self, dev: &Device) -> Result {
+        dcache::maintain(self.first.as_ptr(), self.phys(), self.size(), Maintenance::Clean)
+            .inspect(|()| dcache::count_clean())
+            .inspect_err(|e| {
+                dev_err!(
+                    dev,
+                    "could not clean the CPU caches over {} bytes at {:#x} (error {}: DMA mapping failed or bounced); buffer refused\n",
+                    crate::decimal::dec(self.size()),
+                    self.phys(),
+                    e.to_errno()
+                )
+            })
+    }
+
+    /// CPU cache maintenance over the whole range (`DMA_BUF_IOCTL_SYNC` without a
+    /// mapped importer).
+    pub(super) fn maintain(&self, op: Maintenance) -> Result {
+        dcache::maintain(self.first.as_ptr(), self.phys(), self.size(), op)
     }
 
     /// How many pages someone else still holds a reference to (e.g. pinned for I/O).

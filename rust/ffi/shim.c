@@ -6,7 +6,9 @@
 #include <linux/cgroup_dmem.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
+#include <linux/device/faux.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
@@ -116,16 +118,62 @@ int cmabuf_clear_pages(struct page *page, unsigned long count)
 }
 
 /*
- * Writes back and invalidates the CPU cache lines of a range, through the DMA API on
- * the pool's device: uncached user mappings alias the cached linear map, so freshly
- * zeroed lines must reach memory before user space maps the buffer.
+ * The module's cache-maintenance device (rust/ffi/dcache.rs): a faux device of its own,
+ * not DMA-coherent, whose mask the Rust side widens to all of memory.
  */
-void cmabuf_clean_dcache(struct device *dev, struct page *page, size_t size)
-{
-	dma_addr_t addr = dma_map_page(dev, page, 0, size, DMA_BIDIRECTIONAL);
+static struct faux_device *cmabuf_dcache_fdev;
 
-	if (!dma_mapping_error(dev, addr))
-		dma_unmap_page(dev, addr, size, DMA_BIDIRECTIONAL);
+struct device *cmabuf_dcache_dev_create(void)
+{
+	cmabuf_dcache_fdev = faux_device_create("cmabuf-dcache", NULL, NULL);
+	return cmabuf_dcache_fdev ? &cmabuf_dcache_fdev->dev : NULL;
+}
+
+void cmabuf_dcache_dev_destroy(void)
+{
+	faux_device_destroy(cmabuf_dcache_fdev);
+	cmabuf_dcache_fdev = NULL;
+}
+
+struct device *cmabuf_dcache_dev(void)
+{
+	return cmabuf_dcache_fdev ? &cmabuf_dcache_fdev->dev : NULL;
+}
+
+u64 cmabuf_dma_get_mask(struct device *dev)
+{
+	return dma_get_mask(dev);
+}
+
+bool cmabuf_dev_dma_coherent(struct device *dev)
+{
+	return dev_is_dma_coherent(dev);
+}
+
+/* A streaming mapping without cache maintenance: the caller syncs what it needs. */
+dma_addr_t cmabuf_dma_map_nosync(struct device *dev, struct page *page, size_t size, int dir)
+{
+	return dma_map_page_attrs(dev, page, 0, size, dir, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+bool cmabuf_dma_mapping_error(struct device *dev, dma_addr_t addr)
+{
+	return dma_mapping_error(dev, addr);
+}
+
+void cmabuf_dma_unmap_nosync(struct device *dev, dma_addr_t addr, size_t size, int dir)
+{
+	dma_unmap_page_attrs(dev, addr, size, dir, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+void cmabuf_dma_sync_for_cpu(struct device *dev, dma_addr_t addr, size_t size, int dir)
+{
+	dma_sync_single_for_cpu(dev, addr, size, dir);
+}
+
+void cmabuf_dma_sync_for_device(struct device *dev, dma_addr_t addr, size_t size, int dir)
+{
+	dma_sync_single_for_device(dev, addr, size, dir);
 }
 
 static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
@@ -134,17 +182,87 @@ static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
 	case CMABUF_WRITECOMBINE:
 		return pgprot_writecombine(prot);
 	case CMABUF_UNCACHED:
-		return pgprot_noncached(prot);
+		/*
+		 * RAM as the DMA API maps it for non-coherent devices: Normal non-cacheable
+		 * (arm64; ARM: bufferable), never Device memory (pgprot_noncached), on which
+		 * memset (DC ZVA) and unaligned accesses fault.
+		 */
+#ifdef pgprot_dmacoherent
+		return pgprot_dmacoherent(prot);
+#else
+		return pgprot_writecombine(prot);
+#endif
 	default:
 		return prot;
 	}
 }
 
-/* Sets up a user mapping of a buffer: page protection by cache mode, fixed size. */
-void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache)
+/*
+ * The memory type a page protection maps with, as CMABUF_MT_* (shim.h): arm64's
+ * MAIR attribute index, 32-bit ARM's L_PTE_MT_* (TEX/C/B) memory type.
+ */
+static int cmabuf_memtype(pgprot_t prot)
+{
+#if defined(CONFIG_ARM64)
+	switch (pgprot_val(prot) & PTE_ATTRINDX_MASK) {
+	case PTE_ATTRINDX(MT_NORMAL):
+	case PTE_ATTRINDX(MT_NORMAL_TAGGED):
+		return CMABUF_MT_NORMAL;
+	case PTE_ATTRINDX(MT_NORMAL_NC):
+		return CMABUF_MT_NORMAL_NC;
+	case PTE_ATTRINDX(MT_DEVICE_nGnRnE):
+	case PTE_ATTRINDX(MT_DEVICE_nGnRE):
+		return CMABUF_MT_DEVICE;
+	}
+#elif defined(CONFIG_ARM)
+	pteval_t mt = pgprot_val(prot) & L_PTE_MT_MASK;
+
+	if (mt == L_PTE_MT_WRITEBACK || mt == L_PTE_MT_WRITEALLOC || mt == L_PTE_MT_WRITETHROUGH)
+		return CMABUF_MT_NORMAL;
+	if (mt == L_PTE_MT_BUFFERABLE)
+		return CMABUF_MT_NORMAL_NC;
+	/* Strongly ordered (L_PTE_MT_UNCACHED) behaves as Device memory, and stricter. */
+	if (mt == L_PTE_MT_UNCACHED || mt == L_PTE_MT_DEV_SHARED || mt == L_PTE_MT_DEV_NONSHARED)
+		return CMABUF_MT_DEVICE;
+#endif
+	return CMABUF_MT_OTHER;
+}
+
+/* The memory type cmabuf maps a buffer of cache mode cache with: vmap or user mmap. */
+int cmabuf_prot_memtype(unsigned int cache, bool kernel)
+{
+	return cmabuf_memtype(cmabuf_prot(kernel ? PAGE_KERNEL :
+					  vm_get_page_prot(VM_READ | VM_WRITE | VM_SHARED), cache));
+}
+
+/*
+ * Sets up a user mapping of a buffer: page protection by cache mode, fixed size, the
+ * operations that fault pages back in and their private data.
+ */
+void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache,
+			const struct vm_operations_struct *ops, void *priv)
 {
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = cmabuf_prot(vm_get_page_prot(vma->vm_flags), cache);
+	vma->vm_ops = ops;
+	vma->vm_private_data = priv;
+}
+
+/* A fault's VMA private data; *pgoff: the faulting page's offset in the file. */
+void *cmabuf_vmf_info(const struct vm_fault *vmf, unsigned long *pgoff)
+{
+	*pgoff = vmf->pgoff;
+	return vmf->vma->vm_private_data;
+}
+
+/* Resolves a fault with page, referenced for the page table; no page: SIGBUS. */
+unsigned int cmabuf_vmf_set_page(struct vm_fault *vmf, struct page *page)
+{
+	if (!page)
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
 }
 
 void cmabuf_vma_span(const struct vm_area_struct *vma, unsigned long *start,
@@ -188,15 +306,22 @@ struct dma_buf *cmabuf_dma_buf_export(const struct dma_buf_ops *ops, size_t size
 	return dma_buf_export(&exp_info);
 }
 
-/* A one-entry scatter-list covering a contiguous buffer. */
-int cmabuf_sgt_init(struct sg_table *sgt, struct page *page, size_t size)
+int cmabuf_sgt_alloc(struct sg_table *sgt, unsigned int nents)
 {
-	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+	return sg_alloc_table(sgt, nents, GFP_KERNEL);
+}
 
-	if (ret)
-		return ret;
-	sg_set_page(sgt->sgl, page, size, 0);
-	return 0;
+struct scatterlist *cmabuf_sgt_first(struct sg_table *sgt)
+{
+	return sgt->sgl;
+}
+
+/* Sets entry sg to len bytes from page on; returns the next entry (NULL after the last). */
+struct scatterlist *cmabuf_sg_set_next(struct scatterlist *sg, struct page *page,
+				       unsigned int len)
+{
+	sg_set_page(sg, page, len, 0);
+	return sg_next(sg);
 }
 
 void cmabuf_sgt_unmap(struct device *dev, struct sg_table *sgt, int dir)
@@ -213,6 +338,9 @@ void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int di
 {
 	dma_sync_sgtable_for_device(dev, sgt, dir);
 }
+
+/* The DMA directions as rust/ffi/dcache.rs passes them. */
+static_assert(DMA_BIDIRECTIONAL == 0 && DMA_TO_DEVICE == 1 && DMA_FROM_DEVICE == 2);
 
 /* A dmem region "cmabuf/<pool>"; NULL when the controller is off, or an error pointer. */
 struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name)

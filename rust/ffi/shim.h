@@ -19,8 +19,11 @@ struct dmem_cgroup_region;
 struct dma_buf_ops;
 struct iosys_map;
 struct page;
+struct scatterlist;
 struct sg_table;
 struct vm_area_struct;
+struct vm_fault;
+struct vm_operations_struct;
 
 int cmabuf_region_count(struct device *dev);
 struct device_node *cmabuf_region_node(struct device *dev, int idx);
@@ -35,21 +38,44 @@ struct page *cmabuf_nth_page(struct page *page, unsigned long n);
 unsigned long cmabuf_page_to_pfn(struct page *page);
 unsigned long cmabuf_pages_referenced(struct page *page, unsigned long count);
 int cmabuf_clear_pages(struct page *page, unsigned long count);
-void cmabuf_clean_dcache(struct device *dev, struct page *page, size_t size);
+
+/* Cache maintenance on the module's own device (not DMA-coherent, 64-bit mask) */
+struct device *cmabuf_dcache_dev_create(void);
+void cmabuf_dcache_dev_destroy(void);
+struct device *cmabuf_dcache_dev(void);
+u64 cmabuf_dma_get_mask(struct device *dev);
+bool cmabuf_dev_dma_coherent(struct device *dev);
+dma_addr_t cmabuf_dma_map_nosync(struct device *dev, struct page *page, size_t size, int dir);
+bool cmabuf_dma_mapping_error(struct device *dev, dma_addr_t addr);
+void cmabuf_dma_unmap_nosync(struct device *dev, dma_addr_t addr, size_t size, int dir);
+void cmabuf_dma_sync_for_cpu(struct device *dev, dma_addr_t addr, size_t size, int dir);
+void cmabuf_dma_sync_for_device(struct device *dev, dma_addr_t addr, size_t size, int dir);
 
 /* Cache modes, as in include/uapi/linux/cmabuf.h */
-void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache);
+void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache,
+			const struct vm_operations_struct *ops, void *priv);
+void *cmabuf_vmf_info(const struct vm_fault *vmf, unsigned long *pgoff);
+unsigned int cmabuf_vmf_set_page(struct vm_fault *vmf, struct page *page);
 void cmabuf_vma_span(const struct vm_area_struct *vma, unsigned long *start,
 		     unsigned long *pages, unsigned long *pgoff);
 void *cmabuf_vmap(struct page **pages, unsigned int count, unsigned int cache);
 void cmabuf_vunmap(const void *addr);
+/* Memory types of page protections (cmabuf_prot_memtype) */
+#define CMABUF_MT_OTHER 0
+#define CMABUF_MT_NORMAL 1	/* cacheable */
+#define CMABUF_MT_NORMAL_NC 2	/* Normal non-cacheable (ARM: bufferable) */
+#define CMABUF_MT_DEVICE 3	/* Device or strongly ordered: MMIO only */
+int cmabuf_prot_memtype(unsigned int cache, bool kernel);
 void cmabuf_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *cmabuf_iosys_map_vaddr(const struct iosys_map *map);
 
 /* dma-buf export and importers' scatter-lists */
 struct dma_buf *cmabuf_dma_buf_export(const struct dma_buf_ops *ops, size_t size, int flags,
 				      void *priv);
-int cmabuf_sgt_init(struct sg_table *sgt, struct page *page, size_t size);
+int cmabuf_sgt_alloc(struct sg_table *sgt, unsigned int nents);
+struct scatterlist *cmabuf_sgt_first(struct sg_table *sgt);
+struct scatterlist *cmabuf_sg_set_next(struct scatterlist *sg, struct page *page,
+				       unsigned int len);
 void cmabuf_sgt_unmap(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir);

@@ -110,6 +110,40 @@ out:
 	return ret;
 }
 
+static int map_dirs(const struct cmabuf_map_dirs *req)
+{
+	struct dma_buf_attachment *att;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret;
+
+	if (!valid_dma_direction(req->map_dir) || !valid_dma_direction(req->sync_dir) ||
+	    !valid_dma_direction(req->unmap_dir))
+		return -EINVAL;
+	dmabuf = dma_buf_get(req->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	att = dma_buf_attach(dmabuf, importer.this_device);
+	if (IS_ERR(att)) {
+		ret = PTR_ERR(att);
+		goto put;
+	}
+	sgt = dma_buf_map_attachment_unlocked(att, req->map_dir);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto detach;
+	}
+	ret = dma_buf_begin_cpu_access(dmabuf, req->sync_dir);
+	if (!ret)
+		ret = dma_buf_end_cpu_access(dmabuf, req->sync_dir);
+	dma_buf_unmap_attachment_unlocked(att, sgt, req->unmap_dir);
+detach:
+	dma_buf_detach(dmabuf, att);
+put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 static long importer_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct cmabuf_import req;
@@ -120,6 +154,13 @@ static long importer_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	if (cmd == IMPORTER_IOC_RELEASE) {
 		release();
 		return 0;
+	}
+	if (cmd == IMPORTER_IOC_MAP_DIRS) {
+		struct cmabuf_map_dirs dirs;
+
+		if (copy_from_user(&dirs, (void __user *)arg, sizeof(dirs)))
+			return -EFAULT;
+		return map_dirs(&dirs);
 	}
 	if (cmd != IMPORTER_IOC_CHECK)
 		return -ENOTTY;

@@ -37,4 +37,27 @@ struct cmabuf_import {
 /* Detach and drop what IMPORTER_IOC_HOLD took. */
 #define IMPORTER_IOC_RELEASE _IO('J', 0x42)
 
+/* enum dma_data_direction, which user space headers do not have. */
+#define DMA_BIDIRECTIONAL_VALUE 0
+#define DMA_TO_DEVICE_VALUE 1
+#define DMA_FROM_DEVICE_VALUE 2
+
+/**
+ * struct cmabuf_map_dirs - IMPORTER_IOC_MAP_DIRS: attach, map for @map_dir, begin and end
+ * CPU access for @sync_dir, unmap passing @unmap_dir (a careless importer may pass
+ * another direction than it mapped with), detach
+ * @fd:		in: dma-buf fd
+ * @map_dir:	in: direction of dma_buf_map_attachment (DMA_*_VALUE)
+ * @sync_dir:	in: direction of dma_buf_begin/end_cpu_access
+ * @unmap_dir:	in: direction passed to dma_buf_unmap_attachment
+ */
+struct cmabuf_map_dirs {
+	__s32 fd;
+	__u32 map_dir;
+	__u32 sync_dir;
+	__u32 unmap_dir;
+};
+
+#define IMPORTER_IOC_MAP_DIRS _IOW('J', 0x43, struct cmabuf_map_dirs)
+
 #endif

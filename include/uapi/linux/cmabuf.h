@@ -38,7 +38,7 @@
 /* Cache modes for cmabuf_alloc.flags: how CPU mappings (mmap, vmap) see the buffer. */
 #define CMABUF_CACHED		0x0	/* default; keep coherent with DMA_BUF_IOCTL_SYNC */
 #define CMABUF_WRITECOMBINE	0x1	/* uncached, writes may be combined */
-#define CMABUF_UNCACHED		0x2	/* strongly ordered, uncached */
+#define CMABUF_UNCACHED		0x2	/* uncached: Normal non-cacheable (as the DMA API maps RAM) */
 #define CMABUF_CACHE_MASK	0x3
 
 /* All flags cmabuf_alloc.flags may hold. */

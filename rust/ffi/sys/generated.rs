@@ -5,6 +5,10 @@
 
 use kernel::{bindings::*, ffi};
 
+pub const CMABUF_MT_OTHER: u32 = 0;
+pub const CMABUF_MT_NORMAL: u32 = 1;
+pub const CMABUF_MT_NORMAL_NC: u32 = 2;
+pub const CMABUF_MT_DEVICE: u32 = 3;
 pub const CMABUF_ZONE_ORDERS: u32 = 16;
 pub const CMABUF_ZONES: u32 = 8;
 pub const CMABUF_CENSUS_SAMPLES: u32 = 8;
@@ -128,10 +132,68 @@ unsafe extern "C" {
     pub fn cmabuf_clear_pages(page: *mut page, count: ffi::c_ulong) -> ffi::c_int;
 }
 unsafe extern "C" {
-    pub fn cmabuf_clean_dcache(dev: *mut device, page: *mut page, size: usize);
+    pub fn cmabuf_dcache_dev_create() -> *mut device;
 }
 unsafe extern "C" {
-    pub fn cmabuf_vma_prepare(vma: *mut vm_area_struct, cache: ffi::c_uint);
+    pub fn cmabuf_dcache_dev_destroy();
+}
+unsafe extern "C" {
+    pub fn cmabuf_dcache_dev() -> *mut device;
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_get_mask(dev: *mut device) -> u64_;
+}
+unsafe extern "C" {
+    pub fn cmabuf_dev_dma_coherent(dev: *mut device) -> bool_;
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_map_nosync(
+        dev: *mut device,
+        page: *mut page,
+        size: usize,
+        dir: ffi::c_int,
+    ) -> dma_addr_t;
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_mapping_error(dev: *mut device, addr: dma_addr_t) -> bool_;
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_unmap_nosync(
+        dev: *mut device,
+        addr: dma_addr_t,
+        size: usize,
+        dir: ffi::c_int,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_sync_for_cpu(
+        dev: *mut device,
+        addr: dma_addr_t,
+        size: usize,
+        dir: ffi::c_int,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_dma_sync_for_device(
+        dev: *mut device,
+        addr: dma_addr_t,
+        size: usize,
+        dir: ffi::c_int,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_vma_prepare(
+        vma: *mut vm_area_struct,
+        cache: ffi::c_uint,
+        ops: *const vm_operations_struct,
+        priv_: *mut ffi::c_void,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_vmf_info(vmf: *const vm_fault, pgoff: *mut ffi::c_ulong) -> *mut ffi::c_void;
+}
+unsafe extern "C" {
+    pub fn cmabuf_vmf_set_page(vmf: *mut vm_fault, page: *mut page) -> ffi::c_uint;
 }
 unsafe extern "C" {
     pub fn cmabuf_vma_span(
@@ -152,6 +214,9 @@ unsafe extern "C" {
     pub fn cmabuf_vunmap(addr: *const ffi::c_void);
 }
 unsafe extern "C" {
+    pub fn cmabuf_prot_memtype(cache: ffi::c_uint, kernel: bool_) -> ffi::c_int;
+}
+unsafe extern "C" {
     pub fn cmabuf_iosys_map_set_vaddr(map: *mut iosys_map, vaddr: *mut ffi::c_void);
 }
 unsafe extern "C" {
@@ -166,7 +231,17 @@ unsafe extern "C" {
     ) -> *mut dma_buf;
 }
 unsafe extern "C" {
-    pub fn cmabuf_sgt_init(sgt: *mut sg_table, page: *mut page, size: usize) -> ffi::c_int;
+    pub fn cmabuf_sgt_alloc(sgt: *mut sg_table, nents: ffi::c_uint) -> ffi::c_int;
+}
+unsafe extern "C" {
+    pub fn cmabuf_sgt_first(sgt: *mut sg_table) -> *mut scatterlist;
+}
+unsafe extern "C" {
+    pub fn cmabuf_sg_set_next(
+        sg: *mut scatterlist,
+        page: *mut page,
+        len: ffi::c_uint,
+    ) -> *mut scatterlist;
 }
 unsafe extern "C" {
     pub fn cmabuf_sgt_unmap(dev: *mut device, sgt: *mut sg_table, dir: ffi::c_int);
