@@ -4,7 +4,8 @@
 # under $CMABUF_CACHE keyed on kernel version, fragment and toolchain. Prints the
 # build directory (usable as KDIR for the module). Rebuilds only when the key changes.
 #
-# usage: build-kernel.sh <source dir> [fragment...]
+# usage: [CMABUF_LLVM=-19] build-kernel.sh <source dir> [fragment...]
+# (CMABUF_LLVM: build with clang/ld.lld of that LLVM instead of GCC, see env.sh)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -19,13 +20,21 @@ drop=$CMABUF_TOP/scripts/kconfig/$ARCH.drop
 key=$( {
 	cat "$src/.debian-version" 2>/dev/null || make -s -C "$src" kernelversion
 	echo "$ARCH $CROSS_COMPILE"
-	"${CROSS_COMPILE}gcc" --version | head -1
+	if [ -n "$CMABUF_LLVM" ]; then
+		echo "LLVM=$CMABUF_LLVM"
+		for tool in clang ld.lld llvm-ar llvm-nm llvm-objcopy; do
+			"$tool$CMABUF_LLVM" --version | grep -m1 -i version
+		done
+	else
+		"${CROSS_COMPILE}gcc" --version | head -1
+	fi
 	"$RUSTC" --version
 	"$BINDGEN" --version | head -1
 	cat "${fragments[@]}"
 	[ ! -e "$drop" ] || cat "$drop"
 } | sha256sum | cut -c1-16)
 name=$(for f in "${fragments[@]}"; do basename "$f" .config; done | paste -sd+)
+[ -z "$CMABUF_LLVM" ] || name+=+llvm$CMABUF_LLVM
 out=$CMABUF_CACHE/kbuild/$(basename "$src")-$ARCH-$name-$key
 
 # One build per key at a time: parallel jobs wait for each other here.
@@ -41,7 +50,13 @@ fi
 
 log "building kernel in $out (a few minutes; cached afterwards)"
 mkdir -p "$out"
-kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" "$@"; }
+kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" ${CMABUF_LLVM:+LLVM="$CMABUF_LLVM"} "$@"; }
+# Modules for this build must use the same compiler (kmake_for in env.sh).
+if [ -n "$CMABUF_LLVM" ]; then
+	echo "$CMABUF_LLVM" >"$out/cmabuf.llvm"
+else
+	rm -f "$out/cmabuf.llvm"
+fi
 
 kmake rustavailable >&2 || die "Rust is not available for this kernel: see the messages above"
 kmake allnoconfig >&2

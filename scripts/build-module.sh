@@ -12,7 +12,7 @@ kdir=$1
 out=${2:-$CMABUF_BUILD/module}
 buildlog=$(dirname "$out")/module-build.log
 mkdir -p "$out"
-if ! make -C "$kdir" M="$CMABUF_TOP" MO="$out" "${KMAKE_VARS[@]}" CLIPPY=1 modules \
+if ! kmake_for "$kdir" M="$CMABUF_TOP" MO="$out" CLIPPY=1 modules \
 	>"$buildlog" 2>&1; then
 	cat "$buildlog" >&2
 	die "module build failed"

@@ -12,7 +12,7 @@ for m in importer:cmabuf_test_importer overlay_loader:cmabuf_test_overlay blocke
 	dir=${m%%:*} name=${m#*:}
 	out=$2/$dir
 	mkdir -p "$out"
-	make -s -C "$1" M="$CMABUF_TOP/selftests/$dir" MO="$out" "${KMAKE_VARS[@]}" modules >&2 ||
+	kmake_for "$1" -s M="$CMABUF_TOP/selftests/$dir" MO="$out" modules >&2 ||
 		die "building the test module $name failed"
 	echo "$out/$name.ko"
 done

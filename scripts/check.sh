@@ -5,7 +5,9 @@
 #  - arm64 (the default board): host checks, the plain and the debug kernel;
 #  - 32-bit ARM (QEMU virt, Cortex-A15, HighMem, a pool in high memory): its own host
 #    checks (the module built for ARMv7) and the plain kernel; CMABUF_ARM_DEBUG=1 adds
-#    its debug kernel (`make matrix` does).
+#    its debug kernel (`make matrix` does);
+#  - CMABUF_KASAN=1 (`make matrix` does) adds arm64's KASAN kernel, CMABUF_KCSAN=1 its
+#    KCSAN kernel, both built with clang-19 (scripts/job.sh).
 #
 # With ARCH= (or KDIR=) given, only that architecture (or that tree) is tested, with
 # job.sh's own verdict. Prints every result, then "N passed, N failed, N skipped".

@@ -44,6 +44,22 @@ KMAKE_VARS=(ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" RUSTC="$RUSTC"
 	RUSTDOC="$RUSTDOC" BINDGEN="$BINDGEN" HOSTRUSTC="$RUSTC"
 	CLIPPY_DRIVER=/usr/bin/clippy-driver RUSTFMT=/usr/bin/rustfmt)
 
+# A kernel built with LLVM (clang, ld.lld, llvm-ar ...) instead of GCC: CMABUF_LLVM is
+# the kernel's LLVM= value, e.g. -19 for Debian's clang-19 (the KASAN and KCSAN kernels:
+# Rust with KASAN needs clang). build-kernel.sh records it in the build as cmabuf.llvm,
+# and kmake_for builds modules and headers against a build with the same toolchain.
+CMABUF_LLVM=${CMABUF_LLVM:-}
+# The LLVM of the sanitizer kernels (KASAN, KCSAN): Debian's clang-19, lld-19, llvm-19.
+CMABUF_SANITIZER_LLVM=${CMABUF_SANITIZER_LLVM:--19}
+kdir_llvm() { cat "$1/cmabuf.llvm" 2>/dev/null || true; }
+# usage: kmake_for <KDIR> [make arguments]: make -C KDIR with its toolchain.
+kmake_for() {
+	local kdir=$1 llvm
+	shift
+	llvm=$(kdir_llvm "$kdir")
+	make -C "$kdir" "${KMAKE_VARS[@]}" ${llvm:+LLVM="$llvm"} "$@"
+}
+
 log() { printf '[cmabuf] %s\n' "$*" >&2; }
 die() { printf '[cmabuf] error: %s\n' "$*" >&2; exit 1; }
 

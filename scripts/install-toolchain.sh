@@ -10,6 +10,19 @@ APT_PACKAGES=(rustc-web rust-web-src rust-web-clippy rustfmt-web gcc-aarch64-lin
 	xz-utils rsync)
 # 32-bit ARM guests (ARCH=arm) need their cross compiler and C library too.
 [ "$ARCH" != arm ] || APT_PACKAGES+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+# The sanitizer kernels (CMABUF_KASAN=1, CMABUF_KCSAN=1, make matrix) are built with
+# LLVM: clang, ld.lld and the llvm binutils of CMABUF_SANITIZER_LLVM (-19: Debian's
+# clang-19). About 60 MB to fetch and 300 MB installed that make check does not need, so
+# only when asked for.
+llvm=$CMABUF_LLVM
+if [ "$ARCH" = arm64 ] && { [ "${CMABUF_KASAN:-0}" = 1 ] || [ "${CMABUF_KCSAN:-0}" = 1 ] ||
+	[[ " ${CMABUF_KERNELS:-} " == *" kasan "* || " ${CMABUF_KERNELS:-} " == *" kcsan "* ]]; }; then
+	llvm=$CMABUF_SANITIZER_LLVM
+fi
+if [ -n "$llvm" ]; then
+	[[ $llvm =~ ^-[0-9]+$ ]] || die "LLVM=$llvm: give the version suffix of Debian's packages, e.g. -19"
+	APT_PACKAGES+=("clang$llvm" "lld$llvm" "llvm$llvm")
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

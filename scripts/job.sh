@@ -25,7 +25,7 @@ ko=$("$S/build-module.sh" "$KDIR")
 busybox=$("$S/fetch-busybox.sh")
 headers=$KDIR/usr/include
 if [ ! -d "$headers" ]; then
-	make -s -C "$KDIR" "${KMAKE_VARS[@]}" headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
+	kmake_for "$KDIR" -s headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
 	headers=$CMABUF_BUILD/headers/include
 fi
 make -s -C "$CMABUF_TOP/selftests" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
@@ -80,14 +80,44 @@ check)
 			die "dtc failed on $src"
 	done
 	runs=()
-	# One guest run per kernel: the plain one (KDIR), and unless KDIR was given or
-	# CMABUF_DEBUG_KERNEL=0, the debug one (lockdep, KFENCE, kmemleak, ...).
-	kernels=("base=$KDIR")
-	if [ -z "${KDIR_GIVEN:-}" ] && [ "${CMABUF_DEBUG_KERNEL:-1}" = 1 ]; then
-		kernels+=("debug=$("$S/build-kernel.sh" "$KSRC" "$CMABUF_TOP"/scripts/kconfig/{base,debug}.config)")
+	# One guest run per kernel: the plain one (KDIR), and unless KDIR was given:
+	#  - debug, unless CMABUF_DEBUG_KERNEL=0: lockdep, KFENCE, kmemleak, ...;
+	#  - kasan, with CMABUF_KASAN=1 (make matrix; arm64 only): generic KASAN, built
+	#    with clang (Rust with KASAN needs it);
+	#  - kcsan, with CMABUF_KCSAN=1 (arm64 only): the data-race detector, clang too.
+	# CMABUF_KERNELS="kasan" (names from base debug kasan kcsan) runs just those.
+	want=${CMABUF_KERNELS:-base}
+	if [ -z "${CMABUF_KERNELS:-}" ] && [ -z "${KDIR_GIVEN:-}" ]; then
+		[ "${CMABUF_DEBUG_KERNEL:-1}" != 1 ] || want+=" debug"
+		[ "${CMABUF_KASAN:-0}" != 1 ] || want+=" kasan"
+		[ "${CMABUF_KCSAN:-0}" != 1 ] || want+=" kcsan"
 	fi
+	kernels=()
+	for name in $want; do
+		case $name in
+		base) kernels+=("base=$KDIR") ;;
+		debug) kernels+=("debug=$("$S/build-kernel.sh" "$KSRC" "$CMABUF_TOP"/scripts/kconfig/{base,debug}.config)") ;;
+		kasan | kcsan)
+			if [ "$ARCH" != arm64 ]; then
+				log "the $name kernel is built for arm64 only: skipped on $ARCH"
+				continue
+			fi
+			kernels+=("$name=$(CMABUF_LLVM=$CMABUF_SANITIZER_LLVM "$S/build-kernel.sh" "$KSRC" \
+				"$CMABUF_TOP"/scripts/kconfig/{base,"$name"}.config)")
+			;;
+		*) die "CMABUF_KERNELS: unknown kernel $name (base, debug, kasan or kcsan)" ;;
+		esac
+	done
 	for entry in "${kernels[@]}"; do
 		name=${entry%%=*} kdir=${entry#*=}
+		# The sanitizers slow the guest down under TCG (not measured yet: 5400 s is a
+		# generous bound, the plain guest takes about 8 min); every KASAN report is
+		# printed, not just the first.
+		limit=2400 kargs=
+		case $name in
+		kasan) limit=5400 kargs=kasan_multi_shot ;;
+		kcsan) limit=5400 ;;
+		esac
 		out=$CMABUF_BUILD/$name
 		mkdir -p "$out"
 		kmod=$ko
@@ -96,8 +126,8 @@ check)
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
 			"${test_modules[@]}"
 		log "booting the test board on the $name kernel"
-		"$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
-			"$CMABUF_BUILD/check-$name.log" check 2400 "$CMABUF_BUILD/disk.img" ||
+		CMABUF_KERNEL_ARGS=$kargs "$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
+			"$CMABUF_BUILD/check-$name.log" check "$limit" "$CMABUF_BUILD/disk.img" ||
 			log "QEMU exited with status $?"
 		log "$name kernel: guest finished after $((SECONDS - start))s; console in build/check-$name.log"
 		runs+=("$name=$CMABUF_BUILD/check-$name.log")

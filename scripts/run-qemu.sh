@@ -21,6 +21,9 @@ cmdline+=" kunit.filter_glob=cmabuf_*"
 # Development: CMABUF_TESTS="alloc_test limits_test" runs only those (never in CI).
 [ -z "${CMABUF_TESTS:-}" ] || cmdline+=" cmabuf_tests=${CMABUF_TESTS// /,}"
 
+# Kernel parameters of one kernel's run (job.sh: kasan_multi_shot for the KASAN kernel).
+[ -z "${CMABUF_KERNEL_ARGS:-}" ] || cmdline+=" $CMABUF_KERNEL_ARGS"
+
 drive=()
 if [ -n "$disk" ]; then
 	drive=(-drive "file=$disk,if=none,format=raw,id=disk0" -device virtio-blk-device,drive=disk0)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Count the results of `make check`: the host checks' TAP, and for each guest run its
 # selftests' TAP plus two checks on the guest itself: it finished, and its kernel log
-# has no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line (nor a kmemleak report).
+# has no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line (nor a kmemleak report), and
+# no sanitizer report (KASAN, KFENCE, or KCSAN naming cmabuf), printed whole.
 # Guest results are named <kernel>.<test>. Prints every result, then
 # "N passed, N failed, N skipped". Exits non-zero on any failure or if nothing ran.
 # Another architecture's host checks come as <prefix>host=<TAP file> (e.g. arm.host=...)
@@ -37,6 +38,29 @@ count_tap() { # file, name prefix
 	done < <(sed '/^----- cmabuf-dmesg-begin/,$d' "$1" | grep -E '^(not )?ok [0-9]+ ' || true)
 }
 
+# Sanitizer reports (KASAN, KCSAN, KFENCE) of a console log, each whole (its BUG: line
+# to the closing ===== line) and followed by an empty line; from the guest's dmesg dump
+# when there is one (the console shows errors twice).
+sanitizer_reports() { # log
+	if grep -q '^----- cmabuf-dmesg-begin' "$1"; then
+		sed -n '/^----- cmabuf-dmesg-begin/,/^----- cmabuf-dmesg-end/p' "$1"
+	else
+		cat "$1"
+	fi | awk '/BUG: (KASAN|KCSAN|KFENCE):/ { on = 1 }
+		on { print }
+		on && /^(\[ *[0-9.]+\] )?=+$/ { on = 0; print "" }'
+}
+
+# The log less every KCSAN report that names nothing of cmabuf: data races in the core
+# kernel are noted, not counted (cmabuf cannot fix them).
+drop_foreign_kcsan() { # log
+	awk 'function flush() { if (buf ~ /cmabuf/) printf "%s", buf; buf = ""; on = 0 }
+		/BUG: KCSAN:/ { on = 1 }
+		on { buf = buf $0 "\n"; if (/^(\[ *[0-9.]+\] )?=+$/) flush(); next }
+		{ print }
+		END { if (on) flush() }' "$1"
+}
+
 count_tap "$host" ""
 guests=()
 for run in "$@"; do
@@ -53,9 +77,22 @@ for run in "$@"; do
 		record "not ok" "$kernel.guest.finished"
 		echo "# the guest did not finish: last console lines:"; tail -20 "$log" | sed 's/^/#   /'
 	fi
+	# Every KASAN and KFENCE report fails, and a KCSAN one when it names cmabuf (its
+	# module, shim or functions); the others are listed only. Printed whole.
+	reports=$(sanitizer_reports "$log")
+	ours=$(printf '%s\n' "$reports" | awk -v RS= '/BUG: (KASAN|KFENCE):/ || /cmabuf/ { print; print "" }')
+	foreign=$(printf '%s\n' "$reports" | awk -v RS= '/BUG: KCSAN:/ && !/cmabuf/ { print }' |
+		grep -o 'BUG: KCSAN: .*' | sort | uniq -c || true)
+	if [ -z "$ours" ]; then
+		record ok "$kernel.guest.sanitizers_clean"
+	else
+		record "not ok" "$kernel.guest.sanitizers_clean"
+		printf '%s\n' "$ours" | sed 's/^/#   /'
+	fi
+	[ -z "$foreign" ] || printf '%s\n' "$foreign" | sed "s/^ */# $kernel: not cmabuf's, noted only: /"
 	# kmemleak's own start-up lines are not findings; everything else it says is.
 	# Nor is lifecycle_test's list of growing slab caches, which may name kmemleak_object.
-	bad=$(grep -n -E 'BUG:|WARNING:|Oops|Call trace|kmemleak|UBSAN|unreferenced object' "$log" |
+	bad=$(drop_foreign_kcsan "$log" | grep -n -E 'BUG:|WARNING:|Oops|Call trace|kmemleak|UBSAN|unreferenced object' |
 		grep -v -E 'kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread started)' |
 		grep -v -E '^[0-9]+:# reload window [0-9]+ \([0-9]+ ms\): slab pages grew most in' || true)
 	if [ -z "$bad" ]; then
