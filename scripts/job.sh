@@ -110,12 +110,12 @@ check)
 	done
 	for entry in "${kernels[@]}"; do
 		name=${entry%%=*} kdir=${entry#*=}
-		# The sanitizers slow the guest down under TCG (not measured yet: 5400 s is a
-		# generous bound, the plain guest takes about 8 min); every KASAN report is
-		# printed, not just the first.
+		# The KASAN guest took 8 min for the whole suite (2026-12-01, beside another
+		# guest), like the plain one; every KASAN report is printed, not just the
+		# first. KCSAN's is not measured yet: 5400 s is a generous bound.
 		limit=2400 kargs=
 		case $name in
-		kasan) limit=5400 kargs=kasan_multi_shot ;;
+		kasan) kargs=kasan_multi_shot ;;
 		kcsan) limit=5400 ;;
 		esac
 		out=$CMABUF_BUILD/$name

@@ -7,6 +7,7 @@
 #include "slab_usage.h"
 #include "kselftest_harness.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 
@@ -24,8 +25,8 @@
 #define LEAK_LIMIT_KB 64
 /*
  * All unreclaimable slab (SUnreclaim), less the leak detector's own bookkeeping
- * (kmemleak_object, one per object it tracks: on the debug kernel it follows the
- * debugfs inodes and dentries that pile up there, see Documentation/reliability.rst).
+ * (kmemleak_object, one per object it tracks: it grew with the debugfs inodes and
+ * dentries fail_alloc left behind before issue 13, see Documentation/reliability.rst).
  * Catches a leak of 512 bytes per reload in any cache, including kmem_caches of
  * its own that the kmalloc check does not see; the second window's noise on the plain
  * kernel was at most +56 KiB (per-CPU partial slabs of kmalloc-2k).
@@ -249,6 +250,85 @@ TEST(strand_rmmod)
 	EXPECT_TRUE(whole_pool_allocates());
 }
 
+/* Opens camera and prepares runs until *stop; counts the PREPAREs that succeeded. */
+static void *prepare_while_unbinding(void *arg)
+{
+	volatile int *stop = arg;
+	long ok = 0;
+
+	while (!*stop) {
+		struct cmabuf_prepare req = { .size = 1 << 20, .count = 4, .timeout_ms = 10000 };
+		int pool = pool_open("camera");
+
+		if (pool < 0) {
+			usleep(100);
+			continue;
+		}
+		ok += !ioctl(pool, CMABUF_IOC_PREPARE, &req);
+		close(pool);
+	}
+	return (void *)ok;
+}
+
+/*
+ * PREPARE racing unbind: runs prepared while the pool goes away are given back, never
+ * left in the cache of an unbound pool (out of the CMA area for good). Two threads
+ * prepare 4 x 1 MiB at a time while the pool is unbound and bound 20 times; then,
+ * with the cache dropped, the area has all its pages and the whole pool allocates.
+ */
+FIXTURE(racing) {
+};
+
+FIXTURE_SETUP(racing)
+{
+}
+
+FIXTURE_TEARDOWN(racing)
+{
+}
+
+TEST_F_TIMEOUT(racing, prepare_racing_unbind, 300)
+{
+	long long total = camera_area_pages();
+	volatile int stop = 0;
+	long prepared = 0;
+	pthread_t t[2];
+	int i, pool;
+
+	ASSERT_LT(0, total);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, prepare_while_unbinding, (void *)&stop));
+	for (i = 0; i < 20; i++) {
+		uint64_t end;
+
+		usleep(20000 + 7000 * (i % 5));
+		ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+		ASSERT_TRUE(wait_path(CAMERA_DEV, false, 2000));
+		/* EBUSY while a PREPARE of the unbound pool still holds runs: it ends soon. */
+		end = now_ms() + 5000;
+		while (write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera") && now_ms() < end)
+			usleep(1000);
+		ASSERT_TRUE(wait_path(CAMERA_DEV, true, 2000)) TH_LOG("cycle %d: not bound again", i);
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		void *ok;
+
+		pthread_join(t[i], &ok);
+		prepared += (long)ok;
+	}
+	ksft_print_msg("%ld PREPAREs succeeded across 20 unbinds\n", prepared);
+	EXPECT_LT(0, prepared);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	EXPECT_TRUE(wait_used(pool, 0, 3000)) TH_LOG("prepared runs stayed charged");
+	close(pool);
+	EXPECT_TRUE(wait_area_pages(total, 3000)) TH_LOG("CMA area short: %lld of %lld",
+							  camera_area_pages(), total);
+	EXPECT_TRUE(whole_pool_allocates());
+}
+
 /* An unbound pool's open file: PREPARE says ENODEV, like ALLOC (it said ENOMEM). */
 TEST(prepare_on_unbound_pool_is_enodev)
 {
@@ -330,15 +410,36 @@ TEST(default_pool_unaligned_budget)
 	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000));
 }
 
+/* Where reloads spend their time (ms, summed): delete_module, node gone, finit_module, node back. */
+static uint64_t reload_ms[4];
+
+/* Prints where the last cycles reloads spent their time, and starts counting anew. */
+static void print_reload_ms(int cycles)
+{
+	ksft_print_msg("per reload: rmmod %.1f ms, node gone %.1f ms, insmod %.1f ms, node back %.1f ms\n",
+		       (double)reload_ms[0] / cycles, (double)reload_ms[1] / cycles,
+		       (double)reload_ms[2] / cycles, (double)reload_ms[3] / cycles);
+	memset(reload_ms, 0, sizeof(reload_ms));
+}
+
 /* One unload and load, checking that everything goes and comes back. */
 static int reload(struct __test_metadata *_metadata, int cycle, int pools)
 {
+	uint64_t t[5];
+
+	t[0] = now_ms();
 	EXPECT_EQ(0, module_unload()) TH_LOG("cycle %d unload: %s", cycle, strerror(errno));
+	t[1] = now_ms();
 	EXPECT_TRUE(wait_path(CAMERA_DEV, false, 2000)) TH_LOG("cycle %d: stale node", cycle);
 	EXPECT_FALSE(path_exists(CMABUF_DEBUGFS)) TH_LOG("cycle %d: stale debugfs", cycle);
+	t[2] = now_ms();
 	EXPECT_EQ(0, module_load()) TH_LOG("cycle %d load: %s", cycle, strerror(errno));
+	t[3] = now_ms();
 	EXPECT_TRUE(wait_path(CAMERA_DEV, true, 2000)) TH_LOG("cycle %d: no node", cycle);
+	t[4] = now_ms();
 	EXPECT_EQ(pools, driver_bound_count()) TH_LOG("cycle %d: pools not all bound", cycle);
+	for (int i = 0; i < 4; i++)
+		reload_ms[i] += t[i + 1] - t[i];
 	return _metadata->exit_code;
 }
 
@@ -368,6 +469,7 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 	ASSERT_TRUE(module_loaded());
 	ASSERT_LT(0, pools);
 	ASSERT_LE(0, kmalloc_bytes()) TH_LOG("no /proc/slabinfo (CONFIG_SLUB_DEBUG)");
+	memset(reload_ms, 0, sizeof(reload_ms));
 	for (i = 0; i < WARMUP_CYCLES; i++)
 		ASSERT_EQ(0, reload(_metadata, i, pools));
 	for (w = 0; w < 2; w++) {
@@ -390,6 +492,7 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 			 (unsigned long long)(now_ms() - window_start));
 		slab_print_growth(what, &caches[0], &caches[1], 6);
 	}
+	print_reload_ms(i);
 	ksft_print_msg("%d load/unload cycles of %d pools in %llu ms; kmalloc caches %+lld then %+lld KiB over two windows of %d, unreclaimable slab %+lld then %+lld KiB (leak detector bookkeeping %+lld then %+lld KiB)\n",
 		       i, pools, (unsigned long long)(now_ms() - start), growth[0] / 1024,
 		       growth[1] / 1024, WINDOW_CYCLES, slab[0], slab[1], bookkeeping[0] / 1024,
@@ -399,6 +502,42 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 	EXPECT_GT(UNRECLAIMABLE_LIMIT_KB * 1024, slab[1] * 1024 - bookkeeping[1])
 		TH_LOG("unreclaimable slab grew %+lld KiB besides the leak detector's bookkeeping",
 		       slab[1] - bookkeeping[1] / 1024);
+}
+
+/*
+ * Reloads leave no debugfs dentry or inode behind. On kernels with fault injection,
+ * fault_create_debugfs_attr() keeps a reference to fail_alloc's directory that the
+ * module must drop when it goes, or every load pins two dentries and two inodes
+ * (the directory and /sys/kernel/debug/cmabuf) for good. A leak of one per reload
+ * shows as DEBUGFS_RELOADS objects; the limit leaves room for an unrelated file.
+ */
+#define DEBUGFS_RELOADS 40
+TEST_F_TIMEOUT(reload, debugfs_reload_frees_inodes, 300)
+{
+	static struct slab_snapshot snap[2];
+	long long before, after;
+	int i, pools = driver_bound_count();
+
+	ASSERT_TRUE(module_loaded());
+	/* A first reload: files the kernel creates once stay out of the count. */
+	ASSERT_EQ(0, reload(_metadata, 0, pools));
+	slab_settle();
+	ASSERT_LT(0, slab_snapshot(&snap[0])) TH_LOG("no /proc/slabinfo (CONFIG_SLUB_DEBUG)");
+	before = slab_cache_objects(&snap[0], "debugfs_inode_cache");
+	ASSERT_LE(0, before) TH_LOG("no debugfs_inode_cache in /proc/slabinfo");
+	memset(reload_ms, 0, sizeof(reload_ms));
+	for (i = 1; i <= DEBUGFS_RELOADS; i++)
+		ASSERT_EQ(0, reload(_metadata, i, pools));
+	print_reload_ms(DEBUGFS_RELOADS);
+	slab_settle();
+	slab_snapshot(&snap[1]);
+	after = slab_cache_objects(&snap[1], "debugfs_inode_cache");
+	ksft_print_msg("%d reloads: debugfs inodes %lld -> %lld, fail_alloc %s\n", DEBUGFS_RELOADS,
+		       before, after,
+		       path_exists(CMABUF_DEBUGFS "/fail_alloc") ? "present" : "absent");
+	EXPECT_GT(DEBUGFS_RELOADS / 4, after - before)
+		TH_LOG("%lld debugfs inodes left behind by %d reloads", after - before,
+		       DEBUGFS_RELOADS);
 }
 
 /* Whether rmmod is refused (EWOULDBLOCK) while path is open; *read_ok: reads worked. */

@@ -616,6 +616,13 @@ void cmabuf_fail_alloc_remove(void)
 {
 	debugfs_remove_recursive(cmabuf_fail_alloc_dir);
 	cmabuf_fail_alloc_dir = NULL;
+	/*
+	 * fault_create_debugfs_attr() keeps a reference to the directory for its failure
+	 * messages (attr->dname), which nobody drops for a built-in attribute. Dropped
+	 * here, or each load would leave a dentry and inode behind (and pin the parent's).
+	 */
+	dput(cmabuf_fail_alloc_attr.dname);
+	cmabuf_fail_alloc_attr.dname = NULL;
 }
 
 bool cmabuf_fail_alloc(size_t size)
