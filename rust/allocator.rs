@@ -103,6 +103,21 @@ struct BufferMeta {
     stranded: bool,
 }
 
+impl BufferMeta {
+    /// A live buffer being created now by the current task for `owner`.
+    fn new(cache: CacheMode, owner: &PidRef, status: Arc<BufferStatus>) -> Self {
+        Self {
+            id: 0,
+            cache,
+            pid: owner.nr(),
+            comm: mm::current_comm(),
+            created: Instant::now(),
+            status,
+            stranded: false,
+        }
+    }
+}
+
 /// Why an allocation failed, for the counters and `last_failure`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum FailureKind {
@@ -546,15 +561,7 @@ impl Allocator {
             Ok(status) => status,
             Err(_) => return Err(put_back(cached, ENOMEM)),
         };
-        let meta = BufferMeta {
-            id: 0,
-            cache: req.cache,
-            pid: owner.nr(),
-            comm: mm::current_comm(),
-            created: Instant::now(),
-            status: status.clone(),
-            stranded: false,
-        };
+        let meta = BufferMeta::new(req.cache, owner, status.clone());
         let Cached {
             id: old_id,
             pages: cma_pages,
@@ -1020,15 +1027,7 @@ impl Allocator {
         };
         let status = Arc::pin_init(BufferStatus::new(), GFP_KERNEL)
             .map_err(|_| unreserve(ENOMEM, FailureKind::Other))?;
-        let meta = BufferMeta {
-            id: 0,
-            cache: req.cache,
-            pid: owner.nr(),
-            comm: mm::current_comm(),
-            created: Instant::now(),
-            status: status.clone(),
-            stranded: false,
-        };
+        let meta = BufferMeta::new(req.cache, owner, status.clone());
         // Not `match self.usage.lock().record(..)`: the guard would live through the
         // arms, and `unreserve` takes the same lock.
         let recorded = self.usage.lock().record(range, meta);

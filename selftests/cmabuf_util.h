@@ -204,6 +204,25 @@ static inline int module_unload(void)
 	return unload_module("cmabuf");
 }
 
+/*
+ * Opens dev, the node of one of the test modules (selftests/importer, overlay_loader),
+ * loading module first if the node is not there; an fd, or -1 with errno.
+ */
+static inline int test_module_open(const char *dev, const char *module)
+{
+	if (!path_exists(dev) && (load_module_file(module, "") || !wait_path(dev, true, 2000)))
+		return -1;
+	return open(dev, O_RDWR | O_CLOEXEC);
+}
+
+/* The test importer: a stand-in for a device driver that imports dma-bufs. */
+#define IMPORTER_DEV "/dev/cmabuf_test_importer"
+
+static inline int importer_open(void)
+{
+	return test_module_open(IMPORTER_DEV, "/lib/modules/cmabuf_test_importer.ko");
+}
+
 /* Unloads cmabuf and loads it again with params; waits for the camera pool. */
 static inline int module_reload(const char *params)
 {

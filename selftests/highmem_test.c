@@ -98,10 +98,8 @@ FIXTURE_SETUP(highmem)
 {
 	self->pool = pool_open(POOL);
 	ASSERT_LE(0, self->pool) TH_LOG("/dev/cmabuf-" POOL ": %s", strerror(errno));
-	if (!path_exists("/dev/cmabuf_test_importer"))
-		load_module_file("/lib/modules/cmabuf_test_importer.ko", "");
-	self->importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->importer);
+	self->importer = importer_open();
+	ASSERT_LE(0, self->importer) TH_LOG(IMPORTER_DEV ": %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(highmem)

@@ -12,7 +12,6 @@
 #include "importer/cmabuf_test_importer.h"
 #include "kselftest_harness.h"
 
-#define IMPORTER_PATH "/lib/modules/cmabuf_test_importer.ko"
 #define SIZE (1024 * 1024)
 
 static char text[8192];
@@ -39,10 +38,8 @@ FIXTURE_VARIANT_ADD(import, uncached) {
 
 FIXTURE_SETUP(import)
 {
-	ASSERT_EQ(0, load_module_file(IMPORTER_PATH, "")) TH_LOG("%s", strerror(errno));
-	ASSERT_TRUE(wait_path("/dev/cmabuf_test_importer", true, 2000));
-	self->importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->importer);
+	self->importer = importer_open();
+	ASSERT_LE(0, self->importer) TH_LOG(IMPORTER_DEV ": %s", strerror(errno));
 	self->pool = pool_open("camera");
 	ASSERT_LE(0, self->pool);
 }

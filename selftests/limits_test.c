@@ -114,6 +114,26 @@ static long long dmem_value(const char *file, const char *region)
 	return -1;
 }
 
+/* A fresh TEST_CGROUP, with the dmem controller on, limited to max ("region bytes"). */
+static int dmem_test_cgroup(const char *max)
+{
+	if (write_text(CGROUP "/cgroup.subtree_control", "+dmem"))
+		return -1;
+	rmdir(TEST_CGROUP);
+	if (mkdir(TEST_CGROUP, 0755))
+		return -1;
+	return write_text(TEST_CGROUP "/dmem.max", max);
+}
+
+/* Moves the calling process into TEST_CGROUP. */
+static int join_test_cgroup(void)
+{
+	char pidtext[32];
+
+	snprintf(pidtext, sizeof(pidtext), "%d", getpid());
+	return write_text(TEST_CGROUP "/cgroup.procs", pidtext);
+}
+
 /* The root shows dmem.capacity once the controller is enabled below it. */
 TEST(pool_is_a_dmem_cgroup_region)
 {
@@ -128,21 +148,16 @@ TEST(dmem_max_limits_a_cgroup)
 	int pool = pool_open("camera"), status, report[2];
 	long long charged = -1;
 	pid_t pid;
-	char pidtext[32];
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, write_text(CGROUP "/cgroup.subtree_control", "+dmem"));
-	rmdir(TEST_CGROUP);
-	ASSERT_EQ(0, mkdir(TEST_CGROUP, 0755));
-	ASSERT_EQ(0, write_text(TEST_CGROUP "/dmem.max", "cmabuf/camera 4194304"));
+	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 4194304"));
 	ASSERT_EQ(0, pipe(report));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		int a, b;
 
-		snprintf(pidtext, sizeof(pidtext), "%d", getpid());
-		if (write_text(TEST_CGROUP "/cgroup.procs", pidtext))
+		if (join_test_cgroup())
 			_exit(2);
 		a = buf_alloc_rw(pool, 2 * MiB);
 		b = buf_alloc_rw(pool, 4 * MiB);
@@ -250,19 +265,14 @@ TEST(strand_limit_dmem)
 	pid_t pid;
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, write_text(CGROUP "/cgroup.subtree_control", "+dmem"));
-	rmdir(TEST_CGROUP);
-	ASSERT_EQ(0, mkdir(TEST_CGROUP, 0755));
-	ASSERT_EQ(0, write_text(TEST_CGROUP "/dmem.max", "cmabuf/camera 1048576"));
+	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 1048576"));
 	ASSERT_EQ(0, pipe(report));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		int a, b, p[2];
-		char pidtext[32];
 
-		snprintf(pidtext, sizeof(pidtext), "%d", getpid());
-		if (write_text(TEST_CGROUP "/cgroup.procs", pidtext))
+		if (join_test_cgroup())
 			_exit(2);
 		a = buf_alloc_rw(pool, MiB);
 		if (a < 0 || strand_in_pipe(a, MiB, p))
@@ -414,19 +424,14 @@ TEST(prepare_limits_dmem)
 	pid_t pid;
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, write_text(CGROUP "/cgroup.subtree_control", "+dmem"));
-	rmdir(TEST_CGROUP);
-	ASSERT_EQ(0, mkdir(TEST_CGROUP, 0755));
-	ASSERT_EQ(0, write_text(TEST_CGROUP "/dmem.max", "cmabuf/camera 2097152"));
+	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 2097152"));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char pidtext[32];
 		int over, ok;
 		long long charged;
 
-		snprintf(pidtext, sizeof(pidtext), "%d", getpid());
-		if (write_text(TEST_CGROUP "/cgroup.procs", pidtext))
+		if (join_test_cgroup())
 			_exit(2);
 		over = prepare(pool, MiB, 3, 60000);
 		ok = prepare(pool, MiB, 2, 60000);

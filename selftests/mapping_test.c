@@ -18,7 +18,6 @@
 #include "importer/cmabuf_test_importer.h"
 #include "kselftest_harness.h"
 
-#define IMPORTER_PATH "/lib/modules/cmabuf_test_importer.ko"
 #define MAPPING CMABUF_DEBUGFS "/mapping"
 #define SIZE (1024 * 1024)
 
@@ -352,10 +351,8 @@ FIXTURE(importer) {
 
 FIXTURE_SETUP(importer)
 {
-	ASSERT_EQ(0, load_module_file(IMPORTER_PATH, "")) TH_LOG("%s", strerror(errno));
-	ASSERT_TRUE(wait_path("/dev/cmabuf_test_importer", true, 2000));
-	self->importer = open("/dev/cmabuf_test_importer", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->importer);
+	self->importer = importer_open();
+	ASSERT_LE(0, self->importer) TH_LOG(IMPORTER_DEV ": %s", strerror(errno));
 	self->pool = pool_open("camera");
 	ASSERT_LE(0, self->pool);
 }

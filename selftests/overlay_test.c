@@ -21,7 +21,6 @@
 #define MiB (1024ULL * 1024)
 #define DT "/proc/device-tree"
 #define LOADER "/dev/cmabuf_test_overlay"
-#define IMPORTER "/dev/cmabuf_test_importer"
 
 /* dts/test-regions.dtso: a reusable pool that no node serves at boot. */
 #define RUNTIME_REGION "runtime-pool@60c00000"
@@ -38,22 +37,10 @@
 /* Removing an overlay frees its nodes; one still referenced is reported, and leaks. */
 #define OF_NODE_LEAK "OF: ERROR: memory leak"
 
-/* Opens a test module's device, loading the module first if needed. */
-static int test_module_open(const char *dev, const char *module)
-{
-	if (!path_exists(dev) && (load_module_file(module, "") || !wait_path(dev, true, 2000)))
-		return -1;
-	return open(dev, O_RDWR | O_CLOEXEC);
-}
-
+/* Opens the overlay loader's device, loading it first if needed. */
 static int loader_open(void)
 {
 	return test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko");
-}
-
-static int importer_open(void)
-{
-	return test_module_open(IMPORTER, "/lib/modules/cmabuf_test_importer.ko");
 }
 
 /* Applies /selftests/<name>.dtbo (built from dts/<name>.dtso); its id or -errno. */
