@@ -16,7 +16,6 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
 #define CAMERA_SIZE (64 * MiB)
 #define DISPLAY_SIZE (32 * MiB)
 
@@ -67,13 +66,6 @@ static bool all_zero(const void *p, size_t size)
 		if (w[i])
 			return false;
 	return true;
-}
-
-static int sync_buf(int buf, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0;
 }
 
 FIXTURE(pool) {
@@ -384,12 +376,12 @@ TEST_F(cache_mode, zeroed_and_coherent_across_two_mappings)
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
 	EXPECT_TRUE(all_zero(b, size));
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	fill(a, size, 0x1234 + variant->flags);
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(-1, check(b, size, 0x1234 + variant->flags));
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(a, size);
 	munmap(b, size);
 	close(buf);
@@ -403,10 +395,10 @@ TEST_F(pool, sync_ioctl_accepts_every_direction_and_rejects_garbage)
 
 	ASSERT_LE(0, buf);
 	for (i = 0; i < 3; i++) {
-		EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | dirs[i]));
-		EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | dirs[i]));
+		EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | dirs[i]));
+		EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | dirs[i]));
 	}
-	EXPECT_EQ(-EINVAL, sync_buf(buf, 0x80));
+	EXPECT_EQ(-EINVAL, buf_sync(buf, 0x80));
 	close(buf);
 }
 
@@ -731,17 +723,6 @@ TEST(another_user_of_the_area_gives_ebusy)
 		close(buf);
 	close(pool);
 	close(heap);
-}
-
-static int buf_phys(int pool_fd, int buf, uint64_t *phys, uint64_t *size)
-{
-	struct cmabuf_phys req = { .fd = buf };
-
-	if (ioctl(pool_fd, CMABUF_IOC_PHYS, &req))
-		return -errno;
-	*phys = req.phys;
-	*size = req.size;
-	return 0;
 }
 
 TEST_F(pool, phys_is_aligned_and_inside_the_pool)

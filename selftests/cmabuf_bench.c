@@ -23,9 +23,6 @@
 #include "cmabuf_util.h"
 #include "memory_filler.h"
 
-#define KiB 1024ULL
-#define MiB (1024 * KiB)
-
 enum backend { CMABUF, HEAP, NR_BACKENDS };
 static const char *const backend_names[NR_BACKENDS] = { "cmabuf", "cma-heap" };
 

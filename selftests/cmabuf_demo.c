@@ -16,8 +16,6 @@
 #include "cmabuf_util.h"
 #include "memory_filler.h"
 
-#define MiB (1024ULL * 1024)
-
 static void show(const char *pool, int fd)
 {
 	struct cmabuf_pool_info info;
@@ -29,17 +27,10 @@ static void show(const char *pool, int fd)
 	       (unsigned long long)info.buffers, (unsigned long long)(info.largest_free / MiB));
 }
 
-static int sync_buf(int buf, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-}
-
 static int demo(const char *pool, uint64_t size)
 {
 	struct cmabuf_alloc req = { .size = size, .fd_flags = O_RDWR | O_CLOEXEC };
-	struct cmabuf_phys phys = { 0 };
+	uint64_t phys;
 	uint32_t *p;
 	size_t i;
 	int fd = pool_open(pool);
@@ -53,22 +44,21 @@ static int demo(const char *pool, uint64_t size)
 		printf("%s: CMABUF_IOC_ALLOC failed: %s\n", pool, strerror(errno));
 		return -1;
 	}
-	phys.fd = req.fd;
-	ioctl(fd, CMABUF_IOC_PHYS, &phys);
+	buf_phys(fd, req.fd, &phys, NULL);
 	printf("%s: buffer %u: %llu MiB, dma-buf fd %d, physical 0x%llx\n", pool, req.id,
-	       (unsigned long long)(size / MiB), req.fd, (unsigned long long)phys.phys);
+	       (unsigned long long)(size / MiB), req.fd, (unsigned long long)phys);
 	show(pool, fd);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, req.fd, 0);
 	if (p == MAP_FAILED) {
 		printf("%s: mmap failed: %s\n", pool, strerror(errno));
 		return -1;
 	}
-	sync_buf(req.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	buf_sync(req.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 	for (i = 0; i < size / 4; i++)
 		p[i] = (uint32_t)i ^ 0xc0ffee;
 	for (i = 0; i < size / 4 && p[i] == ((uint32_t)i ^ 0xc0ffee); i++)
 		;
-	sync_buf(req.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	buf_sync(req.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
 	printf("%s: wrote and read back %zu of %llu bytes through mmap\n", pool, i * 4,
 	       (unsigned long long)size);
 	munmap(p, size);

@@ -11,18 +11,12 @@
 #include "cmabuf_util.h"
 #include "pipeline.h"
 
-static uint64_t phys_of(int pool, int buf)
-{
-	struct cmabuf_phys p = { .fd = buf };
-
-	return ioctl(pool, CMABUF_IOC_PHYS, &p) ? 0 : p.phys;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cam_name = argc > 1 ? argv[1] : "camera";
 	const char *disp_name = argc > 2 ? argv[2] : "display";
 	int camera = pool_open(cam_name), display = pool_open(disp_name), vivid, a, b;
+	uint64_t phys_a, phys_b;
 	char where[96] = "";
 	uint32_t *in, *out;
 	long diff = 0, i;
@@ -43,12 +37,15 @@ int main(int argc, char **argv)
 		printf("cmabuf-pipeline: FAILED: allocating the frames: %s\n", strerror(-(a < 0 ? a : b)));
 		return 1;
 	}
+	/* Shown as 0 if CMABUF_IOC_PHYS fails (without CAP_SYS_RAWIO). */
+	buf_phys(camera, a, &phys_a, NULL);
+	buf_phys(display, b, &phys_b, NULL);
 	printf("camera frame:  %ux%u XRGB8888, %llu bytes in /dev/cmabuf-%s at phys %#llx\n",
 	       PIPE_W, PIPE_H, (unsigned long long)PIPE_BYTES, cam_name,
-	       (unsigned long long)phys_of(camera, a));
+	       (unsigned long long)phys_a);
 	printf("display frame: %ux%u XRGB8888, %llu bytes in /dev/cmabuf-%s at phys %#llx\n",
 	       PIPE_W, PIPE_H, (unsigned long long)PIPE_BYTES, disp_name,
-	       (unsigned long long)phys_of(display, b));
+	       (unsigned long long)phys_b);
 	if (vivid_capture(vivid, a, PIPE_BYTES)) {
 		printf("cmabuf-pipeline: FAILED: vivid: %s\n", pipe_err);
 		return 1;
@@ -61,8 +58,9 @@ int main(int argc, char **argv)
 	printf("vkms scanned the camera buffer out (PRIME import, atomic commit) and wrote its output back into the display buffer\n");
 	in = mmap(NULL, PIPE_BYTES, PROT_READ, MAP_SHARED, a, 0);
 	out = mmap(NULL, PIPE_BYTES, PROT_READ, MAP_SHARED, b, 0);
-	if (in == MAP_FAILED || out == MAP_FAILED || dmabuf_sync(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) ||
-	    dmabuf_sync(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ)) {
+	if (in == MAP_FAILED || out == MAP_FAILED ||
+	    buf_sync(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) ||
+	    buf_sync(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ)) {
 		printf("cmabuf-pipeline: FAILED: mapping the frames\n");
 		return 1;
 	}

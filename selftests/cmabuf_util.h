@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Small helpers shared by cmabuf's kselftests: files, sysfs, the kernel log, the
- * module. Every helper returns a plain value; assertions stay in the tests.
+ * Small helpers shared by cmabuf's kselftests and tools: files, sysfs, the kernel log,
+ * the module, pools and buffers. Every helper returns a plain value; assertions stay in
+ * the tests.
  */
 #ifndef CMABUF_UTIL_H
 #define CMABUF_UTIL_H
@@ -22,6 +23,10 @@
 #include <unistd.h>
 
 #include <linux/cmabuf.h>
+#include <linux/dma-buf.h>
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * 1024)
 
 #define CMABUF_MODULE_PATH "/lib/modules/cmabuf.ko"
 #define CMABUF_DRIVER_DIR "/sys/bus/platform/drivers/cmabuf"
@@ -279,6 +284,29 @@ static inline int pool_info(int pool_fd, struct cmabuf_pool_info *info)
 {
 	memset(info, 0xff, sizeof(*info));
 	return ioctl(pool_fd, CMABUF_IOC_POOL_INFO, info) < 0 ? -errno : 0;
+}
+
+/*
+ * CMABUF_IOC_PHYS: the physical address and the size of buf, a buffer of the pool;
+ * size may be NULL. Returns 0, or -errno with *phys (and *size) set to 0.
+ */
+static inline int buf_phys(int pool_fd, int buf, uint64_t *phys, uint64_t *size)
+{
+	struct cmabuf_phys req = { .fd = buf };
+	int ret = ioctl(pool_fd, CMABUF_IOC_PHYS, &req) ? -errno : 0;
+
+	*phys = ret ? 0 : req.phys;
+	if (size)
+		*size = ret ? 0 : req.size;
+	return ret;
+}
+
+/* DMA_BUF_IOCTL_SYNC: brackets CPU access to dma-buf buf. Returns 0 or -errno. */
+static inline int buf_sync(int buf, uint64_t flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+
+	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0;
 }
 
 /* Bytes in live buffers of the pool, or -1. */

@@ -9,8 +9,6 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
-
 static char text[65536], proc[65536];
 
 /* The value after `key` on the line where `key` starts a word, in text from `from`. */
@@ -127,7 +125,7 @@ TEST(info_matches_ioctl_and_cma_sysfs)
 TEST(buffers_lists_every_live_buffer)
 {
 	int pool = pool_open("display"), a, b;
-	struct cmabuf_phys phys = { 0 };
+	uint64_t phys;
 	char line[256];
 	void *p;
 
@@ -138,10 +136,9 @@ TEST(buffers_lists_every_live_buffer)
 	ASSERT_LE(0, b);
 	p = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, a, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	phys.fd = a;
-	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys));
+	ASSERT_EQ(0, buf_phys(pool, a, &phys, NULL));
 	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/display/buffers", text, sizeof(text)));
-	snprintf(line, sizeof(line), "%#18llx", (unsigned long long)phys.phys);
+	snprintf(line, sizeof(line), "%#18llx", (unsigned long long)phys);
 	EXPECT_NE(NULL, strstr(text, line)) TH_LOG("%s not in:\n%s", line, text);
 	snprintf(line, sizeof(line), "%d  debugfs_test", getpid());
 	EXPECT_NE(NULL, strstr(text, line)) TH_LOG("%s", text);

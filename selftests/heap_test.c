@@ -12,7 +12,6 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
 #define HEAP_DIR "/dev/dma_heap/"
 
 /* DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/<heap>; the dma-buf fd or -errno. */
@@ -95,8 +94,7 @@ TEST(heap_buffer_is_a_pool_buffer)
 	long long allocs = info_value("camera", "allocations");
 	long long heap_allocs = info_value("camera", "heap_allocations");
 	int pool = pool_open("camera"), buf, i;
-	struct cmabuf_phys phys = { 0 };
-	uint64_t base, size;
+	uint64_t base, size, phys, len;
 	uint8_t *map;
 
 	ASSERT_LE(0, pool);
@@ -110,11 +108,10 @@ TEST(heap_buffer_is_a_pool_buffer)
 	EXPECT_EQ(1, info_value("camera", "buffers"));
 
 	/* CMABUF_IOC_PHYS accepts it as a buffer of this pool. */
-	phys.fd = buf;
-	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys)) TH_LOG("%s", strerror(errno));
-	EXPECT_LE(base, phys.phys);
-	EXPECT_GE(base + size, phys.phys + phys.size);
-	EXPECT_EQ(MiB + 4096, phys.size);
+	ASSERT_EQ(0, buf_phys(pool, buf, &phys, &len)) TH_LOG("%s", strerror(errno));
+	EXPECT_LE(base, phys);
+	EXPECT_GE(base + size, phys + len);
+	EXPECT_EQ(MiB + 4096, len);
 
 	map = mmap(NULL, MiB + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, map);

@@ -62,23 +62,6 @@ TEST(zones_file_shows_highmem_and_the_pool_is_in_it)
 	EXPECT_LT(0, text_field(highmem, "free_cma"));
 }
 
-static int buf_phys(int pool, int buf, uint64_t *phys)
-{
-	struct cmabuf_phys req = { .fd = buf };
-
-	if (ioctl(pool, CMABUF_IOC_PHYS, &req))
-		return -errno;
-	*phys = req.phys;
-	return 0;
-}
-
-static int cpu_access(int buf, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &s);
-}
-
 FIXTURE(highmem)
 {
 	int pool;
@@ -126,29 +109,29 @@ TEST_F(highmem, buffer_is_zeroed_after_the_pool_was_dirtied)
 	ASSERT_LE(0, buf) TH_LOG("whole-pool buffer: %s", strerror(-buf));
 	p = mmap(NULL, pool_size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	/* Word stores: uncached mappings take no unaligned access (memset may make some). */
 	for (i = 0; i < pool_size / 4; i++)
 		p[i] = 0xa5a5a5a5;
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 	munmap(p, pool_size);
 	close(buf);
 	ASSERT_TRUE(wait_used(self->pool, 0, 1000));
 
 	buf = buf_alloc(self->pool, SIZE, 0, variant->cache, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
-	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys, NULL));
 	EXPECT_LE(base, phys);
 	EXPECT_GE(base + pool_size, phys + SIZE);
 	p = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	for (i = 0; i < SIZE / 4; i++)
 		if (p[i])
 			break;
 	EXPECT_EQ(SIZE / 4, i) TH_LOG("word %lld of a buffer at %#llx is %#x, not 0", i,
 				      (unsigned long long)phys, i < SIZE / 4 ? p[i] : 0);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, SIZE);
 	close(buf);
 }
@@ -166,13 +149,13 @@ TEST_F(highmem, mmap_and_vmap_see_the_same_bytes)
 
 	buf = buf_alloc(self->pool, SIZE, 0, variant->cache, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
-	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys, NULL));
 	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	p[0] = 0x11111111;
 	p[SIZE / 4 - 1] = 0x22222222;
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	req.fd = buf;
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_CHECK, &req)) TH_LOG("%s",
 									  strerror(errno));
@@ -182,10 +165,10 @@ TEST_F(highmem, mmap_and_vmap_see_the_same_bytes)
 	EXPECT_EQ(SIZE, req.dma_len);
 	/* QEMU virt has no IOMMU: the importer's DMA address is the physical one. */
 	EXPECT_EQ(phys, req.dma_addr);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0xfeedbeefU, p[1]) TH_LOG("the kernel's write through vmap is not visible");
 	EXPECT_EQ(0x11111111U, p[0]);
-	ASSERT_EQ(0, cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, SIZE);
 	close(buf);
 }

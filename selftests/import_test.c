@@ -52,43 +52,35 @@ FIXTURE_TEARDOWN(import)
 	EXPECT_EQ(0, unload_module("cmabuf_test_importer"));
 }
 
-static int sync_buf(int buf, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-}
-
 TEST_F(import, kernel_importer_sees_what_user_space_wrote)
 {
 	struct cmabuf_import req = { .marker = 0xfeedbeef };
-	struct cmabuf_phys phys = { 0 };
 	int buf = buf_alloc(self->pool, SIZE, 0, variant->flags, O_RDWR);
+	uint64_t phys;
 	uint32_t *p;
 
 	ASSERT_LE(0, buf);
 	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	p[0] = 0x11111111;
 	p[SIZE / 4 - 1] = 0x22222222;
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 
 	req.fd = buf;
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_CHECK, &req)) TH_LOG("%s",
 									     strerror(errno));
-	phys.fd = buf;
-	ASSERT_EQ(0, ioctl(self->pool, CMABUF_IOC_PHYS, &phys));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys, NULL));
 	EXPECT_EQ(2U, req.attachments);
 	EXPECT_EQ(1U, req.nents);
 	EXPECT_EQ(SIZE, req.dma_len);
-	EXPECT_EQ(phys.phys, req.dma_addr) TH_LOG("DMA address is not the physical one");
+	EXPECT_EQ(phys, req.dma_addr) TH_LOG("DMA address is not the physical one");
 	EXPECT_EQ(0x11111111U, req.first);
 	EXPECT_EQ(0x22222222U, req.last);
 
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0xfeedbeefU, p[1]) TH_LOG("the kernel's write through vmap is not visible");
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, SIZE);
 	close(buf);
 }

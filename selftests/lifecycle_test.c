@@ -352,8 +352,8 @@ TEST(prepare_on_unbound_pool_is_enodev)
 TEST(default_pool_serves_the_default_cma_area)
 {
 	const unsigned long long budget = 4 << 20;
-	struct cmabuf_phys phys = { 0 };
 	struct cmabuf_pool_info info;
+	uint64_t phys, len;
 	char text[1024];
 	int pool, a, b;
 	uint8_t *p;
@@ -372,10 +372,9 @@ TEST(default_pool_serves_the_default_cma_area)
 
 	a = buf_alloc_rw(pool, 3 << 20);
 	ASSERT_LE(0, a) TH_LOG("%s", strerror(-a));
-	phys.fd = a;
-	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys));
-	EXPECT_LE(0x5f800000ULL, phys.phys);
-	EXPECT_GE(0x60000000ULL, phys.phys + phys.size);
+	ASSERT_EQ(0, buf_phys(pool, a, &phys, &len));
+	EXPECT_LE(0x5f800000ULL, phys);
+	EXPECT_GE(0x60000000ULL, phys + len);
 	p = mmap(NULL, 3 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, p[12345]);

@@ -13,7 +13,6 @@
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
 #define CGROUP "/sys/fs/cgroup"
 #define TEST_CGROUP CGROUP "/cmabuf_test"
 

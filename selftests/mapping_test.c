@@ -95,13 +95,6 @@ static long long mapping_value(const char *key)
 	return text_field(text, key);
 }
 
-static int sync_buf(int buf, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0;
-}
-
 FIXTURE(mapping) {
 	int pool;
 };
@@ -372,26 +365,25 @@ FIXTURE_TEARDOWN(importer)
  */
 TEST_F(importer, phys_sync)
 {
-	struct cmabuf_phys phys = { 0 };
 	struct cmabuf_map_dirs req = { 0 };
+	uint64_t phys;
 	long long before;
 	int buf = buf_alloc_rw(self->pool, SIZE), wc;
 
 	ASSERT_LE(0, buf);
-	phys.fd = buf;
-	ASSERT_EQ(0, ioctl(self->pool, CMABUF_IOC_PHYS, &phys));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys, NULL));
 	before = mapping_value("cpu_syncs_unattached");
 	ASSERT_LE(0, before) TH_LOG("no cpu_syncs_unattached in " MAPPING);
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	EXPECT_EQ(before + 2, mapping_value("cpu_syncs_unattached"))
 		TH_LOG("DMA_BUF_IOCTL_SYNC did no cache maintenance without an importer");
 
 	/* Attached but not mapped: still the buffer itself. */
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_HOLD, buf));
 	before = mapping_value("cpu_syncs_unattached");
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(before + 2, mapping_value("cpu_syncs_unattached"));
 	ASSERT_EQ(0, ioctl(self->importer, IMPORTER_IOC_RELEASE));
 
@@ -407,8 +399,8 @@ TEST_F(importer, phys_sync)
 	wc = buf_alloc(self->pool, SIZE, 0, CMABUF_WRITECOMBINE, O_RDWR);
 	ASSERT_LE(0, wc);
 	before = mapping_value("cpu_syncs_unattached");
-	ASSERT_EQ(0, sync_buf(wc, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
-	ASSERT_EQ(0, sync_buf(wc, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(wc, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, buf_sync(wc, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	EXPECT_EQ(before, mapping_value("cpu_syncs_unattached"));
 	close(wc);
 	close(buf);

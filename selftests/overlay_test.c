@@ -18,7 +18,6 @@
 #include "overlay_loader/cmabuf_test_overlay.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
 #define DT "/proc/device-tree"
 #define LOADER "/dev/cmabuf_test_overlay"
 
@@ -83,13 +82,6 @@ static bool wait_runtime_cma_available(long long want, unsigned int timeout_ms)
 	return runtime_cma_available() == want;
 }
 
-static int sync_buf(int buf, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
-}
-
 /* The runtime overlay resolves its labels through the base DT's __symbols__ (dtc -@). */
 TEST(base_dt_names_the_pools_in_symbols)
 {
@@ -116,7 +108,7 @@ TEST(base_dt_names_the_pools_in_symbols)
 TEST(apply_binds_remove_unbinds_buffers_survive)
 {
 	struct cmabuf_import seen = { .marker = 0x0e1c0e1c };
-	struct cmabuf_phys phys = { 0 };
+	uint64_t phys, len;
 	long long free_pages = runtime_cma_available();
 	int loader = loader_open(), importer = importer_open(), id, pool, buf;
 	uint32_t *map, *again;
@@ -138,15 +130,14 @@ TEST(apply_binds_remove_unbinds_buffers_survive)
 	ASSERT_LE(0, pool);
 	buf = buf_alloc_rw(pool, MiB);
 	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
-	phys.fd = buf;
-	ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_PHYS, &phys));
-	EXPECT_LE(RUNTIME_BASE, phys.phys);
-	EXPECT_GE(RUNTIME_BASE + RUNTIME_SIZE, phys.phys + phys.size);
+	ASSERT_EQ(0, buf_phys(pool, buf, &phys, &len));
+	EXPECT_LE(RUNTIME_BASE, phys);
+	EXPECT_GE(RUNTIME_BASE + RUNTIME_SIZE, phys + len);
 	map = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	map[0] = 0x0e1a;
-	ASSERT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 	/* A driver keeps its attachment across the removal, as a display would. */
 	ASSERT_EQ(0, ioctl(importer, IMPORTER_IOC_HOLD, buf)) TH_LOG("%s", strerror(errno));
 
@@ -159,10 +150,10 @@ TEST(apply_binds_remove_unbinds_buffers_survive)
 	EXPECT_EQ(free_pages - 256, runtime_cma_available()) TH_LOG("the buffer lost its pages");
 
 	/* Its mapping, a new mapping, CPU access and an importer all still work. */
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	EXPECT_EQ(0x0e1aU, map[0]);
 	map[MiB / 4 - 1] = 0x0e1b;
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	again = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, again) TH_LOG("mmap after the removal: %s", strerror(errno));
 	EXPECT_EQ(0x0e1aU, again[0]);
@@ -170,13 +161,13 @@ TEST(apply_binds_remove_unbinds_buffers_survive)
 	ASSERT_EQ(0, ioctl(importer, IMPORTER_IOC_CHECK, &seen))
 		TH_LOG("importing after the removal: %s", strerror(errno));
 	EXPECT_EQ(1U, seen.nents);
-	EXPECT_EQ(phys.phys, seen.dma_addr);
+	EXPECT_EQ(phys, seen.dma_addr);
 	EXPECT_EQ(MiB, seen.dma_len);
 	EXPECT_EQ(0x0e1aU, seen.first);
 	EXPECT_EQ(0x0e1bU, seen.last);
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0x0e1c0e1cU, again[1]) TH_LOG("the importer's write is not visible");
-	EXPECT_EQ(0, sync_buf(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, ioctl(importer, IMPORTER_IOC_RELEASE));
 
 	/* The device file still open: allocations are refused, the pool is gone. */

@@ -4,7 +4,7 @@
  * pipeline_test and the make run demo (cmabuf_pipeline): the V4L2 test driver vivid
  * captures into a cmabuf dma-buf, the virtual KMS driver vkms scans the same buffer
  * out, and its writeback connector writes the composed output into a second cmabuf
- * buffer. Needs cmabuf_util.h first. Functions return 0 or -errno and print why.
+ * buffer. Functions return 0 or -errno and print why.
  */
 #ifndef CMABUF_PIPELINE_H
 #define CMABUF_PIPELINE_H
@@ -13,11 +13,12 @@
 #include <drm/drm.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_mode.h>
-#include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+
+#include "cmabuf_util.h"
 
 #define PIPE_W 1280
 #define PIPE_H 720
@@ -474,14 +475,6 @@ out:
 		drm_close_handle(fd, out_handle);
 	close(fd);
 	return ret;
-}
-
-/* Brackets CPU access to dma-buf buf (DMA_BUF_IOCTL_SYNC). */
-static int dmabuf_sync(int buf, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(buf, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
 }
 
 #endif /* CMABUF_PIPELINE_H */

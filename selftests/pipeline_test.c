@@ -12,8 +12,6 @@
 #include "pipeline.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
-
 static uint32_t *map_buf(int buf, uint64_t size, int prot)
 {
 	void *p = mmap(NULL, size, prot, MAP_SHARED, buf, 0);
@@ -39,9 +37,9 @@ TEST(vivid_captures_into_cmabuf)
 	memset(px, 0x5a, PIPE_BYTES);
 	ret = vivid_capture(vivid, buf, PIPE_BYTES);
 	ASSERT_EQ(0, ret) TH_LOG("%s", pipe_err);
-	ASSERT_EQ(0, dmabuf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, check_colorbars(px, where, sizeof(where))) TH_LOG("%s", where);
-	ASSERT_EQ(0, dmabuf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(px, PIPE_BYTES);
 	close(buf);
 	close(vivid);
@@ -94,13 +92,13 @@ TEST(camera_to_display_zero_copy)
 	ASSERT_NE(NULL, in);
 	ASSERT_NE(NULL, out);
 	memset(out, 0x33, PIPE_BYTES);
-	ASSERT_EQ(0, dmabuf_sync(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, buf_sync(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 
 	ASSERT_EQ(0, vivid_capture(vivid, a, PIPE_BYTES)) TH_LOG("%s", pipe_err);
 	ASSERT_EQ(0, vkms_show_and_write_back(a, b)) TH_LOG("%s", pipe_err);
 
-	ASSERT_EQ(0, dmabuf_sync(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	ASSERT_EQ(0, dmabuf_sync(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, buf_sync(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, check_colorbars(in, where, sizeof(where))) TH_LOG("camera: %s", where);
 	for (i = 0; i < PIPE_W * PIPE_H; i++)
 		if ((in[i] ^ out[i]) & 0xffffff) {
@@ -109,8 +107,8 @@ TEST(camera_to_display_zero_copy)
 				       in[i] & 0xffffff, out[i] & 0xffffff);
 		}
 	EXPECT_EQ(0, diff) TH_LOG("%ld of %d pixels differ", diff, PIPE_W * PIPE_H);
-	dmabuf_sync(a, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-	dmabuf_sync(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	buf_sync(a, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	buf_sync(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	munmap(in, PIPE_BYTES);
 	munmap(out, PIPE_BYTES);
 	close(a);

@@ -14,7 +14,6 @@
 #include "memory_filler.h"
 #include "kselftest_harness.h"
 
-#define MiB (1024ULL * 1024)
 #define DISPLAY_BASE 0x5c000000ULL
 #define DISPLAY_SIZE (32 * MiB)
 #define CAMERA_BASE 0x58000000ULL

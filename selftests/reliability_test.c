@@ -186,22 +186,20 @@ static void *stress_thread(void *arg)
 		size_t size = ((rand_r(&s->seed) % 64) + 1) * 4096, i;
 		uint32_t tag = rand_r(&s->seed);
 		int buf = buf_alloc(s->pool, size, 0, rand_r(&s->seed) % 3, O_RDWR);
-		struct dma_buf_sync sync = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW };
 		uint32_t *p;
 
 		if (buf < 0)
 			continue;
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 		if (p != MAP_FAILED) {
-			ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+			buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 			for (i = 0; i < size / 4; i++)
 				s->corrupt += p[i] != 0;
 			for (i = 0; i < size / 4; i++)
 				p[i] = tag ^ i;
 			for (i = 0; i < size / 4; i++)
 				s->corrupt += p[i] != (tag ^ i);
-			sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
-			ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync);
+			buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
 			munmap(p, size);
 		}
 		close(buf);
