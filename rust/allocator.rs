@@ -12,6 +12,112 @@
 //! is *charged* to a process and its cgroup — live, stranded and prepared runs, and
 //! allocations in flight — is counted in `used_pages`; freed runs in the warm cache are
 //! charged to nobody and step aside as soon as an allocation needs their room.
+//!
+//! # Locking
+//!
+//! All of cmabuf's locks are sleeping mutexes, and none is taken in atomic context.
+//! lockdep names each class after the `new_mutex!` call that makes it (`file:line`), one
+//! class for all pools, heaps, buffers or dma-bufs alike; the registry's class is
+//! `REGISTRY` (`global_lock!`).
+//!
+//! - `Allocator::usage` (`Mutex<Usage>`, per pool): the pool's runs, counters and limit
+//!   accounting, the warm cache and the stranded pages.
+//! - `REGISTRY` (`Mutex<Registry>`, `ffi/global.rs`, one for the module): claimed regions
+//!   and names, the debugfs root, the dma-heap slots, the orphans, the heaps waiting for
+//!   module init.
+//! - `HeapSlot::pool` (per dma-heap, `ffi/dma_heap.rs`): the pool serving the heap.
+//! - `BufferStatus::importers` (per buffer, `buffer.rs`): importers' names for debugfs.
+//! - `Exported::attachments` (per dma-buf, `ffi/dma_buf.rs`): the attachments and their
+//!   DMA mappings.
+//! - `Allocator::dev` (per pool): the bound device.
+//!
+//! The order, outermost first: a lock is only taken while holding locks above it on its
+//! branch, and cmabuf never holds locks of different branches together.
+//!
+//! ```text
+//! device lock (driver core: probe, unbind)
+//!   Allocator::usage
+//!     REGISTRY
+//!       HeapSlot::pool                 leaf
+//!     BufferStatus::importers          leaf
+//!   Allocator::dev                     leaf
+//! dma_resv (map_dma_buf, unmap_dma_buf)
+//!   Exported::attachments              leaf
+//! ```
+//!
+//! Where the nesting happens:
+//!
+//! - device lock, then `usage`: `Pool::new` (`adopt_orphans`), unbind (`Unbinder`, then
+//!   `Allocator::unbind`), and the allocator's drop when the front end held the last
+//!   reference. Device lock, then `REGISTRY`: `registry::claim`, `debugfs_dir`,
+//!   `serve_heap` and `stop_heap` (`HeapFace`), and `ClaimGuard`'s drop. Device lock,
+//!   then `dev`: `Allocator::unbind`; elsewhere (`alloc`, `try_cached`, `try_alloc`)
+//!   `dev` is taken alone, for a clone of the device reference.
+//! - `usage`, then `REGISTRY`: `adopt_orphans` (`orphans::take`, `orphans::put`), the
+//!   allocator's drop (`orphans::put` of stranded pages), and `Usage::keep_stranded` when
+//!   no stranded slot is left (`orphans::put`).
+//! - `usage`, then `importers`: `write_buffers`.
+//! - `REGISTRY`, then `HeapSlot::pool`: `serve_heap`, `init_done`.
+//! - `dma_resv`, then `attachments`: `map_dma_buf`, `unmap_dma_buf`. `attach`, `detach`
+//!   and the CPU access brackets take `attachments` without it; `importers` is taken
+//!   after `attachments` is let go, never under it.
+//!
+//! `REGISTRY` is never held while `usage` is taken. That would happen if a pool's last
+//! reference were dropped under it (the drop takes `usage`, then `REGISTRY` for the
+//! claim): `serve_heap`, `stop_heap` and `init_done` drop pool references under it only
+//! while the caller or the pool's front end keeps another.
+//!
+//! What may be held across the rest:
+//!
+//! - `GFP_KERNEL` allocations (so reclaim, and the shrinker below): under `usage`
+//!   (`Usage::reserve`, `record`, `record_renamed`, `insert_range`,
+//!   `reserve_stranded_slot`, the cache's `reserve` in `free`, `prepare` and
+//!   `cache_put_back`, `census`, the dmem charge in `try_cached`, `adopt_orphans`), under
+//!   `REGISTRY` (claims, orphans, heaps, `dma_heap_add`, the debugfs root), under
+//!   `importers` (`Buffer::importer`) and `attachments` (`attach`). Never under
+//!   `HeapSlot::pool` or `dev`.
+//! - `cma_alloc`, which takes the area's `alloc_mutex`, migrates pages, may reclaim and
+//!   can take seconds: under none of cmabuf's locks (`try_alloc` and `prepare` let
+//!   `usage` go first). So are zeroing (`CmaPages::clear`) and cache maintenance
+//!   (`clean_dcache`).
+//! - `cma_release`, which takes only spinlocks (the area's `lock`, the page allocator's)
+//!   and does not sleep: under `usage` (`free`, `release_or_strand`, `retry_stranded`),
+//!   under `REGISTRY` (`orphans::reap`, and an orphan `orphans::put` could not keep), and
+//!   in the shrinker.
+//! - Queueing delayed work (`Ticker::schedule`, `reaper::schedule`: the workqueue's
+//!   spinlocks) and `RateLimit::allow`: may be under `usage` (`cache_put_back`, `free`).
+//! - Waiting: `make_room` and `release_all_cached` let `usage` go before they sleep.
+//!
+//! The shrinker (`cache_shrink_count`, `cache_shrink`) runs in reclaim, so from within
+//! any of the allocations above, including one made under this very pool's `usage`. It
+//! takes `usage` with `try_lock` only and gives up when it is held (the count says 0,
+//! the scan `SHRINK_STOP`): `lock` would deadlock on the pool's own lock, or two pools
+//! allocating under their own `usage` would each wait in reclaim for the other's.
+//! lockdep records no dependency for a `try_lock`, so it sees no nesting of two pools'
+//! `usage` (one class). Under it the shrinker releases cached runs (`release_cached`):
+//! `cma_release`, dmem uncharges, pid and module references, nothing that sleeps. It
+//! takes `REGISTRY` (with `lock`, allocating) only through `Usage::keep_stranded`'s last
+//! resort, a cached run still referenced with no stranded slot left.
+//!
+//! The delayed works take plain `lock`: they run in process context, not in reclaim, and
+//! nobody waits for them while holding what they take.
+//!
+//! - The ticker (`cache_tick`, on `system_unbound_wq`) takes `usage` and lets it go while
+//!   it zeroes a run (marked `zeroing`, which every other path leaves alone). It is
+//!   cancelled synchronously (`cancel_delayed_work_sync`) only by the allocator's drop,
+//!   before it takes `usage`, and by `Ticker`'s drop after that: with no cmabuf lock
+//!   held, at most the device lock, which the ticker never takes.
+//! - The reaper (`orphans::reap`) takes `REGISTRY`; `reaper::stop` cancels it
+//!   synchronously in `RegistryLifetime`'s drop before `REGISTRY` is taken.
+//!
+//! The kernel's own locks around cmabuf: unbind under the device lock also waits for the
+//! pool's running shrinker callbacks (`shrinker_free`) and debugfs readers
+//! (`debugfs_remove`), which never take the device lock. `mmap` (mmap lock held for
+//! writing), `fault` and `vmap` (`dma_resv` held) take no cmabuf lock, and no cmabuf lock
+//! is held while user memory is read or written. A buffer's drop (`free`, then the
+//! allocator's drop if it held the last reference) runs from its dma-buf's release at
+//! the file's last `fput`, or in the ioctl that could not export it: under no cmabuf
+//! lock.
 
 use crate::{
     buffer::{
