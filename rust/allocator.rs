@@ -1794,6 +1794,9 @@ impl Usage {
         let id = self.next_id;
         meta.id = id;
         let pos = self.range_index(first).map_err(|_| EINVAL)?;
+        // Taken out of the cache, the run is neither cached nor live until now: a
+        // `record` in between did not count it, so the slot is reserved here.
+        self.reserve_stranded_slot()?;
         self.meta.push(meta, GFP_KERNEL)?;
         let range = &mut self.ranges[pos];
         if range.id != old_id {
