@@ -21,7 +21,8 @@ install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP"/scripts/guest/{demo,bench}.sh "$root/jobs/"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
-cp "$tests"/cmabuf_demo "$tests"/cmabuf_stat "$tests"/cmabuf_bench "$tests"/cmabuf_pipeline "$tests"/cmabuf_example "$root/bin/"
+# The tools (selftests/tools/ and the admin guide's example) go on the PATH.
+cp "$tests"/tools/* "$root/bin/"
 cp "$tests"/*_test "$tests"/dmabuf-heap "$root/selftests/"
 # Overlays the tests apply at run time, when built (make check).
 for dtbo in "$tests"/*.dtbo; do [ -e "$dtbo" ] && cp "$dtbo" "$root/selftests/"; done

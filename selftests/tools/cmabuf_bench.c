@@ -20,8 +20,8 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "cmabuf_util.h"
-#include "memory_filler.h"
+#include "../cmabuf_util.h"
+#include "../memory_filler.h"
 
 enum backend { CMABUF, HEAP, NR_BACKENDS };
 static const char *const backend_names[NR_BACKENDS] = { "cmabuf", "cma-heap" };

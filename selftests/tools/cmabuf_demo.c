@@ -13,8 +13,8 @@
 #include <linux/dma-buf.h>
 #include <sys/mman.h>
 
-#include "cmabuf_util.h"
-#include "memory_filler.h"
+#include "../cmabuf_util.h"
+#include "../memory_filler.h"
 
 static void show(const char *pool, int fd)
 {

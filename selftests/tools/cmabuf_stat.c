@@ -8,7 +8,7 @@
  */
 #include <dirent.h>
 
-#include "cmabuf_util.h"
+#include "../cmabuf_util.h"
 
 static char text[65536];
 

@@ -8,8 +8,8 @@
  *
  *   cmabuf_pipeline [camera-pool [display-pool]]
  */
-#include "cmabuf_util.h"
-#include "pipeline.h"
+#include "../cmabuf_util.h"
+#include "../pipeline.h"
 
 int main(int argc, char **argv)
 {
