@@ -28,8 +28,10 @@ if [ ! -d "$headers" ]; then
 	kmake_for "$KDIR" -s headers_install INSTALL_HDR_PATH="$CMABUF_BUILD/headers"
 	headers=$CMABUF_BUILD/headers/include
 fi
-make -s -C "$CMABUF_TOP/selftests" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
-	KSELFTEST="$KSRC/tools/testing/selftests" OUTPUT="$CMABUF_BUILD/selftests"
+# Builds the tests and tools, and lays out what the guest gets in build/selftests/install
+# (selftests/Makefile: the one list of tests, the ARCH-only ones).
+make -s -C "$CMABUF_TOP/selftests" ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" KHDR="$headers" \
+	KSELFTEST="$KSRC/tools/testing/selftests" OUTPUT="$CMABUF_BUILD/selftests" all install
 
 case $job in
 run)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Pack the guest's initramfs: static busybox, /init, cmabuf.ko, the demo job, and the
-# binaries built from selftests/ (the demo tool and the kselftests).
+# Pack the guest's initramfs: static busybox, /init, cmabuf.ko, the demo job, and what
+# selftests/ built and installed (the kselftests in /selftests, the tools in /bin).
 #
 # usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> <selftests build dir>
 #                          [more modules for /lib/modules...]
+# The selftests build dir holds install/, as `make -C selftests OUTPUT=<dir> install`
+# lays it out.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -21,10 +23,10 @@ install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP"/scripts/guest/{demo,bench}.sh "$root/jobs/"
 cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
-# The tools (selftests/tools/ and the admin guide's example) go on the PATH.
-cp "$tests"/tools/* "$root/bin/"
-cp "$tests"/*_test "$tests"/dmabuf-heap "$root/selftests/"
+# The tests with run_tests.sh and its list in /selftests, the tools in /bin: laid out by
+# `make -C selftests install` (scripts/job.sh), whose Makefile holds the one list.
+[ -s "$tests/install/selftests/tests.list" ] || die "$tests/install: selftests not installed"
+cp -R "$tests/install/." "$root/"
 # Overlays the tests apply at run time, when built (make check).
 for dtbo in "$tests"/*.dtbo; do [ -e "$dtbo" ] && cp "$dtbo" "$root/selftests/"; done
-install -m 755 "$CMABUF_TOP"/selftests/{run_tests,dmabuf_heaps_conformance}.sh "$root/selftests/"
 (cd "$root" && find . | cpio --quiet -o -H newc --owner=0:0 | gzip -1) >"$out"

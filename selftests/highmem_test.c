@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * 32-bit ARM with HighMem (run by run_tests.sh on armv7 only, where the board has the
- * highmem pool of dts/highmem-pool.dtso): cmabuf's zones file shows the HighMem zone
- * and the pool lies in it; buffers of that pool, which have no linear kernel address,
- * are zeroed, and user space (mmap) and a kernel importer (vmap) see the same bytes,
- * in every cache mode.
+ * 32-bit ARM with HighMem (in selftests/Makefile's list for ARCH=arm only, where the
+ * board has the highmem pool of dts/highmem-pool.dtso): cmabuf's zones file shows the
+ * HighMem zone and the pool lies in it; buffers of that pool, which have no linear
+ * kernel address, are zeroed, and user space (mmap) and a kernel importer (vmap) see
+ * the same bytes, in every cache mode.
  */
 #include <linux/dma-buf.h>
 #include <sys/mman.h>
