@@ -261,6 +261,103 @@ static inline int pool_open(const char *pool)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
+/* The phandle a device-tree property such as memory-region names first, or 0. */
+static inline uint32_t dt_phandle(const char *path)
+{
+	uint8_t raw[4];
+
+	if (read_bytes(path, raw, sizeof(raw)) != sizeof(raw))
+		return 0;
+	return (uint32_t)raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3];
+}
+
+/* Whether the reserved-memory region with phandle is named name (name@<address>). */
+static inline bool dt_region_named(uint32_t phandle, const char *name)
+{
+	struct dirent *d;
+	bool found = false;
+	DIR *dir;
+
+	if (!phandle)
+		return false;
+	dir = opendir("/proc/device-tree/reserved-memory");
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "/proc/device-tree/reserved-memory/%s/phandle",
+			 d->d_name);
+		found = dt_phandle(path) == phandle &&
+			strcspn(d->d_name, "@") == strlen(name) &&
+			!strncmp(d->d_name, name, strlen(name));
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Whether the device tree declares pool: a node compatible with "cmabuf,pool" (at the
+ * root, where dts/ puts them) labelled pool, or without a label on a region named
+ * pool@<address>, the name cmabuf then gives it.
+ */
+static inline bool dt_declares_pool(const char *pool)
+{
+	static const char compatible[] = "cmabuf,pool";
+	DIR *dir = opendir("/proc/device-tree");
+	struct dirent *d;
+	bool found = false;
+
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		char path[512], text[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/device-tree/%s/compatible", d->d_name);
+		n = read_bytes(path, text, sizeof(text));
+		if (n < (ssize_t)sizeof(compatible) || memcmp(text, compatible, sizeof(compatible)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/device-tree/%s/label", d->d_name);
+		n = read_bytes(path, text, sizeof(text) - 1);
+		if (n > 0) {
+			text[n] = '\0';
+			found = !strcmp(text, pool);
+		} else {
+			snprintf(path, sizeof(path), "/proc/device-tree/%s/memory-region", d->d_name);
+			found = dt_region_named(dt_phandle(path), pool);
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Whether a test may expect /dev/cmabuf-<pool>: the node is there, or the device tree
+ * declares the pool, so that a missing node is cmabuf's failure, not the board's.
+ */
+static inline bool pool_expected(const char *pool)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/dev/cmabuf-%s", pool);
+	return path_exists(path) || dt_declares_pool(pool);
+}
+
+/*
+ * For a kselftest (TEST, TEST_F or FIXTURE_SETUP) that needs a pool only some boards
+ * have: skips it, with a line naming the pool and overlay (the dts/ file that declares
+ * the pool), when the board's device tree does not declare the pool at all. Not for the
+ * default board's pools (dts/cmabuf-pools.dtso): their absence is a failure. make
+ * check's test board declares every pool, so nothing is skipped there.
+ */
+#define SKIP_WITHOUT_POOL(pool, overlay)						\
+	do {										\
+		if (!pool_expected(pool))						\
+			SKIP(return, "no pool %s: this board's device tree lacks %s",	\
+			     pool, overlay);						\
+	} while (0)
+
 /* CMABUF_IOC_ALLOC; returns the dma-buf fd or -errno. */
 static inline int buf_alloc(int pool_fd, uint64_t size, uint64_t align, uint32_t flags,
 			    uint32_t fd_flags)

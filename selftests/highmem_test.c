@@ -14,6 +14,7 @@
 #include "kselftest_harness.h"
 
 #define POOL "highmem"
+#define OVERLAY "dts/highmem-pool.dtso"
 #define SIZE (4 * 1024 * 1024)
 
 /* The `zone: <nid> <name>` block of cmabuf's zones file in text, or NULL. */
@@ -41,6 +42,7 @@ TEST(zones_file_shows_highmem_and_the_pool_is_in_it)
 	long long size = info_value(POOL, "size"), start, spanned;
 	const char *highmem, *normal;
 
+	SKIP_WITHOUT_POOL(POOL, OVERLAY);
 	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/zones", zones, sizeof(zones)));
 	highmem = zone_block(zones, "HighMem");
 	ASSERT_NE(NULL, highmem) TH_LOG("no HighMem zone in cmabuf's zones file:\n%s", zones);
@@ -79,6 +81,7 @@ FIXTURE_VARIANT_ADD(highmem, uncached) { .cache = CMABUF_UNCACHED };
 
 FIXTURE_SETUP(highmem)
 {
+	SKIP_WITHOUT_POOL(POOL, OVERLAY);
 	self->pool = pool_open(POOL);
 	ASSERT_LE(0, self->pool) TH_LOG("/dev/cmabuf-" POOL ": %s", strerror(errno));
 	self->importer = importer_open();

@@ -15,13 +15,17 @@
 
 #define CGROUP "/sys/fs/cgroup"
 #define TEST_CGROUP CGROUP "/cmabuf_test"
+/* The test board's pool with limits in the device tree (cmabuf-spare). */
+#define SPARE_OVERLAYS "dts/test-regions.dtso and dts/test-consumers.dtso"
 
 /* cmabuf-spare: cmabuf,max-buffers = <2>, cmabuf,max-process-bytes = 6 MiB. */
 TEST(device_tree_limits)
 {
-	int pool = pool_open("spare-pool"), a, b, c;
 	struct cmabuf_pool_info info;
+	int pool, a, b, c;
 
+	SKIP_WITHOUT_POOL("spare-pool", SPARE_OVERLAYS);
+	pool = pool_open("spare-pool");
 	ASSERT_LE(0, pool);
 	ASSERT_EQ(0, pool_info(pool, &info));
 	EXPECT_EQ(2, info.max_buffers);
@@ -49,9 +53,11 @@ TEST(device_tree_limits)
 /* Another process has a budget of its own. */
 TEST(process_limit_is_per_process)
 {
-	int pool = pool_open("spare-pool"), a, status;
+	int pool, a, status;
 	pid_t pid;
 
+	SKIP_WITHOUT_POOL("spare-pool", SPARE_OVERLAYS);
+	pool = pool_open("spare-pool");
 	ASSERT_LE(0, pool);
 	a = buf_alloc_rw(pool, 6 * MiB);
 	ASSERT_LE(0, a);

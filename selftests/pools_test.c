@@ -14,6 +14,7 @@ FIXTURE_VARIANT(pool) {
 	const char *name;	/* /dev/cmabuf-<name> */
 	const char *device;	/* platform device (DT node) name */
 	const char *region;	/* reserved-memory node */
+	const char *overlay;	/* a test board's only: what declares it */
 };
 
 FIXTURE_VARIANT_ADD(pool, camera) {
@@ -27,10 +28,13 @@ FIXTURE_VARIANT_ADD(pool, display) {
 /* No label in the DT: the name comes from the region's node name. */
 FIXTURE_VARIANT_ADD(pool, spare) {
 	.name = "spare-pool", .device = "cmabuf-spare", .region = "spare-pool@5e000000",
+	.overlay = "dts/test-regions.dtso and dts/test-consumers.dtso",
 };
 
 FIXTURE_SETUP(pool)
 {
+	if (variant->overlay)
+		SKIP_WITHOUT_POOL(variant->name, variant->overlay);
 	snprintf(self->dev_path, sizeof(self->dev_path), "/dev/cmabuf-%s", variant->name);
 }
 
@@ -62,6 +66,9 @@ TEST_F(pool, bound_to_cmabuf_driver)
 
 	snprintf(path, sizeof(path), CMABUF_DRIVER_DIR "/%s", variant->device);
 	EXPECT_TRUE(path_exists(path)) TH_LOG("%s is not bound", variant->device);
+	/* What SKIP_WITHOUT_POOL relies on to tell a missing pool from a failed one. */
+	EXPECT_TRUE(dt_declares_pool(variant->name));
+	EXPECT_FALSE(dt_declares_pool("no-such-pool"));
 }
 
 TEST_F(pool, debugfs_info_matches_device_tree)
