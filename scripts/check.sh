@@ -19,15 +19,16 @@ if [ -n "${ARCH:-}" ] || [ -n "${KDIR:-}" ]; then
 	exec "$S/job.sh" check
 fi
 
-runs=$(mktemp)
-trap 'rm -f "$runs"' EXIT
-export CMABUF_RUNS_OUT=$runs
+# Each architecture's job writes where its results are (job.sh check --results); they
+# are counted together here, ARM's named arm.<...>.
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
 
-ARCH=arm64 CMABUF_RUN_PREFIX= "$S/job.sh" check
+ARCH=arm64 "$S/job.sh" check --results "$results/arm64"
 # The ARM build reuses nothing of arm64's but the kernel source and the toolchain.
-env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_RUN_PREFIX=arm. \
-	CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" "$S/job.sh" check
+env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" \
+	"$S/job.sh" check --results "$results/arm"
 
-host=$(sed -n 's/^host=//p' "$runs")
-mapfile -t others < <(grep -v '^host=' "$runs")
-exec "$S/verdict.sh" "$host" "${others[@]}"
+host=$(sed -n 's/^host=//p' "$results/arm64")
+mapfile -t others < <(grep -v '^host=' "$results/arm64"; sed 's/^/arm./' "$results/arm")
+"$S/verdict.sh" "$host" "${others[@]}"

@@ -4,10 +4,21 @@
 # cached), boot the QEMU virt board with cmabuf's pools, and show or test cmabuf.
 #
 # usage: job.sh run|check|bench       (KDIR=<prepared kernel build> to skip the kernel build)
+#        job.sh check --results <file>
+# check prints the verdict (scripts/verdict.sh) of its results; with --results it writes
+# instead where they are, one a line, for scripts/check.sh to count several
+# architectures together: host=<host checks' TAP>, then <kernel>=<guest console log>
+# per kernel run (the arguments verdict.sh takes).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$CMABUF_TOP/scripts
-job=${1:?usage: job.sh run|check|bench}
+usage="usage: job.sh run|check|bench, or job.sh check --results <file>"
+job=${1:?$usage}
+results=
+if [ $# -gt 1 ]; then
+	[ "$job" = check ] && [ "${2:-}" = --results ] && [ -n "${3:-}" ] && [ $# = 3 ] || die "$usage"
+	results=$3
+fi
 start=$SECONDS
 mkdir -p "$CMABUF_BUILD"
 
@@ -132,13 +143,8 @@ check)
 		log "$name kernel: guest finished after $((SECONDS - start))s; console in build/check-$name.log"
 		runs+=("$name=$CMABUF_BUILD/check-$name.log")
 	done
-	if [ -n "${CMABUF_RUNS_OUT:-}" ]; then
-		# check.sh counts several architectures at once: hand it the results.
-		prefix=${CMABUF_RUN_PREFIX:-}
-		{
-			echo "${prefix}host=$CMABUF_BUILD/host.tap"
-			for run in "${runs[@]}"; do echo "$prefix$run"; done
-		} >>"$CMABUF_RUNS_OUT"
+	if [ -n "$results" ]; then
+		printf '%s\n' "host=$CMABUF_BUILD/host.tap" "${runs[@]}" >"$results"
 	else
 		"$S/verdict.sh" "$CMABUF_BUILD/host.tap" "${runs[@]}"
 	fi
