@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C accessors for cmabuf's Rust code; see shim.h. No policy here: every function is a
- * one-line translation of an inline helper or a struct field.
+ * C accessors for cmabuf's Rust code; see shim.h. No policy here: most functions are a
+ * one-line translation of an inline helper, a macro or a struct field; the longer ones
+ * only gather what the kernel keeps (zones, VM events, a page census) or do what only C
+ * can (clearing highmem pages, the fault-injection attribute, page protections).
  */
 #include <linux/cgroup_dmem.h>
 #include <linux/debugfs.h>
@@ -340,7 +342,10 @@ void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int di
 	dma_sync_sgtable_for_device(dev, sgt, dir);
 }
 
-/* The DMA directions as rust/ffi/dcache.rs passes them. */
+/*
+ * The int dir of the helpers above is an enum dma_data_direction: rust/ffi/dcache.rs
+ * names its values, rust/ffi/dma_buf.rs passes the kernel's enum as an int.
+ */
 static_assert(DMA_BIDIRECTIONAL == 0 && DMA_TO_DEVICE == 1 && DMA_FROM_DEVICE == 2);
 
 /* A dmem region "cmabuf/<pool>"; NULL when the controller is off, or an error pointer. */
@@ -373,7 +378,7 @@ void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
 	dmem_cgroup_uncharge(pool, size);
 }
 
-/* 10 messages per 5 seconds, the printk_ratelimit() default. */
+/* The module's own reference count: a dma-heap cannot be removed, it pins the module. */
 void cmabuf_module_get(void)
 {
 	__module_get(THIS_MODULE);
@@ -411,6 +416,7 @@ void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms)
 	mod_delayed_work(system_unbound_wq, dwork, msecs_to_jiffies(ms));
 }
 
+/* 10 messages per 5 seconds, the printk_ratelimit() default. */
 void cmabuf_ratelimit_init(struct ratelimit_state *rs)
 {
 	ratelimit_state_init(rs, 5 * HZ, 10);
@@ -593,7 +599,10 @@ int cmabuf_pid_nr(struct pid *pid)
 	return pid_nr(pid);
 }
 
-/* How many user mappings map the page at pfn. */
+/*
+ * How many user mappings map the page at pfn: its folio's count, which is the page's for
+ * a buffer's pages (cma_alloc hands out order-0 pages, each its own folio).
+ */
 int cmabuf_pfn_mapcount(unsigned long pfn)
 {
 	return folio_mapcount(page_folio(pfn_to_page(pfn)));
@@ -601,8 +610,8 @@ int cmabuf_pfn_mapcount(unsigned long pfn)
 
 /*
  * /sys/kernel/debug/cmabuf/fail_alloc: the kernel's fault-injection attribute
- * (probability, interval, times, ...) that makes cma_alloc attempts fail, to exercise
- * every error path. Present only with CONFIG_FAULT_INJECTION_DEBUG_FS.
+ * (probability, interval, times, ...) that makes an allocation fail as if cma_alloc had,
+ * to exercise every error path. Present only with CONFIG_FAULT_INJECTION_DEBUG_FS.
  */
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 static DECLARE_FAULT_ATTR(cmabuf_fail_alloc_attr);

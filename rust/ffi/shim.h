@@ -2,7 +2,8 @@
 /*
  * C accessors that cmabuf's Rust code calls: static inline helpers, macros and struct
  * fields that the kernel's Rust bindings do not reach. Policy lives in Rust; these
- * functions only translate. Declared for Rust in rust/ffi/sys.rs.
+ * functions only translate. Declared for Rust in rust/ffi/sys/generated.rs, which
+ * scripts/gen-bindings.sh generates from this header (rust/ffi/sys.rs includes it).
  */
 #ifndef CMABUF_FFI_SHIM_H
 #define CMABUF_FFI_SHIM_H
@@ -51,7 +52,7 @@ void cmabuf_dma_unmap_nosync(struct device *dev, dma_addr_t addr, size_t size, i
 void cmabuf_dma_sync_for_cpu(struct device *dev, dma_addr_t addr, size_t size, int dir);
 void cmabuf_dma_sync_for_device(struct device *dev, dma_addr_t addr, size_t size, int dir);
 
-/* Cache modes, as in include/uapi/linux/cmabuf.h */
+/* User (mmap) and kernel (vmap) mappings in a cache mode (uapi CMABUF_CACHED, ...) */
 void cmabuf_vma_prepare(struct vm_area_struct *vma, unsigned int cache,
 			const struct vm_operations_struct *ops, void *priv);
 void *cmabuf_vmf_info(const struct vm_fault *vmf, unsigned long *pgoff);
@@ -80,6 +81,7 @@ void cmabuf_sgt_unmap(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt, int dir);
 void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int dir);
 
+/* The rate limit of the module's kernel log lines */
 void cmabuf_ratelimit_init(struct ratelimit_state *rs);
 
 /* The warm cache's background work and shrinker */
@@ -96,9 +98,13 @@ void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms);
 /* The module's own reference count (a dma-heap cannot be removed: it pins the module) */
 void cmabuf_module_get(void);
 void cmabuf_module_put(void);
+
+/* Fault injection: debugfs cmabuf/fail_alloc (stubs without FAULT_INJECTION_DEBUG_FS) */
 void cmabuf_fail_alloc_create(void);
 void cmabuf_fail_alloc_remove(void);
 bool cmabuf_fail_alloc(size_t size);
+
+/* For reports: the current task's name, a page's user mappings */
 void cmabuf_current_comm(char *buf, size_t len);
 int cmabuf_pfn_mapcount(unsigned long pfn);
 
@@ -143,7 +149,7 @@ struct cmabuf_zone_info {
 
 int cmabuf_zone_info(unsigned int idx, struct cmabuf_zone_info *out);
 
-/* The migration, compaction and CMA event counters of /proc/vmstat. */
+/* The migration, compaction, CMA and OOM-kill event counters of /proc/vmstat. */
 struct cmabuf_vm_events {
 	unsigned long pgmigrate_success;
 	unsigned long pgmigrate_fail;
@@ -160,19 +166,23 @@ struct cmabuf_vm_events {
 
 void cmabuf_vm_events(struct cmabuf_vm_events *out);
 
-/* Kinds of pages in a census, and how many of each a census found. */
+/* Kinds of pages in a census (cmabuf_page_census). */
 enum cmabuf_page_kind {
 	CMABUF_PAGE_FREE,	/* in the buddy allocator */
 	CMABUF_PAGE_MOVABLE,	/* on an LRU list or movable: migration can move it */
 	CMABUF_PAGE_PINNED,	/* pinned for DMA or holding extra references */
 	CMABUF_PAGE_UNMOVABLE,	/* slab or other kernel memory */
 	CMABUF_PAGE_RESERVED,	/* PG_reserved */
-	CMABUF_PAGE_OTHER,
+	CMABUF_PAGE_OTHER,	/* none of these, or changing while looked at */
 	CMABUF_PAGE_KINDS,
 };
 
 #define CMABUF_CENSUS_SAMPLES 8
 
+/*
+ * How many pages of each kind a census found, and the first few that are neither free
+ * nor movable as samples: kind, PFN, page flags and reference count.
+ */
 struct cmabuf_census {
 	unsigned long pages[CMABUF_PAGE_KINDS];
 	unsigned int nr_samples;
