@@ -4,7 +4,10 @@
 //! area. Each has an allocator, `/dev/cmabuf-<name>` and a debugfs directory.
 
 use crate::{
-    allocator::Allocator,
+    allocator::{
+        self,
+        Allocator, //
+    },
     chardev::PoolFile,
     decimal::dec,
     ffi::{
@@ -174,20 +177,7 @@ impl Pool {
                     return Err(EINVAL);
                 }
             };
-            let allocator = Arc::pin_init(
-                Allocator::new(
-                    dev,
-                    spec.name,
-                    spec.region.name,
-                    Some(spec.region.base),
-                    spec.region.size,
-                    spec.limits,
-                    cma,
-                    claim,
-                )?,
-                GFP_KERNEL,
-            )?;
-            allocator.adopt_orphans();
+            let allocator = Allocator::create(dev, spec.into(), cma, claim)?;
             Ok(try_pin_init!(Self {
                 frontend <- Frontend::new(allocator)?,
                 _region: region,
@@ -228,20 +218,14 @@ impl DefaultPool {
         // Buffers are written back from the CPU caches through the DMA API on this device.
         ffi::set_dma_mask_all(dev)?;
         let claim = registry::claim(dev, cma.name(), c"default")?;
-        let allocator = Arc::pin_init(
-            Allocator::new(
-                dev,
-                CString::try_from(c"default")?,
-                CString::try_from(cma.name())?,
-                None,
-                budget,
-                crate::limit_parameters(),
-                cma,
-                claim,
-            )?,
-            GFP_KERNEL,
-        )?;
-        allocator.adopt_orphans();
+        let spec = allocator::Spec {
+            name: CString::try_from(c"default")?,
+            region: CString::try_from(cma.name())?,
+            base: None,
+            size: budget,
+            limits: crate::limit_parameters(),
+        };
+        let allocator = Allocator::create(dev, spec, cma, claim)?;
         let frontend = Frontend::new(allocator)?;
         Ok(try_pin_init!(Self {
             frontend <- frontend,

@@ -111,42 +111,24 @@ fn write_mapping(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// The migration, compaction and CMA counters since boot and since cmabuf loaded.
 fn write_vmstat(at_load: &VmEvents, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let now = mm::vm_events();
-    let rows: [(&str, usize, usize); 11] = [
-        (
-            "pgmigrate_success",
-            now.pgmigrate_success,
-            at_load.pgmigrate_success,
-        ),
-        ("pgmigrate_fail", now.pgmigrate_fail, at_load.pgmigrate_fail),
-        (
-            "compact_migrate_scanned",
-            now.compact_migrate_scanned,
-            at_load.compact_migrate_scanned,
-        ),
-        (
-            "compact_free_scanned",
-            now.compact_free_scanned,
-            at_load.compact_free_scanned,
-        ),
-        (
-            "compact_isolated",
-            now.compact_isolated,
-            at_load.compact_isolated,
-        ),
-        ("compact_stall", now.compact_stall, at_load.compact_stall),
-        ("compact_fail", now.compact_fail, at_load.compact_fail),
-        (
-            "compact_success",
-            now.compact_success,
-            at_load.compact_success,
-        ),
-        (
-            "cma_alloc_success",
-            now.cma_alloc_success,
-            at_load.cma_alloc_success,
-        ),
-        ("cma_alloc_fail", now.cma_alloc_fail, at_load.cma_alloc_fail),
-        ("oom_kill", now.oom_kill, at_load.oom_kill),
+    // Each counter by its name in /proc/vmstat: now, and at load.
+    macro_rules! rows {
+        ($($counter:ident),* $(,)?) => {
+            [$((stringify!($counter), now.$counter, at_load.$counter)),*]
+        };
+    }
+    let rows: [(&str, usize, usize); 11] = rows![
+        pgmigrate_success,
+        pgmigrate_fail,
+        compact_migrate_scanned,
+        compact_free_scanned,
+        compact_isolated,
+        compact_stall,
+        compact_fail,
+        compact_success,
+        cma_alloc_success,
+        cma_alloc_fail,
+        oom_kill,
     ];
     f.write_str("# counter since_boot since_load (per pool: migrated_pages in <pool>/info)\n")?;
     for (name, boot, load) in rows {

@@ -133,6 +133,10 @@ FIXTURE_VARIANT_ADD(kunit, allocator) {
 	.suite = "cmabuf_allocator",
 };
 
+FIXTURE_VARIANT_ADD(kunit, ledger) {
+	.suite = "cmabuf_ledger",
+};
+
 FIXTURE_VARIANT_ADD(kunit, stats) {
 	.suite = "cmabuf_stats",
 };

@@ -48,6 +48,12 @@ impl Ticker {
 }
 
 impl Ticker {
+    /// Runs a pending tick now and waits until it, or the one running, has finished.
+    pub(crate) fn flush(&self) {
+        // SAFETY: The work item is initialised (type invariant) and pinned.
+        unsafe { bindings::flush_delayed_work(self.work.get()) };
+    }
+
     /// Cancels a pending tick and waits for a running one; a later `schedule` works.
     pub(crate) fn cancel(&self) {
         // SAFETY: The work item is initialised (type invariant).

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The path of an allocation: from the warm cache if a run fits, else from the CMA area
+//! (`cma_alloc`, which migrates what is in the way), then one shared tail that makes the
+//! pages ready, records the buffer and wraps it.
+//!
+//! Every allocation is reserved in the ledger first (its limits), under the ledger's
+//! lock; from the moment that lock is let go a [`Reservation`] undoes it on any failure.
+
+use super::{
+    cache::{
+        CacheRelease,
+        Cached,
+        Cleared,
+        ZEROING_FLUSHES, //
+    },
+    failure::{
+        Failure,
+        FailureKind, //
+    },
+    ledger::{
+        BufferMeta,
+        Ledger, //
+    },
+    ranges::{
+        first_fit,
+        Range, //
+    },
+    reservation::{
+        Reservation,
+        Reserved, //
+    },
+    Allocator, ALLOC_ATTEMPTS,
+};
+use crate::{
+    buffer::{
+        Buffer,
+        BufferStatus, //
+    },
+    decimal::dec,
+    ffi::{
+        self,
+        mm,
+        CmaPages,
+        DmemCharge,
+        PidRef, //
+    },
+    stats::Migration,
+    uapi::{
+        AllocRequest,
+        CacheMode, //
+    },
+};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    sync::{
+        Arc,
+        MutexGuard, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+impl Allocator {
+    /// Allocates, zeroes and records a buffer for process `owner`, charged to the
+    /// current task's cgroup; counts its latency, or why it failed.
+    pub(crate) fn alloc(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+    ) -> Result<Arc<Buffer>> {
+        if self.dev.lock().is_none() {
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: the pool is unbound: bind its device again to allocate\n",
+                    &*self.name
+                );
+            }
+            return Err(ENODEV);
+        }
+        let start = Instant::<Monotonic>::now();
+        let bytes = (req.pages as u64) << PAGE_SHIFT;
+        let mut migration = Migration::default();
+        // Stranded pages let go since: their charges go before the limits are checked.
+        self.ledger.lock().retry_stranded();
+        match self.try_alloc(req, owner, &mut migration) {
+            Ok(buffer) => {
+                let us = start.elapsed().as_micros_ceil().max(0) as u64;
+                let mut ledger = self.ledger.lock();
+                ledger.latency.record(bytes, us);
+                ledger.migration.add(&migration);
+                ledger.peak_pages = ledger.peak_pages.max(ledger.used_pages);
+                Ok(buffer)
+            }
+            Err(failure) => {
+                self.record_failure(bytes, owner.nr(), &failure, migration);
+                Err(failure.err)
+            }
+        }
+    }
+
+    /// Serves `req` from the warm cache if a run of its size and alignment is there:
+    /// no migration, and no zeroing once the background work has zeroed it. A run that
+    /// the caller prepared comes with its charges; any other is charged now.
+    fn try_cached(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+    ) -> Result<Option<Arc<Buffer>>, Failure> {
+        let pages = req.pages as u64;
+        let bytes = pages << PAGE_SHIFT;
+        let (mut cached, reserved, charge) = {
+            let mut ledger = self.ledger.lock();
+            let Some(mut cached) = ledger
+                .cache_find(pages, req.align_order, owner)
+                .and_then(|pos| ledger.cache_take(pos))
+            else {
+                return Ok(None);
+            };
+            match cached.prepared.take() {
+                // The caller's prepared run: its charges are the buffer's now.
+                Some(prepared) => (cached, Reserved::of_prepared(pages), prepared.dmem),
+                None => {
+                    let reserved = match ledger.reserve(&self.limits, owner, pages) {
+                        Ok(reserved) => reserved,
+                        Err(hit) => {
+                            ledger.cache_restore(cached);
+                            drop(ledger);
+                            return Err(self.refuse(hit, owner.nr(), bytes));
+                        }
+                    };
+                    match self.dmem.try_charge(bytes) {
+                        Ok(charge) => (cached, reserved, charge),
+                        Err(e) => {
+                            reserved.undo(&mut ledger, owner);
+                            ledger.cache_restore(cached);
+                            drop(ledger);
+                            return Err(self.dmem_refused(e, owner.nr(), bytes));
+                        }
+                    }
+                }
+            }
+        };
+        let reservation = reserved.guard(&self.ledger, owner);
+        // From here on a failure puts the run back in the cache, uncharged.
+        let (status, meta) = match self.ready(&cached.pages, &mut cached.zeroed, req, owner) {
+            Ok(ready) => ready,
+            Err(e) => {
+                let mut ledger = self.ledger.lock();
+                reservation.undo(&mut ledger);
+                ledger.cache_put_back(cached, Some(&self.ticker));
+                return Err(e.into());
+            }
+        };
+        let Cached {
+            id: old_id,
+            pages: cma_pages,
+            first,
+            ..
+        } = cached;
+        let mut ledger = self.ledger.lock();
+        let id = match ledger.record_renamed(old_id, first, meta) {
+            Ok(id) => id,
+            Err(e) => {
+                reservation.undo(&mut ledger);
+                // The run goes back to the area with its range.
+                ledger.release_or_strand(old_id, first, cma_pages, None);
+                return Err(e.into());
+            }
+        };
+        ledger.cache_stats.hits += 1;
+        drop(ledger);
+        self.hand_out(reservation, cma_pages, charge, id, req, status)
+            .map(Some)
+    }
+
+    /// Makes `pages` fit to become a buffer of `req`: zeroed (unless `zeroed` says
+    /// they are; it says so after) and, unless CPU-cached, written back from and
+    /// invalidated in the CPU caches. Returns what debugfs shows of the buffer.
+    fn ready(
+        &self,
+        pages: &CmaPages,
+        zeroed: &mut bool,
+        req: &AllocRequest,
+        owner: &PidRef,
+    ) -> Result<(Arc<BufferStatus>, BufferMeta)> {
+        if !*zeroed {
+            pages.clear()?;
+            *zeroed = true;
+        }
+        if req.cache != CacheMode::Cached {
+            let dev = self.dev.lock().clone().ok_or(ENODEV)?;
+            pages.clean_dcache(&dev)?;
+        }
+        let status = Arc::pin_init(BufferStatus::new(), GFP_KERNEL)?;
+        let meta = BufferMeta::new(req.cache, owner, status.clone());
+        Ok((status, meta))
+    }
+
+    /// The shared tail of an allocation, once the buffer is recorded as `id`: its
+    /// charges are the buffer's. Should wrapping fail, the buffer's drop frees it.
+    fn hand_out(
+        self: &Arc<Self>,
+        reservation: Reservation<'_>,
+        pages: CmaPages,
+        charge: DmemCharge,
+        id: u32,
+        req: &AllocRequest,
+        status: Arc<BufferStatus>,
+    ) -> Result<Arc<Buffer>, Failure> {
+        let owner = reservation.owner().clone();
+        reservation.commit();
+        Ok(Buffer::new(
+            self.clone(),
+            pages,
+            charge,
+            id,
+            owner,
+            req.cache,
+            status,
+        )?)
+    }
+
+    /// Where an allocation of `pages` aligned to `1 << order` pages can go, if it fits:
+    /// `Some(Some(first))` in a pool with a known base (where `cma_alloc` will place it,
+    /// the first fit, once freed cached runs are out of the way), `Some(None)` in the
+    /// default area (free bytes only). Freed cached runs in that place, or beyond the
+    /// default area's budget, are given back now, so that the warm cache never costs
+    /// an allocation room it would have had without it.
+    /// Takes the lock's guard and gives it back, since it may have to wait unlocked.
+    pub(super) fn make_room<'a>(
+        &'a self,
+        mut ledger: MutexGuard<'a, Ledger>,
+        pages: u64,
+        order: u32,
+    ) -> (MutexGuard<'a, Ledger>, Option<Option<u64>>) {
+        for _ in 0..ZEROING_FLUSHES {
+            let (room, cleared) = match self.base {
+                Some(_) => {
+                    let total = self.total_pages();
+                    let Some(first) =
+                        first_fit(ledger.held(), total, self.base_pfn(), pages, order)
+                    else {
+                        return (ledger, None);
+                    };
+                    let end = first + pages;
+                    let cleared =
+                        ledger.clear_freed_cached(|c| c.first < end && first < c.first + c.count);
+                    (Some(first), cleared)
+                }
+                None => {
+                    let total = self.total_pages();
+                    if ledger.used_pages + pages > total {
+                        return (ledger, None);
+                    }
+                    if ledger.used_pages + ledger.freed_cached_pages() + pages <= total {
+                        return (ledger, Some(None));
+                    }
+                    (None, ledger.clear_freed_cached(|_| true))
+                }
+            };
+            if let Cleared::Yes = cleared {
+                return (ledger, Some(room));
+            }
+            // A run in the way is being zeroed: wait for the background work to finish.
+            let lock = ledger.lock_ref();
+            drop(ledger);
+            self.ticker.flush();
+            ledger = lock.lock();
+        }
+        (ledger, None)
+    }
+
+    fn try_alloc(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+        migration: &mut Migration,
+    ) -> Result<Arc<Buffer>, Failure> {
+        let pages = req.pages as u64;
+        let bytes = pages << PAGE_SHIFT;
+        if let Some(hit) = self.try_cached(req, owner)? {
+            return Ok(hit);
+        }
+        let reserved = {
+            let (mut ledger, room) = self.make_room(self.ledger.lock(), pages, req.align_order);
+            if room.is_none() {
+                return Err(Failure::new(ENOMEM, FailureKind::NoRoom));
+            }
+            let reserved = match ledger.reserve(&self.limits, owner, pages) {
+                Ok(reserved) => reserved,
+                Err(hit) => {
+                    drop(ledger);
+                    return Err(self.refuse(hit, owner.nr(), bytes));
+                }
+            };
+            if !ledger.cache.is_empty() {
+                ledger.cache_stats.misses += 1;
+            }
+            reserved
+        };
+        // From here on the reservation undoes itself on every failure.
+        let reservation = reserved.guard(&self.ledger, owner);
+        let charge = self
+            .dmem
+            .try_charge(bytes)
+            .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
+        let before = mm::vm_events();
+        let mut allocated = None;
+        let mut attempts = 0;
+        while attempts < ALLOC_ATTEMPTS && allocated.is_none() {
+            if attempts > 0 {
+                // Freed cached runs may be where the area has room: give them back.
+                let mut ledger = self.ledger.lock();
+                if ledger.freed_cached_pages() == 0 {
+                    drop(ledger);
+                    fsleep(Delta::from_millis(10));
+                } else {
+                    ledger.release_cached(|c| c.prepared.is_none(), CacheRelease::ForRoom);
+                }
+            }
+            attempts += 1;
+            allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
+                None
+            } else {
+                self.cma.alloc(req.pages, req.align_order)
+            };
+        }
+        *migration = Migration::between(&before, &mm::vm_events());
+        let Some(cma_pages) = allocated else {
+            return Err(self.no_run_came_free(pages, req.align_order, attempts));
+        };
+        let (status, meta) = self.ready(&cma_pages, &mut false, req, owner)?;
+        let range = Range {
+            id: 0,
+            first: cma_pages.pfn() - self.base_pfn(),
+            pages,
+            cached: false,
+        };
+        // Not `match self.ledger.lock().record(..)`: the guard would live through the
+        // arms, and a failure drops the reservation, which takes the same lock.
+        let recorded = self.ledger.lock().record(range, meta);
+        let id = recorded?;
+        self.hand_out(reservation, cma_pages, charge, id, req, status)
+    }
+
+    /// Why `cma_alloc` found no run after `attempts` tries though the pool's count
+    /// said there was room: the room went meanwhile, or pages in it could not be
+    /// migrated (pinned, unmovable), or another CMA user of the area holds them.
+    fn no_run_came_free(&self, pages: u64, order: u32, attempts: u32) -> Failure {
+        if self.base.is_some() {
+            let ledger = self.ledger.lock();
+            let room = first_fit(
+                ledger.held(),
+                self.total_pages(),
+                self.base_pfn(),
+                pages,
+                order,
+            );
+            drop(ledger);
+            if room.is_none() {
+                return Failure::new(ENOMEM, FailureKind::NoRoom);
+            }
+        }
+        if self.ratelimit.allow() {
+            pr_err!(
+                "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them; see last_failure in debugfs\n",
+                &*self.name,
+                dec(pages),
+                ALLOC_ATTEMPTS,
+                self.cma.name()
+            );
+        }
+        Failure {
+            attempts,
+            ..Failure::new(EBUSY, FailureKind::Busy)
+        }
+    }
+}

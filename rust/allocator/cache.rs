@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The warm cache: freed buffers' runs kept for the next allocation of their size, and
+//! runs evacuated in advance by `CMABUF_IOC_PREPARE` ([`super::prepare`]). The background
+//! work (the [`Ticker`]) zeroes freed runs and gives back those whose time is up; the
+//! shrinker gives runs back under memory pressure.
+
+use super::{ledger::Ledger, ranges::swap_remove, stranded::Stranded, Allocator, STRANDED_POLL_MS};
+use crate::{
+    ffi::{
+        CmaPages,
+        DmemCharge,
+        ModuleRef,
+        PidRef,
+        Ticker, //
+    },
+    uapi::PREPARE_MAX_MS,
+};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+/// How often an allocation that finds a run being zeroed in its way waits for the
+/// background work to finish (`flush_delayed_work`) before it gives up. Each wait ends
+/// the zeroing of that run; only runs freed into the way meanwhile could need more.
+pub(super) const ZEROING_FLUSHES: u32 = 8;
+
+/// Why cached runs went back to the CMA area.
+#[derive(Clone, Copy)]
+pub(super) enum CacheRelease {
+    Idle,
+    ForRoom,
+    Unbind,
+    Dropped,
+    ForMemory,
+}
+
+/// Who a prepared run is charged to until it is allocated or expires.
+pub(super) struct Prepared {
+    pub(super) owner: PidRef,
+    pub(super) dmem: DmemCharge,
+}
+
+/// A run of the pool kept in the warm cache. Its range stays in `Ledger::ranges` under
+/// `id`, so the pool's own count of free runs never offers it to `cma_alloc`.
+pub(super) struct Cached {
+    pub(super) id: u32,
+    /// Empty while the background work zeroes the run (`zeroing`).
+    pub(super) pages: CmaPages,
+    /// Size in pages, physical address and place in the pool of the run.
+    pub(super) count: u64,
+    pub(super) phys: u64,
+    pub(super) first: u64,
+    /// Zeroed since it was freed (the background work does it).
+    pub(super) zeroed: bool,
+    /// The background work holds the pages now: nobody else may touch the entry.
+    pub(super) zeroing: bool,
+    /// From `CMABUF_IOC_PREPARE` (and charged to its caller), not from a freed buffer.
+    pub(super) prepared: Option<Prepared>,
+    /// When it goes back to the system unless used first.
+    pub(super) expires: Instant<Monotonic>,
+}
+
+/// What the warm cache did, for debugfs.
+#[derive(Default)]
+pub(super) struct CacheStats {
+    pub(super) hits: u64,
+    pub(super) misses: u64,
+    pub(super) zeroed: u64,
+    pub(super) released_idle: u64,
+    pub(super) released_for_room: u64,
+    pub(super) released_unbind: u64,
+    pub(super) released_dropped: u64,
+    pub(super) released_for_memory: u64,
+    pub(super) prepared: u64,
+}
+
+/// Whether cached runs in the way of an allocation could all be given back.
+pub(super) enum Cleared {
+    Yes,
+    /// One is being zeroed by the background work: try again in a moment.
+    Zeroing,
+}
+
+impl Allocator {
+    /// When a freed buffer of `pages` pages would leave the warm cache, if it may enter:
+    /// the cache is on (`cache_bytes`) and has room for it. The freshest run wins: older
+    /// freed runs make room for it; runs being zeroed cannot, and then it does not enter.
+    pub(super) fn cache_expiry(
+        &self,
+        ledger: &mut Ledger,
+        pages: u64,
+    ) -> Option<Instant<Monotonic>> {
+        let (limit, idle_ms) = crate::cache_parameters();
+        if limit == 0 || pages << PAGE_SHIFT > limit || ledger.cache_closed {
+            return None;
+        }
+        while (ledger.freed_cached_pages() + pages) << PAGE_SHIFT > limit {
+            // Give back the run that would expire first (freed longest ago).
+            let oldest = ledger
+                .cache
+                .iter()
+                .filter(|c| c.prepared.is_none() && !c.zeroing)
+                .map(|c| (c.id, c.expires))
+                .reduce(|a, b| if (b.1 - a.1).as_nanos() < 0 { b } else { a })
+                .map(|(id, _)| id)?;
+            ledger.release_cached(|c| c.id == oldest, CacheRelease::ForRoom);
+        }
+        Some(Instant::now() + Delta::from_millis(i64::from(idle_ms)))
+    }
+
+    /// The background work: zeroes the cached runs freed since, gives back those whose
+    /// time is up and stranded pages let go since, and says when to run again (ms).
+    pub(crate) fn cache_tick(&self) -> Option<u32> {
+        loop {
+            // Take the pages of one unzeroed run; the entry stays, marked `zeroing`, so
+            // the cache's size and the pool's ranges stay right, and nobody else uses it.
+            let job = {
+                let mut ledger = self.ledger.lock();
+                ledger
+                    .cache
+                    .iter_mut()
+                    .find(|c| !c.zeroed && !c.zeroing)
+                    .map(|c| {
+                        c.zeroing = true;
+                        (c.id, c.pages.take())
+                    })
+            };
+            let Some((id, pages)) = job else { break };
+            let zeroed = pages.clear().is_ok();
+            let mut ledger = self.ledger.lock();
+            ledger.cache_stats.zeroed += u64::from(zeroed);
+            if let Some(c) = ledger.cache.iter_mut().find(|c| c.id == id) {
+                c.pages = pages;
+                c.zeroing = false;
+                c.zeroed = zeroed;
+            }
+        }
+        let now = Instant::<Monotonic>::now();
+        let mut ledger = self.ledger.lock();
+        ledger.release_cached(|c| (c.expires - now).as_nanos() <= 0, CacheRelease::Idle);
+        ledger.retry_stranded();
+        let now = Instant::<Monotonic>::now();
+        let next = ledger
+            .cache
+            .iter()
+            .map(|c| {
+                (c.expires - now)
+                    .as_millis()
+                    .clamp(1, i64::from(PREPARE_MAX_MS)) as u32
+            })
+            .min();
+        if ledger.stranded.is_empty() {
+            next
+        } else {
+            Some(next.map_or(STRANDED_POLL_MS, |n| n.min(STRANDED_POLL_MS)))
+        }
+    }
+
+    /// Pages in the warm cache, for the shrinker (0 when the lock is taken: reclaim
+    /// may have started under it).
+    pub(crate) fn cache_shrink_count(&self) -> u64 {
+        self.ledger
+            .try_lock()
+            .map_or(0, |ledger| ledger.cache.iter().map(|c| c.count).sum())
+    }
+
+    /// Gives cached runs back until `want` pages went, for the shrinker; `None` when
+    /// the lock is taken. Allocates nothing: it runs in reclaim.
+    pub(crate) fn cache_shrink(&self, want: u64) -> Option<u64> {
+        let mut ledger = self.ledger.try_lock()?;
+        let mut freed = 0;
+        while freed < want {
+            let Some(id) = ledger.cache.iter().find(|c| !c.zeroing).map(|c| c.id) else {
+                break;
+            };
+            freed += ledger.release_cached(|c| c.id == id, CacheRelease::ForMemory);
+        }
+        Some(freed)
+    }
+
+    /// `echo drop > debugfs/cmabuf/<name>/cache`: gives every cached run back now.
+    pub(crate) fn drop_cache(&self) {
+        self.release_all_cached(CacheRelease::Dropped);
+    }
+
+    /// Gives every cached run back, waiting for the background work to finish zeroing
+    /// runs it holds.
+    pub(super) fn release_all_cached(&self, why: CacheRelease) {
+        for _ in 0..ZEROING_FLUSHES {
+            let mut ledger = self.ledger.lock();
+            ledger.release_cached(|_| true, why);
+            if ledger.cache.is_empty() {
+                break;
+            }
+            drop(ledger);
+            self.ticker.flush();
+        }
+    }
+
+    /// Keeps the pages of buffer `id`, just freed by `owner`, in the warm cache if they
+    /// may enter it (see [`Allocator::cache_expiry`]); gives them back otherwise.
+    pub(super) fn cache_freed(
+        &self,
+        ledger: &mut Ledger,
+        id: u32,
+        owner: &PidRef,
+        pages: CmaPages,
+    ) -> Option<CmaPages> {
+        if pages.referenced() != 0 {
+            return Some(pages);
+        }
+        let Some(expires) = self.cache_expiry(ledger, pages.count() as u64) else {
+            return Some(pages);
+        };
+        if ledger.cache.reserve(1, GFP_KERNEL).is_err() {
+            return Some(pages);
+        }
+        let count = pages.count() as u64;
+        let first = pages.pfn() - self.base_pfn();
+        ledger.unreserve(Some(owner), count);
+        ledger.forget_meta(id);
+        if let Ok(pos) = ledger.range_index(first) {
+            ledger.ranges[pos].cached = true;
+        }
+        let cached = Cached {
+            id,
+            phys: pages.phys(),
+            first,
+            pages,
+            count,
+            zeroed: false,
+            zeroing: false,
+            prepared: None,
+            expires,
+        };
+        // Cannot fail: room was reserved above.
+        let _ = ledger.cache.push_within_capacity(cached);
+        None
+    }
+}
+
+impl Ledger {
+    /// Freed pages in the warm cache, charged to nobody.
+    pub(super) fn freed_cached_pages(&self) -> u64 {
+        self.cache
+            .iter()
+            .filter(|c| c.prepared.is_none())
+            .map(|c| c.count)
+            .sum()
+    }
+
+    /// The cache entry that best serves an allocation of `pages` aligned to
+    /// `1 << order` pages for `owner`: the caller's own prepared run, then a zeroed
+    /// one; an unzeroed one still saves the migration. Another process's prepared run
+    /// is its own, and a run being zeroed is the background work's.
+    pub(super) fn cache_find(&self, pages: u64, order: u32, owner: &PidRef) -> Option<usize> {
+        let align = 1u64 << order;
+        let fits =
+            |c: &Cached| !c.zeroing && c.count == pages && (c.phys >> PAGE_SHIFT) % align == 0;
+        let mine = |c: &Cached| c.prepared.as_ref().is_some_and(|p| p.owner.same(owner));
+        let free = |c: &Cached| fits(c) && c.prepared.is_none();
+        let cache = &self.cache;
+        cache
+            .iter()
+            .position(|c| fits(c) && mine(c))
+            .or_else(|| cache.iter().position(|c| free(c) && c.zeroed))
+            .or_else(|| cache.iter().position(free))
+    }
+
+    /// Removes cache entry `pos` (the cache has no order).
+    pub(super) fn cache_take(&mut self, pos: usize) -> Option<Cached> {
+        swap_remove(&mut self.cache, pos)
+    }
+
+    /// Puts back, as it was, an entry just taken with [`Ledger::cache_take`] (the
+    /// cache still has room for it); were it not so, the run goes back to the area.
+    pub(super) fn cache_restore(&mut self, c: Cached) {
+        if let Err(err) = self.cache.push_within_capacity(c) {
+            self.release_run(err.0);
+        }
+    }
+
+    /// Puts back a run taken from the cache for an allocation that failed: uncharged
+    /// now, it expires anew. If it cannot be kept, it goes back to the area.
+    pub(super) fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker>) {
+        let (_, idle_ms) = crate::cache_parameters();
+        c.expires = Instant::now() + Delta::from_millis(i64::from(idle_ms));
+        let was_prepared = c.prepared.is_some();
+        if let Ok(pos) = self.range_index(c.first) {
+            self.ranges[pos].cached = !was_prepared;
+        }
+        if self.cache_closed || self.cache.reserve(1, GFP_KERNEL).is_err() {
+            self.release_run(c);
+            return;
+        }
+        // Cannot fail: room was reserved above.
+        let _ = self.cache.push_within_capacity(c);
+        if let Some(ticker) = ticker {
+            ticker.schedule(0);
+        }
+    }
+
+    /// Gives a run taken out of the cache back to the area (see
+    /// [`Ledger::release_or_strand`]), with its charges if it was prepared.
+    pub(super) fn release_run(&mut self, c: Cached) {
+        let owner = c.prepared.map(|p| p.owner);
+        self.release_or_strand(c.id, c.first, c.pages, owner);
+    }
+
+    /// Gives a run back to the area with its range, or keeps it as stranded if
+    /// something references its pages. `owner` is who a prepared run was charged to.
+    pub(super) fn release_or_strand(
+        &mut self,
+        id: u32,
+        first: u64,
+        mut pages: CmaPages,
+        owner: Option<PidRef>,
+    ) {
+        let count = pages.count() as u64;
+        if pages.try_release().is_ok() {
+            if owner.is_some() {
+                self.unreserve(owner.as_ref(), count);
+            }
+            self.forget_range(first);
+            return;
+        }
+        // Still referenced (cannot happen to a run nobody mapped, but never share it).
+        if let Ok(pos) = self.range_index(first) {
+            self.ranges[pos].cached = false;
+        }
+        if owner.is_none() {
+            // A freed run charged to nobody: count it, as an adopted orphan.
+            self.used_pages += count;
+        }
+        self.keep_stranded(Stranded {
+            id,
+            first,
+            pages,
+            owner,
+            dmem: None,
+            _module: ModuleRef::get(),
+        });
+    }
+
+    /// Gives the cached runs that `which` selects back to the CMA area, with their
+    /// charges (prepared runs); returns how many pages went. Runs being zeroed stay.
+    /// Allocates nothing (the shrinker calls it in reclaim).
+    pub(super) fn release_cached(
+        &mut self,
+        which: impl Fn(&Cached) -> bool,
+        why: CacheRelease,
+    ) -> u64 {
+        let mut pages = 0;
+        let mut i = 0;
+        while i < self.cache.len() {
+            if self.cache[i].zeroing || !which(&self.cache[i]) {
+                i += 1;
+                continue;
+            }
+            let Some(c) = self.cache_take(i) else { break };
+            pages += c.count;
+            self.release_run(c);
+            let s = &mut self.cache_stats;
+            match why {
+                CacheRelease::Idle => s.released_idle += 1,
+                CacheRelease::ForRoom => s.released_for_room += 1,
+                CacheRelease::Unbind => s.released_unbind += 1,
+                CacheRelease::Dropped => s.released_dropped += 1,
+                CacheRelease::ForMemory => s.released_for_memory += 1,
+            }
+        }
+        pages
+    }
+
+    /// Gives back the freed (not prepared) cached runs that `which` selects, for an
+    /// allocation's room; says whether one of them is being zeroed and had to stay.
+    pub(super) fn clear_freed_cached(&mut self, which: impl Fn(&Cached) -> bool) -> Cleared {
+        let selected = |c: &Cached| c.prepared.is_none() && which(c);
+        self.release_cached(selected, CacheRelease::ForRoom);
+        if self.cache.iter().any(|c| c.zeroing && selected(c)) {
+            Cleared::Zeroing
+        } else {
+            Cleared::Yes
+        }
+    }
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the pool's debugfs files print: `info`, `buffers`, `cache`, `latency`,
+//! `last_failure` and `occupancy` (`Documentation/cmabuf.rst` says what each field
+//! means). Each view is taken under the ledger's lock, so it is consistent.
+
+use super::Allocator;
+use crate::{decimal::dec, ffi::mm, stats::Latency};
+use core::fmt;
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
+};
+
+impl Allocator {
+    /// `debugfs/cmabuf/<name>/cache`: one line per cached run.
+    pub(crate) fn write_cache(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ledger = self.ledger.lock();
+        let now = Instant::<Monotonic>::now();
+        f.write_str("id       size          phys_start  zeroed  prepared  expires_in_ms\n")?;
+        for c in ledger.cache.iter() {
+            f.write_fmt(fmt!(
+                "{:<8} {:<13} {:#18x}  {:<6}  {:<8}  {}\n",
+                c.id,
+                dec(c.count << PAGE_SHIFT),
+                c.phys,
+                if c.zeroed { "yes" } else { "no" },
+                if c.prepared.is_some() { "yes" } else { "no" },
+                dec((c.expires - now).as_millis().max(0))
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// `debugfs/cmabuf/<name>/info`: one `key: value` per line.
+    pub(crate) fn write_info(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snap = self.snapshot();
+        let ledger = self.ledger.lock();
+        f.write_fmt(fmt!("name: {}\n", &*self.name))?;
+        f.write_fmt(fmt!("device: {}\n", &*self.dev_name))?;
+        f.write_fmt(fmt!("region: {}\n", &*self.region))?;
+        f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
+        match self.base {
+            Some(base) => f.write_fmt(fmt!("base: {:#x}\n", base))?,
+            None => f.write_fmt(fmt!("base: unknown\n"))?,
+        }
+        let fl = &ledger.failures;
+        let m = &ledger.migration;
+        let limits = &self.limits;
+        let stranded: u64 = ledger.stranded.iter().map(|s| s.pages.count() as u64).sum();
+        let cache = &ledger.cache;
+        let cached: u64 = cache.iter().map(|c| c.count << PAGE_SHIFT).sum();
+        let prepared: u64 = cache
+            .iter()
+            .filter(|c| c.prepared.is_some())
+            .map(|c| c.count << PAGE_SHIFT)
+            .sum();
+        let unzeroed = cache.iter().filter(|c| !c.zeroed).count() as u64;
+        let cs = &ledger.cache_stats;
+        // In the order of `Documentation/cmabuf.rst`; user space parses the names.
+        let fields = [
+            ("size", self.size),
+            ("used", snap.used),
+            ("free", snap.free),
+            ("largest_free", snap.largest_free),
+            ("buffers", snap.buffers),
+            ("peak_used", ledger.peak_pages << PAGE_SHIFT),
+            ("allocations", ledger.allocations),
+            ("heap_allocations", ledger.heap_allocations),
+            ("frees", ledger.frees),
+            (
+                "failures",
+                fl.invalid + fl.no_room + fl.busy + fl.limit + fl.dmem + fl.other,
+            ),
+            ("failures_einval_invalid", fl.invalid),
+            ("failures_enomem_no_room", fl.no_room),
+            ("failures_ebusy_migration", fl.busy),
+            ("failures_edquot_limit", fl.limit),
+            ("failures_edquot_dmem", fl.dmem),
+            ("failures_other", fl.other),
+            ("migrated_pages", m.migrated),
+            ("migrate_failed_pages", m.migrate_failed),
+            ("compact_isolated", m.compact_isolated),
+            ("compact_migrate_scanned", m.compact_migrate_scanned),
+            ("max_bytes", limits.max_bytes),
+            ("max_buffers", limits.max_buffers),
+            ("max_process_bytes", limits.max_process_bytes),
+            ("max_process_buffers", limits.max_process_buffers),
+            ("stranded", stranded << PAGE_SHIFT),
+            ("stranded_buffers", ledger.stranded.len() as u64),
+            ("cache_limit", crate::cache_parameters().0),
+            ("cached", cached),
+            ("cached_buffers", cache.len() as u64),
+            ("cached_unzeroed", unzeroed),
+            ("prepared", prepared),
+            ("cache_hits", cs.hits),
+            ("cache_misses", cs.misses),
+            ("cache_zeroed", cs.zeroed),
+            ("cache_released_idle", cs.released_idle),
+            ("cache_released_for_room", cs.released_for_room),
+            ("cache_released_unbind", cs.released_unbind),
+            ("cache_released_dropped", cs.released_dropped),
+            ("cache_released_for_memory", cs.released_for_memory),
+            ("prepare_runs", cs.prepared),
+        ];
+        for (name, value) in fields {
+            f.write_fmt(fmt!("{}: {}\n", name, dec(value)))?;
+        }
+        Ok(())
+    }
+
+    /// `debugfs/cmabuf/<name>/buffers`: one line per live or stranded buffer.
+    pub(crate) fn write_buffers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ledger = self.ledger.lock();
+        let base_pfn = self.base_pfn();
+        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  state     importers\n")?;
+        for m in ledger.meta.iter() {
+            let Some(r) = ledger.ranges.iter().find(|r| r.id == m.id) else {
+                continue;
+            };
+            let start = (base_pfn + r.first) << PAGE_SHIFT;
+            let end = start + (r.pages << PAGE_SHIFT) - 1;
+            let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
+            let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
+            // The pages are the buffer's (live or stranded) while the lock is held.
+            f.write_fmt(fmt!(
+                "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  ",
+                m.id,
+                dec(r.pages << PAGE_SHIFT),
+                start,
+                end,
+                m.cache.name(),
+                m.pid,
+                comm,
+                dec(m.created.elapsed().as_millis()),
+                mm::mapcount(base_pfn + r.first),
+                if m.stranded { "stranded" } else { "live" }
+            ))?;
+            m.status.write_importers(f)?;
+            f.write_str("\n")?;
+        }
+        Ok(())
+    }
+    /// `debugfs/cmabuf/<name>/latency`.
+    pub(crate) fn write_latency(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let latency = self.ledger.lock().latency.clone();
+        latency.write(f)
+    }
+
+    /// Clears the latency histogram (`echo reset > latency`).
+    pub(crate) fn reset_latency(&self) {
+        self.ledger.lock().latency = Latency::new();
+    }
+
+    /// `debugfs/cmabuf/<name>/last_failure`.
+    pub(crate) fn write_last_failure(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ledger.lock().last_failure {
+            Some(failure) => failure.write(f),
+            None => f.write_str("none\n"),
+        }
+    }
+
+    /// `debugfs/cmabuf/<name>/occupancy`: the pool in 64 slices per line, `#` where
+    /// cmabuf buffers fill a slice, `+` where they fill part of it, `.` where they do not.
+    pub(crate) fn write_occupancy(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SLICES: usize = 256;
+        // Page counts fit a usize (no 64-bit division on 32-bit ARM).
+        let total = usize::try_from(self.total_pages()).unwrap_or(usize::MAX);
+        if self.base.is_none() || total == 0 {
+            return f.write_str("unknown: the default CMA area's layout is not exported\n");
+        }
+        let ledger = self.ledger.lock();
+        let slice = total.div_ceil(SLICES);
+        f.write_fmt(fmt!(
+            "# one character per {} KiB\n",
+            (slice << PAGE_SHIFT) >> 10
+        ))?;
+        for i in 0..total.div_ceil(slice) {
+            let (s, e) = (i * slice, ((i + 1) * slice).min(total));
+            let (s, e) = (s as u64, e as u64);
+            let held: u64 = ledger
+                .ranges
+                .iter()
+                .map(|r| (r.first + r.pages).min(e).saturating_sub(r.first.max(s)))
+                .sum();
+            let c = if held == 0 {
+                "."
+            } else if held == e - s {
+                "#"
+            } else {
+                "+"
+            };
+            f.write_str(c)?;
+            if (i + 1) % 64 == 0 {
+                f.write_str("\n")?;
+            }
+        }
+        if total.div_ceil(slice) % 64 != 0 {
+            f.write_str("\n")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Why an allocation failed: the counters and `last_failure` in debugfs, the census of
+//! what holds the pool's pages when migration failed, and the rate-limited lines that
+//! say which limit refused a buffer.
+
+use super::{
+    ledger::LimitHit,
+    ranges,
+    Allocator, //
+};
+use crate::{
+    decimal::dec,
+    ffi::{
+        mm,
+        Census, //
+    },
+    stats::{
+        LastFailure,
+        Migration, //
+    },
+    uapi,
+};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    time::Instant, //
+};
+
+/// Why an allocation failed, for the counters and `last_failure`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum FailureKind {
+    NoRoom,
+    Limit,
+    Dmem,
+    Busy,
+    Other,
+}
+
+/// A failed allocation on its way out of `try_alloc`.
+pub(super) struct Failure {
+    pub(super) err: Error,
+    pub(super) kind: FailureKind,
+    /// How often `cma_alloc` was tried.
+    pub(super) attempts: u32,
+}
+
+impl Failure {
+    pub(super) fn new(err: Error, kind: FailureKind) -> Self {
+        Self {
+            err,
+            kind,
+            attempts: 0,
+        }
+    }
+}
+
+/// Any other error: interrupted, or no memory for the bookkeeping.
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Self::new(err, FailureKind::Other)
+    }
+}
+
+impl Allocator {
+    /// Says which limit refused an allocation (rate-limited) and makes the failure.
+    pub(super) fn refuse(&self, hit: LimitHit, pid: i32, bytes: u64) -> Failure {
+        if hit == LimitHit::NoMemory {
+            return Failure::new(ENOMEM, FailureKind::Other);
+        }
+        self.report_limit(hit, pid, bytes);
+        Failure::new(uapi::edquot(), FailureKind::Limit)
+    }
+
+    /// The failure for a dmem charge that did not go through, said once (rate-limited).
+    pub(super) fn dmem_refused(&self, e: Error, pid: i32, bytes: u64) -> Failure {
+        if e != uapi::edquot() {
+            return Failure::new(e, FailureKind::Other);
+        }
+        if self.ratelimit.allow() {
+            pr_err!(
+                "{}: pid {}: dmem.max of its cgroup reached: buffer of {} bytes refused\n",
+                &*self.name,
+                pid,
+                dec(bytes)
+            );
+        }
+        Failure::new(e, FailureKind::Dmem)
+    }
+
+    /// Counts a failed allocation and keeps it as `last_failure`, with a census of the
+    /// pool's pages outside cmabuf buffers when migration was what failed.
+    pub(super) fn record_failure(
+        &self,
+        bytes: u64,
+        pid: i32,
+        failure: &Failure,
+        migration: Migration,
+    ) {
+        let census = if failure.kind == FailureKind::Busy {
+            self.census()
+        } else {
+            None
+        };
+        let reason = match failure.kind {
+            FailureKind::NoRoom => "no free run large enough in the pool",
+            FailureKind::Limit => "a pool or process limit",
+            FailureKind::Dmem => "the cgroup's dmem.max",
+            FailureKind::Busy => {
+                "pages in the pool could not be migrated away or are held by another CMA user"
+            }
+            FailureKind::Other => "interrupted, or no memory for bookkeeping",
+        };
+        let mut ledger = self.ledger.lock();
+        let f = &mut ledger.failures;
+        match failure.kind {
+            FailureKind::NoRoom => f.no_room += 1,
+            FailureKind::Limit => f.limit += 1,
+            FailureKind::Dmem => f.dmem += 1,
+            FailureKind::Busy => f.busy += 1,
+            FailureKind::Other => f.other += 1,
+        }
+        ledger.migration.add(&migration);
+        ledger.last_failure = Some(LastFailure {
+            bytes,
+            errno: -failure.err.to_errno(),
+            reason,
+            attempts: failure.attempts,
+            pid,
+            when: Instant::now(),
+            migration,
+            census,
+        });
+    }
+
+    /// What the pool's pages outside cmabuf's runs are now (pools with a known base).
+    pub(super) fn census(&self) -> Option<Census> {
+        let base_pfn = self.base? >> PAGE_SHIFT;
+        let gaps: KVec<(u64, u64)> = {
+            let ledger = self.ledger.lock();
+            let mut gaps = KVec::new();
+            for gap in ranges::gaps(ledger.ranges.iter(), self.total_pages()) {
+                gaps.push(gap, GFP_KERNEL).ok()?;
+            }
+            gaps
+        };
+        let mut census = Census::default();
+        for (start, end) in gaps.iter() {
+            mm::census(&mut census, base_pfn + start, end - start);
+        }
+        Some(census)
+    }
+
+    /// Says which limit refused an allocation (rate-limited).
+    pub(super) fn report_limit(&self, hit: LimitHit, pid: i32, bytes: u64) {
+        if !self.ratelimit.allow() {
+            return;
+        }
+        let (property, parameter, limit) = match hit {
+            LimitHit::Bytes(l) => ("cmabuf,max-bytes", "max_bytes", l),
+            LimitHit::Buffers(l) => ("cmabuf,max-buffers", "max_buffers", l),
+            LimitHit::ProcessBytes(l) => ("cmabuf,max-process-bytes", "max_process_bytes", l),
+            LimitHit::ProcessBuffers(l) => ("cmabuf,max-process-buffers", "max_process_buffers", l),
+            LimitHit::NoMemory => return,
+        };
+        pr_err!(
+            "{}: pid {}: buffer of {} bytes refused: limit of {} reached (DT {}, module parameter {})\n",
+            &*self.name,
+            pid,
+            dec(bytes),
+            dec(limit),
+            property,
+            parameter
+        );
+    }
+}

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The pool's books, kept under `Allocator::ledger`: every run cmabuf holds, what is
+//! charged to whom, the limits' arithmetic, stranded pages, and the counters debugfs
+//! shows. Nothing here sleeps except `GFP_KERNEL` allocations, and nothing here takes
+//! another lock (stranded pages, in [`super::stranded`], may take `REGISTRY`).
+
+use super::{
+    cache::{
+        CacheStats,
+        Cached, //
+    },
+    ranges::{
+        swap_remove,
+        Range, //
+    },
+    reservation::Reserved,
+    stranded::Stranded,
+};
+use crate::{
+    buffer::BufferStatus,
+    ffi::{
+        mm,
+        PidRef, //
+    },
+    region::Limits,
+    stats::{
+        Failures,
+        LastFailure,
+        Latency,
+        Migration, //
+    },
+    uapi::CacheMode,
+};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    sync::Arc,
+    time::{
+        Instant,
+        Monotonic, //
+    },
+};
+
+/// What debugfs shows of a live or stranded buffer besides its range.
+pub(super) struct BufferMeta {
+    pub(super) id: u32,
+    pub(super) cache: CacheMode,
+    /// The owner's pid in the initial pid namespace, when it allocated.
+    pub(super) pid: i32,
+    pub(super) comm: [u8; 16],
+    pub(super) created: Instant<Monotonic>,
+    pub(super) status: Arc<BufferStatus>,
+    /// Freed, but its pages are still referenced (a pipe, I/O in flight).
+    pub(super) stranded: bool,
+}
+
+impl BufferMeta {
+    /// A live buffer being created now by the current task for `owner`.
+    pub(super) fn new(cache: CacheMode, owner: &PidRef, status: Arc<BufferStatus>) -> Self {
+        Self {
+            id: 0,
+            cache,
+            pid: owner.nr(),
+            comm: mm::current_comm(),
+            created: Instant::now(),
+            status,
+            stranded: false,
+        }
+    }
+}
+
+/// What one process (thread group) holds in the pool, keyed by its `struct pid`: pid
+/// numbers differ between pid namespaces and are reused.
+struct ProcessUsage {
+    owner: PidRef,
+    bytes: u64,
+    buffers: u64,
+}
+
+/// Which limit an allocation would break.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum LimitHit {
+    Bytes(u64),
+    Buffers(u64),
+    ProcessBytes(u64),
+    ProcessBuffers(u64),
+    /// No memory to track the process: not a limit, `ENOMEM`.
+    NoMemory,
+}
+
+/// What the pool holds. `ranges` (sorted by `first`) are the places of every run; the
+/// counters also include allocations in flight, so limits hold under concurrency.
+///
+/// `stranded` always has capacity for every live buffer and cached run besides its own
+/// entries, so that a buffer or run that turns out to be still referenced can always
+/// be kept (never dropped, so never lost): see [`Ledger::reserve_stranded_slot`].
+pub(super) struct Ledger {
+    pub(super) ranges: KVec<Range>,
+    pub(super) meta: KVec<BufferMeta>,
+    processes: KVec<ProcessUsage>,
+    pub(super) stranded: KVec<Stranded>,
+    /// Live buffers (not stranded, not in the warm cache).
+    pub(super) live: usize,
+    /// Pages charged: live, stranded and prepared runs and allocations in flight.
+    pub(super) used_pages: u64,
+    /// Buffers charged: the same runs, counted one each.
+    pub(super) buffers: u64,
+    pub(super) peak_pages: u64,
+    pub(super) next_id: u32,
+    pub(super) allocations: u64,
+    /// Of those, through the pool's dma-heap.
+    pub(super) heap_allocations: u64,
+    pub(super) frees: u64,
+    pub(super) failures: Failures,
+    pub(super) latency: Latency,
+    pub(super) migration: Migration,
+    pub(super) last_failure: Option<LastFailure>,
+    /// The warm cache: freed or prepared runs kept for the next allocation of their size.
+    pub(super) cache: KVec<Cached>,
+    /// Once the pool is unbound nothing more is cached.
+    pub(super) cache_closed: bool,
+    pub(super) cache_stats: CacheStats,
+}
+
+impl Ledger {
+    /// An empty pool's books.
+    pub(super) fn new() -> Self {
+        Self {
+            ranges: KVec::new(),
+            meta: KVec::new(),
+            processes: KVec::new(),
+            stranded: KVec::new(),
+            live: 0,
+            used_pages: 0,
+            buffers: 0,
+            peak_pages: 0,
+            next_id: 1,
+            allocations: 0,
+            heap_allocations: 0,
+            frees: 0,
+            failures: Failures::default(),
+            latency: Latency::new(),
+            migration: Migration::default(),
+            last_failure: None,
+            cache: KVec::new(),
+            cache_closed: false,
+            cache_stats: CacheStats::default(),
+        }
+    }
+
+    /// The runs in the way of an allocation: all but freed runs in the warm cache.
+    pub(super) fn held(&self) -> impl Iterator<Item = &Range> + Clone + '_ {
+        self.ranges.iter().filter(|r| !r.cached)
+    }
+
+    /// The index in `ranges` of the range starting at page `first`.
+    pub(super) fn range_index(&self, first: u64) -> core::result::Result<usize, usize> {
+        self.ranges.binary_search_by_key(&first, |r| r.first)
+    }
+
+    /// Drops the range starting at page `first`: its pages are back in the area.
+    pub(super) fn forget_range(&mut self, first: u64) {
+        if let Ok(pos) = self.range_index(first) {
+            let _ = self.ranges.remove(pos);
+        }
+    }
+
+    /// Drops what debugfs shows of buffer `id`.
+    pub(super) fn forget_meta(&mut self, id: u32) {
+        if let Some(pos) = self.meta.iter().position(|m| m.id == id) {
+            let _ = swap_remove(&mut self.meta, pos);
+        }
+    }
+
+    /// Counts an allocation of `pages` for `owner` in advance, unless a limit forbids it:
+    /// the pool's limits first, then the process's.
+    pub(super) fn reserve(
+        &mut self,
+        limits: &Limits,
+        owner: &PidRef,
+        pages: u64,
+    ) -> Result<Reserved, LimitHit> {
+        let bytes = pages << PAGE_SHIFT;
+        let over = |limit: u64, value: u64| limit != 0 && value > limit;
+        if over(limits.max_bytes, (self.used_pages + pages) << PAGE_SHIFT) {
+            return Err(LimitHit::Bytes(limits.max_bytes));
+        }
+        if over(limits.max_buffers, self.buffers + 1) {
+            return Err(LimitHit::Buffers(limits.max_buffers));
+        }
+        let pos = self.processes.iter().position(|p| p.owner.same(owner));
+        let (held_bytes, held_buffers) = pos.map_or((0, 0), |i| {
+            (self.processes[i].bytes, self.processes[i].buffers)
+        });
+        if over(limits.max_process_bytes, held_bytes + bytes) {
+            return Err(LimitHit::ProcessBytes(limits.max_process_bytes));
+        }
+        if over(limits.max_process_buffers, held_buffers + 1) {
+            return Err(LimitHit::ProcessBuffers(limits.max_process_buffers));
+        }
+        match pos {
+            Some(i) => {
+                let p = &mut self.processes[i];
+                p.bytes += bytes;
+                p.buffers += 1;
+            }
+            None => {
+                // Without room to track the process its limits cannot hold: refuse.
+                let entry = ProcessUsage {
+                    owner: owner.clone(),
+                    bytes,
+                    buffers: 1,
+                };
+                if self.processes.push(entry, GFP_KERNEL).is_err() {
+                    return Err(LimitHit::NoMemory);
+                }
+            }
+        }
+        self.used_pages += pages;
+        self.buffers += 1;
+        Ok(Reserved::new(pages))
+    }
+
+    /// Undoes [`Ledger::reserve`] (through [`Reserved`] and [`Reservation`], or for a
+    /// run whose charges the ledger kept); with no `owner`, the count of pages charged to
+    /// nobody (adopted or stranded freed runs) goes down instead.
+    pub(super) fn unreserve(&mut self, owner: Option<&PidRef>, pages: u64) {
+        self.used_pages -= pages;
+        let Some(owner) = owner else { return };
+        self.buffers -= 1;
+        if let Some(pos) = self.processes.iter().position(|p| p.owner.same(owner)) {
+            let p = &mut self.processes[pos];
+            p.bytes -= pages << PAGE_SHIFT;
+            p.buffers -= 1;
+            if p.buffers == 0 {
+                let _ = swap_remove(&mut self.processes, pos);
+            }
+        }
+    }
+
+    /// Records a new buffer's range and what debugfs shows of it; returns its id.
+    pub(super) fn record(&mut self, mut range: Range, mut meta: BufferMeta) -> Result<u32> {
+        range.id = self.next_id;
+        meta.id = self.next_id;
+        self.reserve_stranded_slot()?;
+        self.meta.push(meta, GFP_KERNEL)?;
+        if let Err(e) = self.insert_range(range) {
+            self.forget_meta(range.id);
+            return Err(e);
+        }
+        self.live += 1;
+        self.allocations += 1;
+        Ok(range.id)
+    }
+
+    /// Records a buffer made of the cached run `old_id` at page `first`: the range is
+    /// the buffer's now, under a new id, returned.
+    pub(super) fn record_renamed(
+        &mut self,
+        old_id: u32,
+        first: u64,
+        mut meta: BufferMeta,
+    ) -> Result<u32> {
+        let id = self.next_id;
+        meta.id = id;
+        let pos = self.range_index(first).map_err(|_| EINVAL)?;
+        // Taken out of the cache, the run is neither cached nor live until now: a
+        // `record` in between did not count it, so the slot is reserved here.
+        self.reserve_stranded_slot()?;
+        self.meta.push(meta, GFP_KERNEL)?;
+        let range = &mut self.ranges[pos];
+        if range.id != old_id {
+            self.forget_meta(id);
+            return Err(EINVAL);
+        }
+        range.id = id;
+        range.cached = false;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.live += 1;
+        self.allocations += 1;
+        Ok(id)
+    }
+
+    /// Inserts `range` (whose id is `next_id`) in order and moves `next_id` on.
+    pub(super) fn insert_range(&mut self, range: Range) -> Result {
+        let pos = match self.range_index(range.first) {
+            Ok(_) => return Err(EINVAL),
+            Err(pos) => pos,
+        };
+        self.ranges.reserve(1, GFP_KERNEL)?;
+        self.ranges
+            .insert_within_capacity(pos, range)
+            .map_err(|_| ENOMEM)?;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        Ok(())
+    }
+}
+
+#[kunit_tests(cmabuf_ledger)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn pages(bytes: u64) -> u64 {
+        bytes >> PAGE_SHIFT
+    }
+
+    fn limits(
+        max_bytes: u64,
+        max_buffers: u64,
+        process_bytes: u64,
+        process_buffers: u64,
+    ) -> Limits {
+        Limits {
+            max_bytes,
+            max_buffers,
+            max_process_bytes: process_bytes,
+            max_process_buffers: process_buffers,
+        }
+    }
+
+    /// Undoes the reservations that were granted. (No `unwrap`: `LimitHit`'s `Debug`
+    /// would bring in the 64-bit decimal formatting that 32-bit ARM cannot link.)
+    fn undo_all<const N: usize>(
+        ledger: &mut Ledger,
+        me: &PidRef,
+        granted: [Result<Reserved, LimitHit>; N],
+    ) {
+        for r in granted.into_iter().flatten() {
+            r.undo(ledger, me);
+        }
+    }
+
+    #[test]
+    fn no_limit_is_zero() {
+        let mut ledger = Ledger::new();
+        let me = PidRef::current().unwrap();
+        let a = ledger.reserve(&Limits::default(), &me, pages(64 * MIB));
+        assert!(a.is_ok());
+        assert_eq!(ledger.used_pages, pages(64 * MIB));
+        assert_eq!(ledger.buffers, 1);
+        assert_eq!(ledger.processes.len(), 1);
+        undo_all(&mut ledger, &me, [a]);
+        assert_eq!(ledger.used_pages, 0);
+        assert_eq!(ledger.buffers, 0);
+        assert_eq!(ledger.processes.len(), 0);
+    }
+
+    #[test]
+    fn pool_bytes_limit_is_inclusive() {
+        let mut ledger = Ledger::new();
+        let me = PidRef::current().unwrap();
+        let l = limits(8 * MIB, 0, 0, 0);
+        let a = ledger.reserve(&l, &me, pages(5 * MIB));
+        assert!(a.is_ok());
+        let refused = ledger.reserve(&l, &me, pages(4 * MIB)).err();
+        assert_eq!(refused, Some(LimitHit::Bytes(8 * MIB)));
+        // A refusal changes nothing.
+        assert_eq!(ledger.used_pages, pages(5 * MIB));
+        assert_eq!(ledger.buffers, 1);
+        let b = ledger.reserve(&l, &me, pages(3 * MIB));
+        assert!(b.is_ok());
+        assert_eq!(ledger.used_pages, pages(8 * MIB));
+        undo_all(&mut ledger, &me, [a, b]);
+        assert_eq!(ledger.used_pages, 0);
+    }
+
+    #[test]
+    fn pool_buffers_limit() {
+        let mut ledger = Ledger::new();
+        let me = PidRef::current().unwrap();
+        let l = limits(0, 2, 0, 0);
+        let a = ledger.reserve(&l, &me, 1);
+        let b = ledger.reserve(&l, &me, 1);
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(ledger.reserve(&l, &me, 1).err(), Some(LimitHit::Buffers(2)));
+        undo_all(&mut ledger, &me, [a]);
+        let c = ledger.reserve(&l, &me, 1);
+        assert!(c.is_ok());
+        undo_all(&mut ledger, &me, [b, c]);
+        assert_eq!(ledger.buffers, 0);
+    }
+
+    #[test]
+    fn process_limits_after_pool_limits() {
+        let mut ledger = Ledger::new();
+        let me = PidRef::current().unwrap();
+        let l = limits(0, 0, 4 * MIB, 3);
+        let a = ledger.reserve(&l, &me, pages(3 * MIB));
+        assert!(a.is_ok());
+        let refused = ledger.reserve(&l, &me, pages(2 * MIB)).err();
+        assert_eq!(refused, Some(LimitHit::ProcessBytes(4 * MIB)));
+        let b = ledger.reserve(&l, &me, pages(MIB / 2));
+        let c = ledger.reserve(&l, &me, pages(MIB / 4));
+        assert!(b.is_ok() && c.is_ok());
+        let refused = ledger.reserve(&l, &me, 1).err();
+        assert_eq!(refused, Some(LimitHit::ProcessBuffers(3)));
+        // Both a pool and a process limit broken: the pool's is the one reported.
+        let both = limits(3 * MIB, 0, 3 * MIB, 0);
+        let refused = ledger.reserve(&both, &me, pages(MIB)).err();
+        assert_eq!(refused, Some(LimitHit::Bytes(3 * MIB)));
+        undo_all(&mut ledger, &me, [a, b, c]);
+        assert_eq!(ledger.processes.len(), 0);
+        assert_eq!(ledger.used_pages, 0);
+    }
+
+    #[test]
+    fn ownerless_pages_leave_buffers_alone() {
+        let mut ledger = Ledger::new();
+        let me = PidRef::current().unwrap();
+        let a = ledger.reserve(&Limits::default(), &me, 10);
+        assert!(a.is_ok());
+        // An adopted orphan: charged to nobody.
+        ledger.used_pages += 5;
+        ledger.unreserve(None, 5);
+        assert_eq!(ledger.used_pages, 10);
+        assert_eq!(ledger.buffers, 1);
+        undo_all(&mut ledger, &me, [a]);
+        assert_eq!((ledger.used_pages, ledger.buffers), (0, 0));
+    }
+}

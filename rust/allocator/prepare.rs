@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `CMABUF_IOC_PREPARE`: runs migrated out of the pool in advance, zeroed, and kept in
+//! the warm cache for their caller, charged to it until it allocates them or they expire.
+
+use super::{
+    cache::{
+        CacheRelease,
+        Cached,
+        Prepared, //
+    },
+    ranges::Range,
+    Allocator,
+};
+use crate::{
+    decimal::dec,
+    ffi::{
+        self,
+        PidRef, //
+    },
+    uapi::{
+        self,
+        PrepareRequest, //
+    },
+};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+impl Allocator {
+    /// `CMABUF_IOC_PREPARE`: migrates `req.count` runs of `req.pages` out of the pool
+    /// now, zeroes them and keeps them in the warm cache for `req.timeout_ms`, charged to
+    /// the caller (process limits, cgroup) until it allocates them or they expire. All
+    /// or nothing: on failure, what this call prepared goes back.
+    pub(crate) fn prepare(&self, req: &PrepareRequest, owner: &PidRef) -> Result {
+        let expires = Instant::now() + Delta::from_millis(i64::from(req.timeout_ms));
+        let mut ids = KVec::with_capacity(req.count as usize, GFP_KERNEL)?;
+        let mut result = Ok(());
+        self.ledger.lock().retry_stranded();
+        for _ in 0..req.count {
+            match self.prepare_one(req.pages as u64, owner, expires) {
+                // Cannot fail: room for `count` ids was reserved above.
+                Ok(id) => {
+                    let _ = ids.push_within_capacity(id);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = result {
+            // `ids` is sorted unless the ids wrapped around; sort anyway.
+            ids.sort_unstable();
+            self.ledger
+                .lock()
+                .release_cached(|c| ids.binary_search(&c.id).is_ok(), CacheRelease::ForRoom);
+            if e != uapi::edquot() && self.ratelimit.allow() {
+                pr_err!(
+                    "{}: CMABUF_IOC_PREPARE: could not evacuate {} runs of {} pages: error {}\n",
+                    &*self.name,
+                    req.count,
+                    dec(req.pages as u64),
+                    e.to_errno()
+                );
+            }
+        }
+        self.ticker.schedule(0);
+        result
+    }
+
+    /// Prepares one run of `pages` for `owner` until `expires`; returns its cache id.
+    fn prepare_one(&self, pages: u64, owner: &PidRef, expires: Instant<Monotonic>) -> Result<u32> {
+        let bytes = pages << PAGE_SHIFT;
+        let reserved = {
+            let ledger = self.ledger.lock();
+            if ledger.cache_closed {
+                return Err(ENODEV);
+            }
+            let (mut ledger, room) = self.make_room(ledger, pages, 0);
+            if room.is_none() {
+                return Err(ENOMEM);
+            }
+            match ledger.reserve(&self.limits, owner, pages) {
+                Ok(reserved) => reserved,
+                Err(hit) => {
+                    drop(ledger);
+                    return Err(self.refuse(hit, owner.nr(), bytes).err);
+                }
+            }
+        };
+        // From here on the reservation undoes itself on every failure.
+        let reservation = reserved.guard(&self.ledger, owner);
+        let dmem = self
+            .dmem
+            .try_charge(bytes)
+            .map_err(|e| self.dmem_refused(e, owner.nr(), bytes).err)?;
+        let allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
+            None
+        } else {
+            self.cma.alloc(pages as usize, 0)
+        };
+        let cma_pages = allocated.ok_or(EBUSY)?;
+        cma_pages.clear()?;
+        let mut ledger = self.ledger.lock();
+        let range = Range {
+            id: ledger.next_id,
+            first: cma_pages.pfn() - self.base_pfn(),
+            pages,
+            cached: false,
+        };
+        let cached = Cached {
+            id: range.id,
+            phys: cma_pages.phys(),
+            first: range.first,
+            pages: cma_pages,
+            count: pages,
+            zeroed: true,
+            zeroing: false,
+            prepared: Some(Prepared {
+                owner: owner.clone(),
+                dmem,
+            }),
+            expires,
+        };
+        // Unbound meanwhile: the closed cache takes nothing more.
+        let err = if ledger.cache_closed {
+            Some(ENODEV)
+        } else if ledger.reserve_stranded_slot().is_err()
+            || ledger.cache.reserve(1, GFP_KERNEL).is_err()
+            || ledger.insert_range(range).is_err()
+        {
+            Some(ENOMEM)
+        } else {
+            None
+        };
+        if let Some(e) = err {
+            reservation.undo(&mut ledger);
+            drop(ledger);
+            drop(cached);
+            return Err(e);
+        }
+        // The charges are the prepared run's now.
+        reservation.commit();
+        // Cannot fail: room was reserved above.
+        let _ = ledger.cache.push_within_capacity(cached);
+        ledger.cache_stats.prepared += 1;
+        Ok(range.id)
+    }
+}
