@@ -124,9 +124,9 @@ use crate::{
         Buffer,
         BufferStatus, //
     },
-    decimal::dec,
     ffi::{
         self,
+        decimal::dec,
         mm,
         Census,
         CmaArea,
@@ -562,7 +562,7 @@ impl Allocator {
     /// the cache is on (`cache_bytes`) and has room for it. The freshest run wins: older
     /// freed runs make room for it; runs being zeroed cannot, and then it does not enter.
     fn cache_expiry(&self, usage: &mut Usage, pages: u64) -> Option<Instant<Monotonic>> {
-        let (limit, idle_ms) = crate::cache_parameters();
+        let (limit, idle_ms) = crate::params::cache_parameters();
         if limit == 0 || pages << PAGE_SHIFT > limit || usage.cache_closed {
             return None;
         }
@@ -1384,7 +1384,7 @@ impl Allocator {
             .map(|c| c.count << PAGE_SHIFT)
             .sum();
         let cs = &usage.cache_stats;
-        field(f, "cache_limit", crate::cache_parameters().0)?;
+        field(f, "cache_limit", crate::params::cache_parameters().0)?;
         field(f, "cached", cached)?;
         field(f, "cached_buffers", usage.cache.len() as u64)?;
         let unzeroed = usage.cache.iter().filter(|c| !c.zeroed).count();
@@ -1597,7 +1597,7 @@ impl Usage {
     /// Puts back a run taken from the cache for an allocation that failed: uncharged
     /// now, it expires anew. If it cannot be kept, it goes back to the area.
     fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker>) {
-        let (_, idle_ms) = crate::cache_parameters();
+        let (_, idle_ms) = crate::params::cache_parameters();
         c.expires = Instant::now() + Delta::from_millis(i64::from(idle_ms));
         let was_prepared = c.prepared.is_some();
         if let Ok(pos) = self.range_index(c.first) {

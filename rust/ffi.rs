@@ -10,8 +10,10 @@
 //! helpers that have no exported symbol.
 
 mod cma;
+mod compat;
 pub(crate) mod dcache;
 pub(crate) mod debugfs;
+pub(crate) mod decimal;
 pub(crate) mod dma_buf;
 mod dma_heap;
 mod dmem;
@@ -33,6 +35,13 @@ mod uapi_bytes;
 pub(crate) use cma::{
     CmaArea,
     CmaPages, //
+};
+use compat::dir_raw;
+pub(crate) use compat::{
+    faux_device,
+    of_device_table,
+    param,
+    this_module, //
 };
 pub(crate) use dcache::DcacheDevice;
 pub(crate) use dma_heap::HeapSlot;
@@ -68,66 +77,6 @@ use kernel::{
     bindings,
     device::Device, //
 };
-
-/// This module, for file operations' `owner`.
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-pub(crate) const fn this_module() -> &'static kernel::ThisModule {
-    &crate::THIS_MODULE
-}
-
-/// This module, for file operations' `owner` (7.3: a constant of `ModuleMetadata`).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-pub(crate) const fn this_module() -> &'static kernel::ThisModule {
-    &<crate::LocalModule as kernel::ModuleMetadata>::THIS_MODULE
-}
-
-/// The value of a module parameter (7.2: `value()` returns a reference).
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-macro_rules! param {
-    ($p:ident) => {
-        *crate::module_parameters::$p.value()
-    };
-}
-
-/// The value of a module parameter (7.3: `value()` returns it by value).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-macro_rules! param {
-    ($p:ident) => {
-        crate::module_parameters::$p.value()
-    };
-}
-pub(crate) use param;
-
-/// `kernel::of_device_table!` (7.2 also takes the modpost alias's name).
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-macro_rules! of_device_table {
-    ($table:ident, $module_table:ident, $info:ty, $ids:tt) => {
-        kernel::of_device_table!($table, $module_table, $info, $ids);
-    };
-}
-
-/// `kernel::of_device_table!` (7.3 names the modpost alias itself).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-macro_rules! of_device_table {
-    ($table:ident, $module_table:ident, $info:ty, $ids:tt) => {
-        kernel::of_device_table!($table, $info, $ids);
-    };
-}
-pub(crate) use of_device_table;
-
-/// The generic device of a faux device.
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-pub(crate) fn faux_device(reg: &kernel::faux::Registration) -> &Device {
-    reg.as_ref()
-}
-
-/// The generic device of a faux device (7.3 gives a bound `faux::Device`).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-pub(crate) fn faux_device(reg: &kernel::faux::Registration) -> &Device {
-    let faux: &kernel::faux::Device<kernel::device::Bound> = reg.as_ref();
-    let dev: &Device<kernel::device::Bound> = faux.as_ref();
-    dev
-}
 
 /// The C `struct device` behind a Rust [`Device`].
 fn raw_device(dev: &Device) -> *mut bindings::device {

@@ -40,7 +40,7 @@ impl HeapFace {
     /// first time a pool of this name is bound (during module init: once init has
     /// succeeded). `None` unless `dma_heap=1`.
     pub(crate) fn publish(allocator: &Arc<Allocator>) -> Result<Option<Self>> {
-        if !crate::dma_heap_enabled() {
+        if !crate::params::dma_heap_enabled() {
             return Ok(None);
         }
         let name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;

@@ -6,13 +6,13 @@
 use crate::{
     allocator::Allocator,
     chardev::PoolFile,
-    decimal::dec,
     ffi::{
         self,
         debugfs::{
             Dir,
             File, //
         },
+        decimal::dec,
         CacheShrinker,
         CmaArea,
         MiscRegistration,
@@ -235,7 +235,7 @@ impl DefaultPool {
                 CString::try_from(cma.name())?,
                 None,
                 budget,
-                crate::limit_parameters(),
+                crate::params::limit_parameters(),
                 cma,
                 claim,
             )?,

@@ -32,7 +32,7 @@ build_warning_free() {
 }
 no_64bit_decimal_formatting() {
 	# On 32-bit ARM the core's decimal Display of u64/i64 calls the kernel's panicking
-	# 64-bit division (rust/decimal.rs): the module must not refer to it, on any arch.
+	# 64-bit division (rust/ffi/decimal.rs): the module must not refer to it, on any arch.
 	local ko=$CMABUF_BUILD/module/cmabuf.ko
 	[ -e "$ko" ] || { echo "$ko is missing"; return 1; }
 	! "${CROSS_COMPILE}nm" -u -C "$ko" |

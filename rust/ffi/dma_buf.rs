@@ -14,6 +14,7 @@
 
 use super::{
     dcache::Maintenance,
+    dir_raw,
     sys,
     CmaPages, //
 };
@@ -137,18 +138,6 @@ pub(crate) fn buffer_of_fd(fd: i32) -> Result<Option<Arc<Buffer>>> {
     // SAFETY: Drops the reference `dma_buf_get` took.
     unsafe { bindings::dma_buf_put(dmabuf) };
     Ok(buffer)
-}
-
-/// A DMA direction as the C shim takes it (7.2's bindings make it an integer).
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-fn dir_raw(dir: bindings::dma_data_direction) -> c_int {
-    dir as c_int
-}
-
-/// A DMA direction as the C shim takes it (7.3's bindings make it a newtype).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-fn dir_raw(dir: bindings::dma_data_direction) -> c_int {
-    dir.0 as c_int
 }
 
 /// `struct dma_buf_ops` for cmabuf buffers.
