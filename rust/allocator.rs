@@ -408,7 +408,7 @@ pub(crate) struct Allocator {
     dmem: DmemRegion,
     /// The warm cache's background work (zeroing, expiry); cancelled first on drop.
     #[pin]
-    pub(crate) ticker: Ticker,
+    pub(crate) ticker: Ticker<Allocator>,
     #[pin]
     usage: Mutex<Usage>,
     /// Limits the messages user space can cause.
@@ -1596,7 +1596,7 @@ impl Usage {
 
     /// Puts back a run taken from the cache for an allocation that failed: uncharged
     /// now, it expires anew. If it cannot be kept, it goes back to the area.
-    fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker>) {
+    fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker<Allocator>>) {
         let (_, idle_ms) = crate::params::cache_parameters();
         c.expires = Instant::now() + Delta::from_millis(i64::from(idle_ms));
         let was_prepared = c.prepared.is_some();
@@ -1952,5 +1952,26 @@ mod tests {
         assert_eq!(swap_remove(&mut v, 3), Some(3));
         assert_eq!(swap_remove(&mut v, 7), None);
         assert_eq!(&v[..], &[0, 4, 2]);
+    }
+}
+
+// The `ffi` traits the allocator implements, together: `ffi` calls back up only through
+// these (the warm cache's background work and its shrinker).
+
+crate::ffi_has_ticker!(Allocator, ticker);
+
+impl ffi::Tick for Allocator {
+    fn tick(&self) -> Option<u32> {
+        self.cache_tick()
+    }
+}
+
+impl ffi::Shrink for Allocator {
+    fn count(&self) -> u64 {
+        self.cache_shrink_count()
+    }
+
+    fn scan(&self, want: u64) -> Option<u64> {
+        self.cache_shrink(want)
     }
 }

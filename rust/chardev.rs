@@ -37,7 +37,7 @@ use kernel::{
 /// An open `/dev/cmabuf-<name>`; holds the pool's allocator alive.
 pub(crate) struct PoolFile;
 
-crate::misc_file!(PoolFile, Arc<Allocator>);
+crate::ffi_misc_file!(PoolFile, Arc<Allocator>);
 
 #[vtable]
 impl MiscDevice for PoolFile {

@@ -17,6 +17,7 @@ pub(crate) mod decimal;
 pub(crate) mod dma_buf;
 mod dma_heap;
 mod dmem;
+mod errno;
 pub(crate) mod fault;
 mod global;
 mod misc;
@@ -49,6 +50,7 @@ pub(crate) use dmem::{
     DmemCharge,
     DmemRegion, //
 };
+pub(crate) use errno::edquot;
 pub(crate) use global::{
     init_registry,
     REGISTRY, //
@@ -70,8 +72,15 @@ pub(crate) use of::{
 pub(crate) use pid::PidRef;
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
-pub(crate) use shrinker::CacheShrinker;
-pub(crate) use ticker::Ticker;
+pub(crate) use shrinker::{
+    CacheShrinker,
+    Shrink, //
+};
+pub(crate) use ticker::{
+    HasTicker,
+    Tick,
+    Ticker, //
+};
 
 use kernel::{
     bindings,

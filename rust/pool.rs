@@ -38,7 +38,7 @@ const DEVICE_MODE: u16 = 0o660;
 /// serving first, then the device node goes. The allocator lives on while buffers hold it.
 #[pin_data]
 pub(crate) struct Frontend {
-    _shrinker: CacheShrinker,
+    _shrinker: CacheShrinker<Allocator>,
     _unbind: Unbinder,
     heap: Option<HeapFace>,
     #[pin]

@@ -207,7 +207,7 @@ impl RegistryLifetime {
     /// Initialises the registry (module init, before the driver registers).
     pub(crate) fn start() -> Self {
         crate::ffi::init_registry();
-        reaper::start();
+        reaper::start::<crate::orphans::Orphans>();
         REGISTRY.lock().pending_heaps = Some(KVec::new());
         Self
     }

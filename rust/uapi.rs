@@ -3,6 +3,7 @@
 //! The user-space interface: `include/uapi/linux/cmabuf.h` in Rust, and the checks an
 //! allocation request must pass before any memory is touched.
 
+pub(crate) use crate::ffi::edquot;
 use kernel::{
     bindings,
     ioctl::{
@@ -13,12 +14,6 @@ use kernel::{
     page::PAGE_SHIFT,
     prelude::*,
 };
-
-/// `EDQUOT`: a limit (pool, process or cgroup) refused the allocation. The `kernel`
-/// crate has no constant for it.
-pub(crate) fn edquot() -> Error {
-    Error::from_errno(-(bindings::EDQUOT as i32))
-}
 
 /// `CMABUF_IOC_MAGIC`.
 const MAGIC: u32 = b'J' as u32;
