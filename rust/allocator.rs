@@ -1956,7 +1956,7 @@ mod tests {
 }
 
 // The `ffi` traits the allocator implements, together: `ffi` calls back up only through
-// these (the warm cache's background work and its shrinker).
+// these (the warm cache's background work and its shrinker, the pool's dma-heap).
 
 crate::ffi_has_ticker!(Allocator, ticker);
 
@@ -1973,5 +1973,18 @@ impl ffi::Shrink for Allocator {
 
     fn scan(&self, want: u64) -> Option<u64> {
         self.cache_shrink(want)
+    }
+}
+
+impl ffi::HeapAllocate for Allocator {
+    type Buffer = Buffer;
+
+    fn allocate(
+        slot: &ffi::HeapSlot<Self>,
+        len: u64,
+        fd_flags: u32,
+        heap_flags: u64,
+    ) -> Result<(Arc<Buffer>, u32)> {
+        crate::heap::allocate(slot, len, fd_flags, heap_flags)
     }
 }

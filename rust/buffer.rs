@@ -6,6 +6,7 @@
 use crate::{
     allocator::Allocator,
     ffi::{
+        dma_buf::Exportable,
         CmaPages,
         DmemCharge,
         PidRef, //
@@ -100,11 +101,6 @@ impl Buffer {
         self.id
     }
 
-    /// Cache mode of CPU mappings.
-    pub(crate) fn cache(&self) -> CacheMode {
-        self.cache
-    }
-
     /// The device `importer` attached to the buffer (`true`) or detached.
     pub(crate) fn importer(&self, importer: &CStr, attached: bool) {
         let mut importers = self.status.importers.lock();
@@ -132,3 +128,28 @@ impl Drop for Buffer {
             .free(self.id, &self.owner, self.pages.take(), self.charge.take());
     }
 }
+
+/// What the dma-buf exporter asks of a buffer.
+impl Exportable for Buffer {
+    fn pages(&self) -> &CmaPages {
+        &self.pages
+    }
+
+    fn cache(&self) -> CacheMode {
+        self.cache
+    }
+
+    fn importer(&self, importer: &CStr, attached: bool) {
+        Buffer::importer(self, importer, attached)
+    }
+
+    fn owner_name(&self) -> &CStr {
+        &self.pool.name
+    }
+
+    fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+crate::ffi_dma_buf_exporter!(Buffer);

@@ -4,6 +4,7 @@
 
 use crate::{
     allocator::Allocator,
+    buffer::Buffer,
     ffi::{
         self,
         MiscRegistration, //
@@ -155,7 +156,7 @@ fn phys(pool: &Allocator, arg: usize) -> Result<isize> {
     if !ffi::capable_sys_rawio() {
         return Err(EPERM);
     }
-    let buffer = ffi::dma_buf::buffer_of_fd(args.fd)?
+    let buffer = ffi::dma_buf::buffer_of_fd::<Buffer>(args.fd)?
         .filter(|b| core::ptr::eq(&**b.pool(), pool))
         .ok_or_else(|| invalid(pool, "CMABUF_IOC_PHYS", "fd is not a buffer of this pool"))?;
     args.phys = buffer.pages().phys();

@@ -45,7 +45,10 @@ pub(crate) use compat::{
     this_module, //
 };
 pub(crate) use dcache::DcacheDevice;
-pub(crate) use dma_heap::HeapSlot;
+pub(crate) use dma_heap::{
+    HeapAllocate,
+    HeapSlot, //
+};
 pub(crate) use dmem::{
     DmemCharge,
     DmemRegion, //

@@ -67,7 +67,7 @@ impl Drop for HeapFace {
 /// same request, then the pool's allocator. Returns the buffer and the dma-buf file's
 /// access mode.
 pub(crate) fn allocate(
-    slot: &HeapSlot,
+    slot: &HeapSlot<Allocator>,
     len: u64,
     fd_flags: u32,
     heap_flags: u64,

@@ -36,7 +36,7 @@ pub(crate) struct Registry {
     claims: KVec<Claim>,
     debugfs_root: Option<Dir>,
     /// Every dma-heap registered since load (they are never removed).
-    heaps: KVec<&'static HeapSlot>,
+    heaps: KVec<&'static HeapSlot<Allocator>>,
     /// Pages that outlived their pool (`crate::orphans`).
     pub(crate) orphans: KVec<Orphan>,
     /// While module init runs: the pools whose dma-heap waits for init to succeed
@@ -151,7 +151,7 @@ pub(crate) fn stop_heap(name: &CStr, pool: &Arc<Allocator>) {
 }
 
 /// The dma-heap called `name`, registered on first use.
-fn heap_slot(reg: &mut Registry, name: &CStr) -> Result<&'static HeapSlot> {
+fn heap_slot(reg: &mut Registry, name: &CStr) -> Result<&'static HeapSlot<Allocator>> {
     if let Some(slot) = reg.heaps.iter().find(|s| s.name() == name) {
         return Ok(slot);
     }

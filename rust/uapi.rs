@@ -3,7 +3,10 @@
 //! The user-space interface: `include/uapi/linux/cmabuf.h` in Rust, and the checks an
 //! allocation request must pass before any memory is touched.
 
-pub(crate) use crate::ffi::edquot;
+pub(crate) use crate::ffi::{
+    dma_buf::CacheMode,
+    edquot, //
+};
 use kernel::{
     bindings,
     ioctl::{
@@ -138,28 +141,6 @@ kernel::static_assert!(core::mem::size_of::<Alloc>() == 64);
 kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
 kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
 kernel::static_assert!(core::mem::size_of::<Prepare>() == 32);
-
-/// How CPU mappings of a buffer see memory.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum CacheMode {
-    /// `CMABUF_CACHED`: cached; coherent through `DMA_BUF_IOCTL_SYNC`.
-    Cached = 0,
-    /// `CMABUF_WRITECOMBINE`.
-    WriteCombine = 1,
-    /// `CMABUF_UNCACHED`.
-    Uncached = 2,
-}
-
-impl CacheMode {
-    /// The mode's name in debugfs.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Cached => "cached",
-            Self::WriteCombine => "writecombine",
-            Self::Uncached => "uncached",
-        }
-    }
-}
 
 /// A request that passed every check of [`Alloc::validate`].
 #[derive(Debug, PartialEq, Eq)]

@@ -42,13 +42,15 @@ unsafe_only_in_ffi() {
 	! (cd "$CMABUF_TOP" && grep -rn -w unsafe rust --include='*.rs' | grep -v -e '^rust/ffi' -e '^[^:]*:[0-9]*:[[:space:]]*//')
 }
 safety_comment_on_every_unsafe_block() {
-	# The comment lines right above each `unsafe {` or `unsafe impl` must hold "SAFETY:".
-	(cd "$CMABUF_TOP" && awk '
+	# The comment lines right above each `unsafe {` or `unsafe impl` must hold "SAFETY:",
+	# in rust/ffi.rs and every file under rust/ffi/ but the generated bindings (sys/).
+	(cd "$CMABUF_TOP" && find rust/ffi.rs rust/ffi -name '*.rs' -not -path 'rust/ffi/sys/*' \
+		-exec awk '
 		FNR == 1 { block = "" }
 		/^[[:space:]]*\/\// { block = block $0; next }
 		/unsafe[[:space:]]*(\{|impl)/ && block !~ /SAFETY:/ { print FILENAME ":" FNR ": " $0; bad = 1 }
 		{ block = "" }
-		END { exit bad }' rust/ffi.rs rust/ffi/*.rs)
+		END { exit bad }' {} +)
 }
 
 uapi_header_is_c_and_cxx() {
