@@ -114,7 +114,7 @@ fn alloc(pool: Arc<Allocator>, arg: usize) -> Result<isize> {
 
 /// `CMABUF_IOC_POOL_INFO`: the pool's size and use.
 fn pool_info(pool: &Allocator, arg: usize) -> Result<isize> {
-    let mut info = uapi::PoolInfo::zeroed();
+    let mut info = uapi::PoolInfo::default();
     let name = pool.name.to_bytes();
     let len = name.len().min(uapi::NAME_LEN - 1);
     info.name[..len].copy_from_slice(&name[..len]);

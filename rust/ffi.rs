@@ -31,7 +31,7 @@ mod reserved_mem;
 mod shrinker;
 mod sys;
 mod ticker;
-mod uapi_bytes;
+pub(crate) mod uapi_abi;
 
 pub(crate) use cma::{
     CmaArea,

@@ -54,10 +54,13 @@ safety_comment_on_every_unsafe_block() {
 }
 
 uapi_header_is_c_and_cxx() {
-	# The header must compile on its own as C and C++, with the layouts Rust asserts.
+	# The header must compile on its own as C and C++, with the layouts and values Rust
+	# asserts (rust/uapi.rs; Rust takes them from the header through bindgen, so these
+	# keep the ABI from moving with the header).
 	local t
 	t=$(mktemp -d)
 	cat >"$t/uapi.c" <<'EOC'
+#include <stddef.h>
 #include <linux/cmabuf.h>
 #ifdef __cplusplus
 #define STATIC_ASSERT static_assert
@@ -68,6 +71,30 @@ STATIC_ASSERT(sizeof(struct cmabuf_alloc) == 64, "cmabuf_alloc");
 STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
 STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
 STATIC_ASSERT(sizeof(struct cmabuf_prepare) == 32, "cmabuf_prepare");
+STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
+	      offsetof(struct cmabuf_alloc, flags) == 16 &&
+	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
+	      offsetof(struct cmabuf_alloc, fd) == 24 &&
+	      offsetof(struct cmabuf_alloc, id) == 28 &&
+	      offsetof(struct cmabuf_alloc, reserved) == 32, "cmabuf_alloc fields");
+STATIC_ASSERT(offsetof(struct cmabuf_pool_info, size) == 40 &&
+	      offsetof(struct cmabuf_pool_info, max_process_buffers) == 104 &&
+	      offsetof(struct cmabuf_pool_info, reserved) == 112, "cmabuf_pool_info fields");
+STATIC_ASSERT(offsetof(struct cmabuf_phys, reserved0) == 4 &&
+	      offsetof(struct cmabuf_phys, phys) == 8 &&
+	      offsetof(struct cmabuf_phys, size) == 16 &&
+	      offsetof(struct cmabuf_phys, reserved) == 24, "cmabuf_phys fields");
+STATIC_ASSERT(offsetof(struct cmabuf_prepare, count) == 8 &&
+	      offsetof(struct cmabuf_prepare, timeout_ms) == 12 &&
+	      offsetof(struct cmabuf_prepare, reserved) == 16, "cmabuf_prepare fields");
+STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
+	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
+	      CMABUF_ALLOC_FLAGS == CMABUF_CACHE_MASK && CMABUF_NAME_LEN == 40 &&
+	      CMABUF_PREPARE_MAX_COUNT == 1024, "cmabuf values");
+STATIC_ASSERT(CMABUF_IOC_ALLOC == _IOWR('J', 0x00, struct cmabuf_alloc) &&
+	      CMABUF_IOC_POOL_INFO == _IOR('J', 0x01, struct cmabuf_pool_info) &&
+	      CMABUF_IOC_PHYS == _IOWR('J', 0x02, struct cmabuf_phys) &&
+	      CMABUF_IOC_PREPARE == _IOW('J', 0x03, struct cmabuf_prepare), "cmabuf ioctls");
 int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
 EOC
 	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&

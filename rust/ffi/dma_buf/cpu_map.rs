@@ -10,6 +10,11 @@ use super::{
 };
 use crate::ffi::{
     sys,
+    uapi_abi::{
+        CMABUF_CACHED,
+        CMABUF_UNCACHED,
+        CMABUF_WRITECOMBINE, //
+    },
     CmaPages, //
 };
 use kernel::{
@@ -24,11 +29,11 @@ use kernel::{
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum CacheMode {
     /// `CMABUF_CACHED`: cached; coherent through `DMA_BUF_IOCTL_SYNC`.
-    Cached = 0,
+    Cached = CMABUF_CACHED as isize,
     /// `CMABUF_WRITECOMBINE`.
-    WriteCombine = 1,
+    WriteCombine = CMABUF_WRITECOMBINE as isize,
     /// `CMABUF_UNCACHED`.
-    Uncached = 2,
+    Uncached = CMABUF_UNCACHED as isize,
 }
 
 impl CacheMode {
@@ -221,6 +226,3 @@ pub(crate) fn memtype(cache: CacheMode, kernel: bool) -> MemType {
         _ => MemType::Other,
     }
 }
-
-// The cache mode crosses to C as the uAPI's CMABUF_* value.
-const _: () = assert!(CacheMode::WriteCombine as u32 == 1 && CacheMode::Uncached as u32 == 2);
