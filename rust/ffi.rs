@@ -8,6 +8,14 @@
 //! submodules wrap exactly what cmabuf needs in types whose invariants make the rest of
 //! the crate safe Rust. `sys` declares the C functions; `shim.c` reaches the inline
 //! helpers that have no exported symbol.
+//!
+//! `ffi` is the floor: the rest of the crate calls down into it, and it names nothing
+//! above it. Where C calls back (a work item, a shrinker, a dma-heap, a dma-buf's
+//! operations) it is generic over a small trait of its own that the caller implements
+//! (`Tick`, `Shrink`, `Reap`, `HeapAllocate`, `dma_buf::Exportable`, `MiscFile`). The
+//! exceptions are the crate-root items `module!` generates (`compat`), and one: the
+//! module-wide registry lock (`global`) names the state it guards. The host check
+//! `ffi_is_the_floor` (`scripts/host-checks.sh`) keeps it so.
 
 mod cma;
 mod compat;

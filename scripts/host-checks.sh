@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
 # clippy build, no core 64-bit decimal formatting (it panics on 32-bit ARM), `unsafe`
-# confined to rust/ffi, and generated bindings that match the kernel's headers; then
-# the device-tree binding and overlays (validate-dt.sh).
+# confined to rust/ffi, rust/ffi naming nothing above it, and generated bindings that
+# match the kernel's headers; then the device-tree binding and overlays (validate-dt.sh).
 #
 # usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
@@ -51,6 +51,32 @@ safety_comment_on_every_unsafe_block() {
 		/unsafe[[:space:]]*(\{|impl)/ && block !~ /SAFETY:/ { print FILENAME ":" FNR ": " $0; bad = 1 }
 		{ block = "" }
 		END { exit bad }' {} +)
+}
+
+ffi_is_the_floor() {
+	# rust/ffi is the floor: every arrow points down into it, none out. It names no module
+	# of cmabuf's domain (allocator, buffer, heap, uapi, ...): it is generic over small
+	# traits of its own (as MiscRegistration<T: MiscFile>), and the domain implements
+	# them. Every path out of ffi to the crate is listed; the allowed ones are:
+	#  - crate::ffi, $crate::ffi: ffi itself (its macros expand in other modules), and
+	#    crate::ffi_*: the macros ffi exports at the crate root (#[macro_export]);
+	#  - crate::THIS_MODULE, crate::LocalModule, crate::module_parameters: what the
+	#    `module!` macro generates in the crate root (ffi/compat.rs, the param! macro);
+	#  - the one documented exception, crate::registry::Registry in ffi/global.rs: the
+	#    module-wide lock is a static here, so it names the state it guards.
+	# `super::` reaching above ffi (from ffi.rs, ffi/*.rs or ffi/*/*.rs) counts as well.
+	local hits
+	hits=$(cd "$CMABUF_TOP" && {
+		grep -rnoE '(\$)?crate::(\{|[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)?)' \
+			rust/ffi.rs rust/ffi --include='*.rs' |
+			grep -vE ':(\$)?crate::(ffi|ffi_[a-z_]+|THIS_MODULE|LocalModule|module_parameters)\b' |
+			grep -vE '^rust/ffi/global\.rs:[0-9]+:crate::registry::Registry$'
+		grep -HnE '\bsuper::' rust/ffi.rs
+		grep -HnE '\bsuper::super::' rust/ffi/*.rs
+		find rust/ffi -mindepth 2 -name '*.rs' -not -path 'rust/ffi/sys/*' \
+			-exec grep -HnE '\bsuper::super::super::' {} +
+	})
+	[ -z "$hits" ] || { printf '%s\n' "$hits"; return 1; }
 }
 
 uapi_header_is_c_and_cxx() {
@@ -121,6 +147,7 @@ check clippy_build_warning_free build_warning_free
 check no_64bit_decimal_formatting no_64bit_decimal_formatting
 check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
+check ffi_is_the_floor ffi_is_the_floor
 check bindings_match_kernel_headers bindings_match_kernel_headers
 check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
 check docs_rst_parses docs_rst_parses
