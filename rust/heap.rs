@@ -32,7 +32,7 @@ const IOCTL: &str = "DMA_HEAP_IOCTL_ALLOC";
 /// A pool's service of its heap; the heap stops being served when this is dropped.
 pub(crate) struct HeapFace {
     name: CString,
-    pool: Arc<Allocator>,
+    allocator: Arc<Allocator>,
 }
 
 impl HeapFace {
@@ -47,7 +47,7 @@ impl HeapFace {
         registry::serve_heap(&name, allocator)?;
         Ok(Some(Self {
             name,
-            pool: allocator.clone(),
+            allocator: allocator.clone(),
         }))
     }
 
@@ -59,7 +59,7 @@ impl HeapFace {
 
 impl Drop for HeapFace {
     fn drop(&mut self) {
-        registry::stop_heap(&self.name, &self.pool);
+        registry::stop_heap(&self.name, &self.allocator);
     }
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn allocate(
     fd_flags: u32,
     heap_flags: u64,
 ) -> Result<(Arc<Buffer>, u32)> {
-    let Some(pool) = slot.pool() else {
+    let Some(allocator) = slot.pool() else {
         if slot.ratelimit.allow() {
             pr_err!(
                 "dma_heap/{}: its pool is unbound: bind the cmabuf,pool device again\n",
@@ -83,7 +83,7 @@ pub(crate) fn allocate(
     };
     // The dma-heap core refuses unknown heap flags before calling us; none are known.
     if heap_flags != 0 {
-        return Err(invalid(&pool, IOCTL, "heap_flags must be 0"));
+        return Err(invalid(&allocator, IOCTL, "heap_flags must be 0"));
     }
     let args = uapi::Alloc {
         size: len,
@@ -91,10 +91,10 @@ pub(crate) fn allocate(
         ..Default::default()
     };
     let req = args
-        .validate(pool.size)
-        .map_err(|why| invalid(&pool, IOCTL, why))?;
+        .validate(allocator.size)
+        .map_err(|why| invalid(&allocator, IOCTL, why))?;
     let owner = crate::ffi::PidRef::current()?;
-    let buffer = pool.alloc(&req, &owner)?;
-    pool.count_heap_allocation();
+    let buffer = allocator.alloc(&req, &owner)?;
+    allocator.count_heap_allocation();
     Ok((buffer, req.access))
 }
