@@ -4,16 +4,7 @@
 //! allocation request must pass before any memory is touched. The structs and constants
 //! are bindgen's, from the header ([`crate::ffi::uapi_abi`]).
 
-use crate::ffi::uapi_abi::{
-    CMABUF_ALLOC_FLAGS,
-    CMABUF_CACHED,
-    CMABUF_CACHE_MASK,
-    CMABUF_IOC_MAGIC,
-    CMABUF_NAME_LEN,
-    CMABUF_PREPARE_MAX_COUNT,
-    CMABUF_UNCACHED,
-    CMABUF_WRITECOMBINE, //
-};
+use crate::ffi::uapi_abi as abi;
 pub(crate) use crate::ffi::{
     dma_buf::CacheMode,
     edquot,
@@ -37,7 +28,7 @@ use kernel::{
 };
 
 /// `CMABUF_IOC_MAGIC`.
-const MAGIC: u32 = CMABUF_IOC_MAGIC as u32;
+const MAGIC: u32 = abi::CMABUF_IOC_MAGIC as u32;
 
 /// `CMABUF_IOC_ALLOC`.
 pub(crate) const IOC_ALLOC: u32 = _IOWR::<Alloc>(MAGIC, 0x00);
@@ -51,14 +42,14 @@ pub(crate) const IOC_PREPARE: u32 = _IOW::<Prepare>(MAGIC, 0x03);
 /// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
 pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
 /// `CMABUF_PREPARE_MAX_COUNT`: most runs one `CMABUF_IOC_PREPARE` may evacuate.
-pub(crate) const PREPARE_MAX_COUNT: u32 = CMABUF_PREPARE_MAX_COUNT;
+pub(crate) const PREPARE_MAX_COUNT: u32 = abi::CMABUF_PREPARE_MAX_COUNT;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
-const CACHE_MASK: u32 = CMABUF_CACHE_MASK;
+const CACHE_MASK: u32 = abi::CMABUF_CACHE_MASK;
 /// `CMABUF_ALLOC_FLAGS`: every bit [`Alloc::flags`] may hold.
-const ALLOC_FLAGS: u32 = CMABUF_ALLOC_FLAGS;
+const ALLOC_FLAGS: u32 = abi::CMABUF_ALLOC_FLAGS;
 /// `CMABUF_NAME_LEN`.
-pub(crate) const NAME_LEN: usize = CMABUF_NAME_LEN as usize;
+pub(crate) const NAME_LEN: usize = abi::CMABUF_NAME_LEN as usize;
 
 /// A preparation that passed every check of [`Prepare::validate`].
 #[derive(Debug, PartialEq, Eq)]
@@ -135,9 +126,9 @@ kernel::static_assert!(
 );
 kernel::static_assert!(
     MAGIC == b'J' as u32
-        && CMABUF_CACHED == 0
-        && CMABUF_WRITECOMBINE == 1
-        && CMABUF_UNCACHED == 2
+        && abi::CMABUF_CACHED == 0
+        && abi::CMABUF_WRITECOMBINE == 1
+        && abi::CMABUF_UNCACHED == 2
         && CACHE_MASK == 3
         && ALLOC_FLAGS == CACHE_MASK
         && NAME_LEN == 40
@@ -169,9 +160,9 @@ impl Alloc {
             return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode");
         }
         let cache = match self.flags & CACHE_MASK {
-            CMABUF_CACHED => CacheMode::Cached,
-            CMABUF_WRITECOMBINE => CacheMode::WriteCombine,
-            CMABUF_UNCACHED => CacheMode::Uncached,
+            abi::CMABUF_CACHED => CacheMode::Cached,
+            abi::CMABUF_WRITECOMBINE => CacheMode::WriteCombine,
+            abi::CMABUF_UNCACHED => CacheMode::Uncached,
             _ => return Err("cache mode 3 does not exist"),
         };
         let allowed_fd_flags = bindings::O_CLOEXEC | bindings::O_ACCMODE;
