@@ -246,7 +246,7 @@ pub(crate) struct Allocator {
     dmem: DmemRegion,
     /// The warm cache's background work (zeroing, expiry); cancelled first on drop.
     #[pin]
-    pub(crate) ticker: Ticker,
+    pub(crate) ticker: Ticker<Allocator>,
     #[pin]
     ledger: Mutex<Ledger>,
     /// Limits the messages user space can cause.

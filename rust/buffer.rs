@@ -6,6 +6,7 @@
 use crate::{
     allocator::Allocator,
     ffi::{
+        dma_buf::Exportable,
         CmaPages,
         DmemCharge,
         PidRef, //
@@ -54,11 +55,11 @@ impl BufferStatus {
 }
 
 /// One allocation, exported as one dma-buf. Dropping it hands pages and cgroup charge
-/// to the pool ([`Allocator::free`]) before the pool reference goes.
+/// to the pool's allocator ([`Allocator::free`]) before the reference to it goes.
 pub(crate) struct Buffer {
     pages: CmaPages,
     charge: DmemCharge,
-    pool: Arc<Allocator>,
+    allocator: Arc<Allocator>,
     id: u32,
     owner: PidRef,
     cache: CacheMode,
@@ -66,9 +67,10 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// Wraps pages that `pool` allocated and recorded as buffer `id` of process `owner`.
+    /// Wraps pages that `allocator` allocated and recorded as buffer `id` of process
+    /// `owner`.
     pub(crate) fn new(
-        pool: Arc<Allocator>,
+        allocator: Arc<Allocator>,
         pages: CmaPages,
         charge: DmemCharge,
         id: u32,
@@ -80,7 +82,7 @@ impl Buffer {
             Self {
                 pages,
                 charge,
-                pool,
+                allocator,
                 id,
                 owner,
                 cache,
@@ -100,11 +102,6 @@ impl Buffer {
         self.id
     }
 
-    /// Cache mode of CPU mappings.
-    pub(crate) fn cache(&self) -> CacheMode {
-        self.cache
-    }
-
     /// The device `importer` attached to the buffer (`true`) or detached.
     pub(crate) fn importer(&self, importer: &CStr, attached: bool) {
         let mut importers = self.status.importers.lock();
@@ -118,9 +115,9 @@ impl Buffer {
         }
     }
 
-    /// The pool the buffer came from.
-    pub(crate) fn pool(&self) -> &Arc<Allocator> {
-        &self.pool
+    /// The allocator of the pool the buffer came from.
+    pub(crate) fn allocator(&self) -> &Arc<Allocator> {
+        &self.allocator
     }
 }
 
@@ -128,7 +125,32 @@ impl Drop for Buffer {
     fn drop(&mut self) {
         // The charges go with the pages: if something still holds them, they stay
         // charged to the owner until let go.
-        self.pool
+        self.allocator
             .free(self.id, &self.owner, self.pages.take(), self.charge.take());
     }
 }
+
+/// What the dma-buf exporter asks of a buffer.
+impl Exportable for Buffer {
+    fn pages(&self) -> &CmaPages {
+        &self.pages
+    }
+
+    fn cache(&self) -> CacheMode {
+        self.cache
+    }
+
+    fn importer(&self, importer: &CStr, attached: bool) {
+        Buffer::importer(self, importer, attached)
+    }
+
+    fn owner_name(&self) -> &CStr {
+        &self.allocator.name
+    }
+
+    fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+crate::ffi_dma_buf_exporter!(Buffer);

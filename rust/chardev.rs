@@ -4,6 +4,7 @@
 
 use crate::{
     allocator::Allocator,
+    buffer::Buffer,
     ffi::{
         self,
         MiscRegistration, //
@@ -37,7 +38,7 @@ use kernel::{
 /// An open `/dev/cmabuf-<name>`; holds the pool's allocator alive.
 pub(crate) struct PoolFile;
 
-crate::misc_file!(PoolFile, Arc<Allocator>);
+crate::ffi_misc_file!(PoolFile, Arc<Allocator>);
 
 #[vtable]
 impl MiscDevice for PoolFile {
@@ -47,17 +48,22 @@ impl MiscDevice for PoolFile {
         Ok(MiscRegistration::<Self>::data_of(misc).clone())
     }
 
-    fn ioctl(pool: ArcBorrow<'_, Allocator>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(
+        allocator: ArcBorrow<'_, Allocator>,
+        file: &File,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize> {
         match cmd {
             uapi::IOC_ALLOC => {
-                needs_write_access(&pool, file, "CMABUF_IOC_ALLOC")?;
-                alloc(pool.into(), arg)
+                needs_write_access(&allocator, file, "CMABUF_IOC_ALLOC")?;
+                alloc(allocator.into(), arg)
             }
-            uapi::IOC_POOL_INFO => pool_info(&pool, arg),
-            uapi::IOC_PHYS => phys(&pool, arg),
+            uapi::IOC_POOL_INFO => pool_info(&allocator, arg),
+            uapi::IOC_PHYS => phys(&allocator, arg),
             uapi::IOC_PREPARE => {
-                needs_write_access(&pool, file, "CMABUF_IOC_PREPARE")?;
-                prepare(&pool, arg)
+                needs_write_access(&allocator, file, "CMABUF_IOC_PREPARE")?;
+                prepare(&allocator, arg)
             }
             _ => Err(ENOTTY),
         }
@@ -66,43 +72,43 @@ impl MiscDevice for PoolFile {
 
 /// Requests that take memory from the pool need the device open for writing (`O_RDWR`
 /// or `O_WRONLY`); one opened `O_RDONLY` may only look (`EBADF`, as `write(2)` on it).
-fn needs_write_access(pool: &Allocator, file: &File, ioctl: &str) -> Result {
+fn needs_write_access(allocator: &Allocator, file: &File, ioctl: &str) -> Result {
     if file.flags() & flags::O_ACCMODE != flags::O_RDONLY {
         return Ok(());
     }
-    if pool.ratelimit.allow() {
+    if allocator.ratelimit.allow() {
         pr_err!(
             "{}: {}: the file is open read-only: open /dev/cmabuf-{} with O_RDWR to take memory from the pool\n",
-            &*pool.name,
+            &*allocator.name,
             ioctl,
-            &*pool.name
+            &*allocator.name
         );
     }
     Err(EBADF)
 }
 
 /// Says why a request was refused (rate-limited) and fails it with `EINVAL`.
-pub(crate) fn invalid(pool: &Allocator, ioctl: &str, why: &str) -> Error {
-    pool.count_invalid();
-    if pool.ratelimit.allow() {
-        pr_err!("{}: {}: {}\n", &*pool.name, ioctl, why);
+pub(crate) fn invalid(allocator: &Allocator, ioctl: &str, why: &str) -> Error {
+    allocator.count_invalid();
+    if allocator.ratelimit.allow() {
+        pr_err!("{}: {}: {}\n", &*allocator.name, ioctl, why);
     }
     EINVAL
 }
 
 /// `CMABUF_IOC_ALLOC`: allocate a buffer and return it as a dma-buf fd.
-fn alloc(pool: Arc<Allocator>, arg: usize) -> Result<isize> {
+fn alloc(allocator: Arc<Allocator>, arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Alloc>()).reader_writer();
     let mut args: uapi::Alloc = reader.read()?;
     let req = args
-        .validate(pool.size)
-        .map_err(|why| invalid(&pool, "CMABUF_IOC_ALLOC", why))?;
+        .validate(allocator.size)
+        .map_err(|why| invalid(&allocator, "CMABUF_IOC_ALLOC", why))?;
     // Reserve the fd first and install it last, so that a failed copy to user space
     // leaves no descriptor behind (the buffer then goes with its file).
     let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
     let owner = ffi::PidRef::current()?;
-    let buffer = pool.alloc(&req, &owner)?;
+    let buffer = allocator.alloc(&req, &owner)?;
     args.fd = fd.reserved_fd() as i32;
     args.id = buffer.id();
     let file = ffi::dma_buf::export(buffer, req.access)?;
@@ -112,21 +118,21 @@ fn alloc(pool: Arc<Allocator>, arg: usize) -> Result<isize> {
 }
 
 /// `CMABUF_IOC_POOL_INFO`: the pool's size and use.
-fn pool_info(pool: &Allocator, arg: usize) -> Result<isize> {
-    let mut info = uapi::PoolInfo::zeroed();
-    let name = pool.name.to_bytes();
+fn pool_info(allocator: &Allocator, arg: usize) -> Result<isize> {
+    let mut info = uapi::PoolInfo::default();
+    let name = allocator.name.to_bytes();
     let len = name.len().min(uapi::NAME_LEN - 1);
     info.name[..len].copy_from_slice(&name[..len]);
-    let snap = pool.snapshot();
-    info.size = pool.size;
+    let snap = allocator.snapshot();
+    info.size = allocator.size;
     info.used = snap.used;
     info.free = snap.free;
     info.largest_free = snap.largest_free;
     info.buffers = snap.buffers;
-    info.max_bytes = pool.limits.max_bytes;
-    info.max_buffers = pool.limits.max_buffers;
-    info.max_process_bytes = pool.limits.max_process_bytes;
-    info.max_process_buffers = pool.limits.max_process_buffers;
+    info.max_bytes = allocator.limits.max_bytes;
+    info.max_buffers = allocator.limits.max_buffers;
+    info.max_process_bytes = allocator.limits.max_process_bytes;
+    info.max_process_buffers = allocator.limits.max_process_buffers;
     UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::PoolInfo>())
         .writer()
         .write(&info)?;
@@ -134,30 +140,36 @@ fn pool_info(pool: &Allocator, arg: usize) -> Result<isize> {
 }
 
 /// `CMABUF_IOC_PREPARE`: evacuate runs of the pool ahead of the allocations to come.
-fn prepare(pool: &Allocator, arg: usize) -> Result<isize> {
+fn prepare(allocator: &Allocator, arg: usize) -> Result<isize> {
     let args: uapi::Prepare = UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Prepare>())
         .reader()
         .read()?;
     let req = args
-        .validate(pool.size)
-        .map_err(|why| invalid(pool, "CMABUF_IOC_PREPARE", why))?;
-    pool.prepare(&req, &ffi::PidRef::current()?)?;
+        .validate(allocator.size)
+        .map_err(|why| invalid(allocator, "CMABUF_IOC_PREPARE", why))?;
+    allocator.prepare(&req, &ffi::PidRef::current()?)?;
     Ok(0)
 }
 
 /// `CMABUF_IOC_PHYS`: a buffer's physical address, for `CAP_SYS_RAWIO` only.
-fn phys(pool: &Allocator, arg: usize) -> Result<isize> {
+fn phys(allocator: &Allocator, arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Phys>()).reader_writer();
     let mut args: uapi::Phys = reader.read()?;
     args.validate()
-        .map_err(|why| invalid(pool, "CMABUF_IOC_PHYS", why))?;
+        .map_err(|why| invalid(allocator, "CMABUF_IOC_PHYS", why))?;
     if !ffi::capable_sys_rawio() {
         return Err(EPERM);
     }
-    let buffer = ffi::dma_buf::buffer_of_fd(args.fd)?
-        .filter(|b| core::ptr::eq(&**b.pool(), pool))
-        .ok_or_else(|| invalid(pool, "CMABUF_IOC_PHYS", "fd is not a buffer of this pool"))?;
+    let buffer = ffi::dma_buf::buffer_of_fd::<Buffer>(args.fd)?
+        .filter(|b| core::ptr::eq(&**b.allocator(), allocator))
+        .ok_or_else(|| {
+            invalid(
+                allocator,
+                "CMABUF_IOC_PHYS",
+                "fd is not a buffer of this pool",
+            )
+        })?;
     args.phys = buffer.pages().phys();
     args.size = buffer.pages().size();
     writer.write(&args)?;

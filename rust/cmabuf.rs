@@ -18,11 +18,11 @@
 mod allocator;
 mod buffer;
 mod chardev;
-mod decimal;
 mod driver;
 mod ffi;
 mod heap;
 mod orphans;
+mod params;
 mod pool;
 mod region;
 mod registry;
@@ -52,28 +52,11 @@ struct CmabufModule {
 impl kernel::InPlaceModule for CmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            if ffi::param!(dma_heap) > 1 {
-                pr_err!("dma_heap must be 0 (off) or 1 (also serve each pool as a dma-heap)\n");
-                return Err(EINVAL);
-            }
-            let idle_ms = ffi::param!(cache_idle_ms);
-            if idle_ms == 0 || idle_ms > uapi::PREPARE_MAX_MS {
-                pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
-                return Err(EINVAL);
-            }
-            let budget = ffi::param!(default_pool);
-            if budget & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
-                pr_err!(
-                    "default_pool={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
-                    decimal::dec(budget),
-                    kernel::page::PAGE_SIZE
-                );
-                return Err(EINVAL);
-            }
+            params::check()?;
             let registry = registry::RegistryLifetime::start();
             let dcache = ffi::DcacheDevice::create()?;
             let reports = report::Reports::new(&registry::debugfs_root())?;
-            let default_pool = match budget {
+            let default_pool = match params::default_pool() {
                 0 => None,
                 budget => Some(KBox::pin_init(pool::DefaultPool::new(budget)?, GFP_KERNEL)?),
             };
@@ -91,27 +74,6 @@ impl kernel::InPlaceModule for CmabufModule {
                 Ok(())
             }))
         })
-    }
-}
-
-/// Whether pools are also dma-heaps (module parameter `dma_heap`).
-fn dma_heap_enabled() -> bool {
-    ffi::param!(dma_heap) == 1
-}
-
-/// The warm cache's size limit per pool in bytes (0: off) and idle timeout in ms
-/// (module parameters `cache_bytes`, `cache_idle_ms`).
-fn cache_parameters() -> (u64, u32) {
-    (ffi::param!(cache_bytes), ffi::param!(cache_idle_ms))
-}
-
-/// The limits set by module parameters; they override the device tree's.
-fn limit_parameters() -> region::Limits {
-    region::Limits {
-        max_bytes: ffi::param!(max_bytes),
-        max_buffers: ffi::param!(max_buffers),
-        max_process_bytes: ffi::param!(max_process_bytes),
-        max_process_buffers: ffi::param!(max_process_buffers),
     }
 }
 

@@ -8,13 +8,24 @@
 //! submodules wrap exactly what cmabuf needs in types whose invariants make the rest of
 //! the crate safe Rust. `sys` declares the C functions; `shim.c` reaches the inline
 //! helpers that have no exported symbol.
+//!
+//! `ffi` is the floor: the rest of the crate calls down into it, and it names nothing
+//! above it. Where C calls back (a work item, a shrinker, a dma-heap, a dma-buf's
+//! operations) it is generic over a small trait of its own that the caller implements
+//! (`Tick`, `Shrink`, `Reap`, `HeapAllocate`, `dma_buf::Exportable`, `MiscFile`). The
+//! exceptions are the crate-root items `module!` generates (`compat`), and one: the
+//! module-wide registry lock (`global`) names the state it guards. The host check
+//! `ffi_is_the_floor` (`scripts/host-checks.sh`) keeps it so.
 
 mod cma;
+mod compat;
 pub(crate) mod dcache;
 pub(crate) mod debugfs;
+pub(crate) mod decimal;
 pub(crate) mod dma_buf;
 mod dma_heap;
 mod dmem;
+mod errno;
 pub(crate) mod fault;
 mod global;
 mod misc;
@@ -28,18 +39,29 @@ mod reserved_mem;
 mod shrinker;
 mod sys;
 mod ticker;
-mod uapi_bytes;
+pub(crate) mod uapi_abi;
 
 pub(crate) use cma::{
     CmaArea,
     CmaPages, //
 };
+use compat::dir_raw;
+pub(crate) use compat::{
+    faux_device,
+    of_device_table,
+    param,
+    this_module, //
+};
 pub(crate) use dcache::DcacheDevice;
-pub(crate) use dma_heap::HeapSlot;
+pub(crate) use dma_heap::{
+    HeapAllocate,
+    HeapSlot, //
+};
 pub(crate) use dmem::{
     DmemCharge,
     DmemRegion, //
 };
+pub(crate) use errno::edquot;
 pub(crate) use global::{
     init_registry,
     REGISTRY, //
@@ -61,73 +83,20 @@ pub(crate) use of::{
 pub(crate) use pid::PidRef;
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
-pub(crate) use shrinker::CacheShrinker;
-pub(crate) use ticker::Ticker;
+pub(crate) use shrinker::{
+    CacheShrinker,
+    Shrink, //
+};
+pub(crate) use ticker::{
+    HasTicker,
+    Tick,
+    Ticker, //
+};
 
 use kernel::{
     bindings,
     device::Device, //
 };
-
-/// This module, for file operations' `owner`.
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-pub(crate) const fn this_module() -> &'static kernel::ThisModule {
-    &crate::THIS_MODULE
-}
-
-/// This module, for file operations' `owner` (7.3: a constant of `ModuleMetadata`).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-pub(crate) const fn this_module() -> &'static kernel::ThisModule {
-    &<crate::LocalModule as kernel::ModuleMetadata>::THIS_MODULE
-}
-
-/// The value of a module parameter (7.2: `value()` returns a reference).
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-macro_rules! param {
-    ($p:ident) => {
-        *crate::module_parameters::$p.value()
-    };
-}
-
-/// The value of a module parameter (7.3: `value()` returns it by value).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-macro_rules! param {
-    ($p:ident) => {
-        crate::module_parameters::$p.value()
-    };
-}
-pub(crate) use param;
-
-/// `kernel::of_device_table!` (7.2 also takes the modpost alias's name).
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-macro_rules! of_device_table {
-    ($table:ident, $module_table:ident, $info:ty, $ids:tt) => {
-        kernel::of_device_table!($table, $module_table, $info, $ids);
-    };
-}
-
-/// `kernel::of_device_table!` (7.3 names the modpost alias itself).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-macro_rules! of_device_table {
-    ($table:ident, $module_table:ident, $info:ty, $ids:tt) => {
-        kernel::of_device_table!($table, $info, $ids);
-    };
-}
-pub(crate) use of_device_table;
-
-/// The generic device of a faux device.
-#[cfg(not(CMABUF_KERNEL_7_3_OR_LATER))]
-pub(crate) fn faux_device(reg: &kernel::faux::Registration) -> &Device {
-    reg.as_ref()
-}
-
-/// The generic device of a faux device (7.3 gives a bound `faux::Device`).
-#[cfg(CMABUF_KERNEL_7_3_OR_LATER)]
-pub(crate) fn faux_device(reg: &kernel::faux::Registration) -> &Device {
-    let faux: &kernel::faux::Device<kernel::device::Bound> = reg.as_ref();
-    let dev: &Device<kernel::device::Bound> = faux.as_ref();
-    dev
-}
 
 /// The C `struct device` behind a Rust [`Device`].
 fn raw_device(dev: &Device) -> *mut bindings::device {

@@ -16,7 +16,10 @@ use crate::{
     allocator::Allocator,
     buffer::Buffer,
     chardev::invalid,
-    ffi::HeapSlot,
+    ffi::{
+        HeapAllocate,
+        HeapSlot, //
+    },
     registry,
     uapi, //
 };
@@ -32,7 +35,7 @@ const IOCTL: &str = "DMA_HEAP_IOCTL_ALLOC";
 /// A pool's service of its heap; the heap stops being served when this is dropped.
 pub(crate) struct HeapFace {
     name: CString,
-    pool: Arc<Allocator>,
+    allocator: Arc<Allocator>,
 }
 
 impl HeapFace {
@@ -40,14 +43,14 @@ impl HeapFace {
     /// first time a pool of this name is bound (during module init: once init has
     /// succeeded). `None` unless `dma_heap=1`.
     pub(crate) fn publish(allocator: &Arc<Allocator>) -> Result<Option<Self>> {
-        if !crate::dma_heap_enabled() {
+        if !crate::params::dma_heap_enabled() {
             return Ok(None);
         }
         let name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
         registry::serve_heap(&name, allocator)?;
         Ok(Some(Self {
             name,
-            pool: allocator.clone(),
+            allocator: allocator.clone(),
         }))
     }
 
@@ -59,7 +62,7 @@ impl HeapFace {
 
 impl Drop for HeapFace {
     fn drop(&mut self) {
-        registry::stop_heap(&self.name, &self.pool);
+        registry::stop_heap(&self.name, &self.allocator);
     }
 }
 
@@ -67,12 +70,12 @@ impl Drop for HeapFace {
 /// same request, then the pool's allocator. Returns the buffer and the dma-buf file's
 /// access mode.
 pub(crate) fn allocate(
-    slot: &HeapSlot,
+    slot: &HeapSlot<Allocator>,
     len: u64,
     fd_flags: u32,
     heap_flags: u64,
 ) -> Result<(Arc<Buffer>, u32)> {
-    let Some(pool) = slot.pool() else {
+    let Some(allocator) = slot.pool() else {
         if slot.ratelimit.allow() {
             pr_err!(
                 "dma_heap/{}: its pool is unbound: bind the cmabuf,pool device again\n",
@@ -83,7 +86,7 @@ pub(crate) fn allocate(
     };
     // The dma-heap core refuses unknown heap flags before calling us; none are known.
     if heap_flags != 0 {
-        return Err(invalid(&pool, IOCTL, "heap_flags must be 0"));
+        return Err(invalid(&allocator, IOCTL, "heap_flags must be 0"));
     }
     let args = uapi::Alloc {
         size: len,
@@ -91,10 +94,24 @@ pub(crate) fn allocate(
         ..Default::default()
     };
     let req = args
-        .validate(pool.size)
-        .map_err(|why| invalid(&pool, IOCTL, why))?;
+        .validate(allocator.size)
+        .map_err(|why| invalid(&allocator, IOCTL, why))?;
     let owner = crate::ffi::PidRef::current()?;
-    let buffer = pool.alloc(&req, &owner)?;
-    pool.count_heap_allocation();
+    let buffer = allocator.alloc(&req, &owner)?;
+    allocator.count_heap_allocation();
     Ok((buffer, req.access))
+}
+
+/// The pool's dma-heap allocates through [`allocate`].
+impl HeapAllocate for Allocator {
+    type Buffer = Buffer;
+
+    fn allocate(
+        slot: &HeapSlot<Self>,
+        len: u64,
+        fd_flags: u32,
+        heap_flags: u64,
+    ) -> Result<(Arc<Buffer>, u32)> {
+        allocate(slot, len, fd_flags, heap_flags)
+    }
 }

@@ -71,8 +71,17 @@ pub(crate) fn take(area: &CmaArea) -> Option<Orphan> {
 
 /// The background work: gives back the orphans nothing references any more; says
 /// when to look again, if ever.
-pub(crate) fn reap() -> Option<u32> {
+fn reap() -> Option<u32> {
     let mut reg = REGISTRY.lock();
     reg.orphans.retain(|o| o.pages.try_release().is_err());
     (!reg.orphans.is_empty()).then_some(REAP_MS)
+}
+
+/// The orphans, as the [`reaper`] work sees them: it runs [`reap`].
+pub(crate) struct Orphans;
+
+impl reaper::Reap for Orphans {
+    fn reap() -> Option<u32> {
+        reap()
+    }
 }

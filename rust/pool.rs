@@ -9,13 +9,13 @@ use crate::{
         Allocator, //
     },
     chardev::PoolFile,
-    decimal::dec,
     ffi::{
         self,
         debugfs::{
             Dir,
             File, //
         },
+        decimal::dec,
         CacheShrinker,
         CmaArea,
         MiscRegistration,
@@ -41,7 +41,7 @@ const DEVICE_MODE: u16 = 0o660;
 /// serving first, then the device node goes. The allocator lives on while buffers hold it.
 #[pin_data]
 pub(crate) struct Frontend {
-    _shrinker: CacheShrinker,
+    _shrinker: CacheShrinker<Allocator>,
     _unbind: Unbinder,
     heap: Option<HeapFace>,
     #[pin]
@@ -223,7 +223,7 @@ impl DefaultPool {
             region: CString::try_from(cma.name())?,
             base: None,
             size: budget,
-            limits: crate::limit_parameters(),
+            limits: crate::params::limit_parameters(),
         };
         let allocator = Allocator::create(dev, spec, cma, claim)?;
         let frontend = Frontend::new(allocator)?;

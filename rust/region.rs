@@ -77,7 +77,7 @@ impl PoolSpec {
             return Err(ENODEV);
         };
         let name = pool_name(dev, &region.name)?;
-        let limits = read_limits(dev)?.overridden_by(crate::limit_parameters());
+        let limits = read_limits(dev)?.overridden_by(crate::params::limit_parameters());
         Ok(Self {
             name,
             region,

@@ -36,7 +36,7 @@ pub(crate) struct Registry {
     claims: KVec<Claim>,
     debugfs_root: Option<Dir>,
     /// Every dma-heap registered since load (they are never removed).
-    heaps: KVec<&'static HeapSlot>,
+    heaps: KVec<&'static HeapSlot<Allocator>>,
     /// Pages that outlived their pool (`crate::orphans`).
     pub(crate) orphans: KVec<Orphan>,
     /// While module init runs: the pools whose dma-heap waits for init to succeed
@@ -111,20 +111,20 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// Serves the dma-heap called `name` from `pool`, registering the heap on first use.
+/// Serves the dma-heap called `name` from `allocator`, registering the heap on first use.
 ///
 /// A dma-heap can never be removed, and its operations are this module's code: if module
 /// init failed after a heap was registered, the module would be freed under it. So
 /// while init runs the heap only waits here, and [`init_done`] registers it once
 /// nothing can fail any more.
-pub(crate) fn serve_heap(name: &CStr, pool: &Arc<Allocator>) -> Result {
+pub(crate) fn serve_heap(name: &CStr, allocator: &Arc<Allocator>) -> Result {
     let mut reg = REGISTRY.lock();
     if let Some(pending) = &mut reg.pending_heaps {
-        pending.push((CString::try_from(name)?, pool.clone()), GFP_KERNEL)?;
+        pending.push((CString::try_from(name)?, allocator.clone()), GFP_KERNEL)?;
         return Ok(());
     }
     let slot = heap_slot(&mut reg, name)?;
-    if slot.serve(Some(pool.clone())).is_some() {
+    if slot.serve(Some(allocator.clone())).is_some() {
         // The registry's name claim makes this impossible; never serve two pools.
         slot.serve(None);
         return Err(EBUSY);
@@ -132,26 +132,26 @@ pub(crate) fn serve_heap(name: &CStr, pool: &Arc<Allocator>) -> Result {
     Ok(())
 }
 
-/// Stops serving the dma-heap called `name` from `pool` (pending or registered). The
-/// caller keeps `pool`, so no allocator is dropped under the registry's lock (its claim
+/// Stops serving the dma-heap called `name` from `allocator` (pending or registered).
+/// The caller keeps `allocator`, so no allocator is dropped under the registry's lock (its claim
 /// would take the lock again).
-pub(crate) fn stop_heap(name: &CStr, pool: &Arc<Allocator>) {
+pub(crate) fn stop_heap(name: &CStr, allocator: &Arc<Allocator>) {
     let slot = {
         let mut reg = REGISTRY.lock();
         if let Some(pending) = &mut reg.pending_heaps {
-            pending.retain(|(_, p)| !Arc::ptr_eq(p, pool));
+            pending.retain(|(_, p)| !Arc::ptr_eq(p, allocator));
         }
         reg.heaps.iter().find(|s| s.name() == name).copied()
     };
     if let Some(slot) = slot {
-        if slot.pool().is_some_and(|p| Arc::ptr_eq(&p, pool)) {
+        if slot.pool().is_some_and(|p| Arc::ptr_eq(&p, allocator)) {
             slot.serve(None);
         }
     }
 }
 
 /// The dma-heap called `name`, registered on first use.
-fn heap_slot(reg: &mut Registry, name: &CStr) -> Result<&'static HeapSlot> {
+fn heap_slot(reg: &mut Registry, name: &CStr) -> Result<&'static HeapSlot<Allocator>> {
     if let Some(slot) = reg.heaps.iter().find(|s| s.name() == name) {
         return Ok(slot);
     }
@@ -174,10 +174,10 @@ pub(crate) fn init_done() {
     let Some(pending) = reg.pending_heaps.take() else {
         return;
     };
-    for (name, pool) in pending {
-        // `heap_slot` logs what failed; the pool's frontend still holds `pool`.
+    for (name, allocator) in pending {
+        // `heap_slot` logs what failed; the pool's frontend still holds `allocator`.
         if let Ok(slot) = heap_slot(&mut reg, &name) {
-            if slot.serve(Some(pool)).is_some() {
+            if slot.serve(Some(allocator)).is_some() {
                 slot.serve(None);
             }
         }
@@ -207,7 +207,7 @@ impl RegistryLifetime {
     /// Initialises the registry (module init, before the driver registers).
     pub(crate) fn start() -> Self {
         crate::ffi::init_registry();
-        reaper::start();
+        reaper::start::<crate::orphans::Orphans>();
         REGISTRY.lock().pending_heaps = Some(KVec::new());
         Self
     }

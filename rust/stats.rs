@@ -4,12 +4,10 @@
 //! reason, migration attributed to the pool, and the last failure with a census of the
 //! pages that were in the way.
 
-use crate::{
+use crate::ffi::{
     decimal::dec,
-    ffi::{
-        Census,
-        VmEvents, //
-    },
+    Census,
+    VmEvents, //
 };
 use core::fmt;
 use kernel::{

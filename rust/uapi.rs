@@ -1,8 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The user-space interface: `include/uapi/linux/cmabuf.h` in Rust, and the checks an
-//! allocation request must pass before any memory is touched.
+//! allocation request must pass before any memory is touched. The structs and constants
+//! are bindgen's, from the header ([`crate::ffi::uapi_abi`]).
 
+use crate::ffi::uapi_abi as abi;
+pub(crate) use crate::ffi::{
+    dma_buf::CacheMode,
+    edquot,
+    uapi_abi::{
+        cmabuf_alloc as Alloc,
+        cmabuf_phys as Phys,
+        cmabuf_pool_info as PoolInfo,
+        cmabuf_prepare as Prepare, //
+    },
+};
+use core::mem::offset_of;
 use kernel::{
     bindings,
     ioctl::{
@@ -14,14 +27,8 @@ use kernel::{
     prelude::*,
 };
 
-/// `EDQUOT`: a limit (pool, process or cgroup) refused the allocation. The `kernel`
-/// crate has no constant for it.
-pub(crate) fn edquot() -> Error {
-    Error::from_errno(-(bindings::EDQUOT as i32))
-}
-
 /// `CMABUF_IOC_MAGIC`.
-const MAGIC: u32 = b'J' as u32;
+const MAGIC: u32 = abi::CMABUF_IOC_MAGIC as u32;
 
 /// `CMABUF_IOC_ALLOC`.
 pub(crate) const IOC_ALLOC: u32 = _IOWR::<Alloc>(MAGIC, 0x00);
@@ -35,65 +42,14 @@ pub(crate) const IOC_PREPARE: u32 = _IOW::<Prepare>(MAGIC, 0x03);
 /// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
 pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
 /// `CMABUF_PREPARE_MAX_COUNT`: most runs one `CMABUF_IOC_PREPARE` may evacuate.
-pub(crate) const PREPARE_MAX_COUNT: u32 = 1024;
+pub(crate) const PREPARE_MAX_COUNT: u32 = abi::CMABUF_PREPARE_MAX_COUNT;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
-const CACHE_MASK: u32 = 0x3;
+const CACHE_MASK: u32 = abi::CMABUF_CACHE_MASK;
 /// `CMABUF_ALLOC_FLAGS`: every bit [`Alloc::flags`] may hold.
-const ALLOC_FLAGS: u32 = CACHE_MASK;
+const ALLOC_FLAGS: u32 = abi::CMABUF_ALLOC_FLAGS;
 /// `CMABUF_NAME_LEN`.
-pub(crate) const NAME_LEN: usize = 40;
-
-/// `struct cmabuf_alloc`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Alloc {
-    pub(crate) size: u64,
-    pub(crate) align: u64,
-    pub(crate) flags: u32,
-    pub(crate) fd_flags: u32,
-    pub(crate) fd: i32,
-    pub(crate) id: u32,
-    pub(crate) reserved: [u64; 4],
-}
-
-/// `struct cmabuf_pool_info`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub(crate) struct PoolInfo {
-    pub(crate) name: [u8; NAME_LEN],
-    pub(crate) size: u64,
-    pub(crate) used: u64,
-    pub(crate) free: u64,
-    pub(crate) largest_free: u64,
-    pub(crate) buffers: u64,
-    pub(crate) max_bytes: u64,
-    pub(crate) max_buffers: u64,
-    pub(crate) max_process_bytes: u64,
-    pub(crate) max_process_buffers: u64,
-    pub(crate) reserved: [u64; 8],
-}
-
-/// `struct cmabuf_phys`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Phys {
-    pub(crate) fd: i32,
-    pub(crate) reserved0: u32,
-    pub(crate) phys: u64,
-    pub(crate) size: u64,
-    pub(crate) reserved: [u64; 2],
-}
-
-/// `struct cmabuf_prepare`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Prepare {
-    pub(crate) size: u64,
-    pub(crate) count: u32,
-    pub(crate) timeout_ms: u32,
-    pub(crate) reserved: [u64; 2],
-}
+pub(crate) const NAME_LEN: usize = abi::CMABUF_NAME_LEN as usize;
 
 /// A preparation that passed every check of [`Prepare::validate`].
 #[derive(Debug, PartialEq, Eq)]
@@ -138,33 +94,46 @@ impl Prepare {
     }
 }
 
-// The layouts are ABI: they must match the C header on every architecture.
+// The layouts and values are ABI: bindgen follows the header, these keep the header
+// from moving (on every architecture; `make check` asserts the same in C).
 kernel::static_assert!(core::mem::size_of::<Alloc>() == 64);
 kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
 kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
 kernel::static_assert!(core::mem::size_of::<Prepare>() == 32);
-
-/// How CPU mappings of a buffer see memory.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum CacheMode {
-    /// `CMABUF_CACHED`: cached; coherent through `DMA_BUF_IOCTL_SYNC`.
-    Cached = 0,
-    /// `CMABUF_WRITECOMBINE`.
-    WriteCombine = 1,
-    /// `CMABUF_UNCACHED`.
-    Uncached = 2,
-}
-
-impl CacheMode {
-    /// The mode's name in debugfs.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Cached => "cached",
-            Self::WriteCombine => "writecombine",
-            Self::Uncached => "uncached",
-        }
-    }
-}
+kernel::static_assert!(
+    offset_of!(Alloc, align) == 8
+        && offset_of!(Alloc, flags) == 16
+        && offset_of!(Alloc, fd_flags) == 20
+        && offset_of!(Alloc, fd) == 24
+        && offset_of!(Alloc, id) == 28
+        && offset_of!(Alloc, reserved) == 32
+);
+kernel::static_assert!(
+    offset_of!(PoolInfo, size) == 40
+        && offset_of!(PoolInfo, max_process_buffers) == 104
+        && offset_of!(PoolInfo, reserved) == 112
+);
+kernel::static_assert!(
+    offset_of!(Phys, reserved0) == 4
+        && offset_of!(Phys, phys) == 8
+        && offset_of!(Phys, size) == 16
+        && offset_of!(Phys, reserved) == 24
+);
+kernel::static_assert!(
+    offset_of!(Prepare, count) == 8
+        && offset_of!(Prepare, timeout_ms) == 12
+        && offset_of!(Prepare, reserved) == 16
+);
+kernel::static_assert!(
+    MAGIC == b'J' as u32
+        && abi::CMABUF_CACHED == 0
+        && abi::CMABUF_WRITECOMBINE == 1
+        && abi::CMABUF_UNCACHED == 2
+        && CACHE_MASK == 3
+        && ALLOC_FLAGS == CACHE_MASK
+        && NAME_LEN == 40
+        && PREPARE_MAX_COUNT == 1024
+);
 
 /// A request that passed every check of [`Alloc::validate`].
 #[derive(Debug, PartialEq, Eq)]
@@ -191,9 +160,9 @@ impl Alloc {
             return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode");
         }
         let cache = match self.flags & CACHE_MASK {
-            0 => CacheMode::Cached,
-            1 => CacheMode::WriteCombine,
-            2 => CacheMode::Uncached,
+            abi::CMABUF_CACHED => CacheMode::Cached,
+            abi::CMABUF_WRITECOMBINE => CacheMode::WriteCombine,
+            abi::CMABUF_UNCACHED => CacheMode::Uncached,
             _ => return Err("cache mode 3 does not exist"),
         };
         let allowed_fd_flags = bindings::O_CLOEXEC | bindings::O_ACCMODE;
@@ -233,25 +202,6 @@ impl Alloc {
             cloexec: self.fd_flags & bindings::O_CLOEXEC,
             access,
         })
-    }
-}
-
-impl PoolInfo {
-    /// An all-zero reply, to be filled in.
-    pub(crate) fn zeroed() -> Self {
-        Self {
-            name: [0; NAME_LEN],
-            size: 0,
-            used: 0,
-            free: 0,
-            largest_free: 0,
-            buffers: 0,
-            max_bytes: 0,
-            max_buffers: 0,
-            max_process_bytes: 0,
-            max_process_buffers: 0,
-            reserved: [0; 8],
-        }
     }
 }
 

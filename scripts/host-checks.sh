@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
 # clippy build, no core 64-bit decimal formatting (it panics on 32-bit ARM), `unsafe`
-# confined to rust/ffi, and generated bindings that match the kernel's headers; then
-# the device-tree binding and overlays (validate-dt.sh).
+# confined to rust/ffi, rust/ffi naming nothing above it, and generated bindings that
+# match the kernel's headers; then the device-tree binding and overlays (validate-dt.sh).
 #
 # usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
@@ -32,7 +32,7 @@ build_warning_free() {
 }
 no_64bit_decimal_formatting() {
 	# On 32-bit ARM the core's decimal Display of u64/i64 calls the kernel's panicking
-	# 64-bit division (rust/decimal.rs): the module must not refer to it, on any arch.
+	# 64-bit division (rust/ffi/decimal.rs): the module must not refer to it, on any arch.
 	local ko=$CMABUF_BUILD/module/cmabuf.ko
 	[ -e "$ko" ] || { echo "$ko is missing"; return 1; }
 	! "${CROSS_COMPILE}nm" -u -C "$ko" |
@@ -42,20 +42,51 @@ unsafe_only_in_ffi() {
 	! (cd "$CMABUF_TOP" && grep -rn -w unsafe rust --include='*.rs' | grep -v -e '^rust/ffi' -e '^[^:]*:[0-9]*:[[:space:]]*//')
 }
 safety_comment_on_every_unsafe_block() {
-	# The comment lines right above each `unsafe {` or `unsafe impl` must hold "SAFETY:".
-	(cd "$CMABUF_TOP" && awk '
+	# The comment lines right above each `unsafe {` or `unsafe impl` must hold "SAFETY:",
+	# in rust/ffi.rs and every file under rust/ffi/ but the generated bindings (sys/).
+	(cd "$CMABUF_TOP" && find rust/ffi.rs rust/ffi -name '*.rs' -not -path 'rust/ffi/sys/*' \
+		-exec awk '
 		FNR == 1 { block = "" }
 		/^[[:space:]]*\/\// { block = block $0; next }
 		/unsafe[[:space:]]*(\{|impl)/ && block !~ /SAFETY:/ { print FILENAME ":" FNR ": " $0; bad = 1 }
 		{ block = "" }
-		END { exit bad }' rust/ffi.rs rust/ffi/*.rs)
+		END { exit bad }' {} +)
+}
+
+ffi_is_the_floor() {
+	# rust/ffi is the floor: every arrow points down into it, none out. It names no module
+	# of cmabuf's domain (allocator, buffer, heap, uapi, ...): it is generic over small
+	# traits of its own (as MiscRegistration<T: MiscFile>), and the domain implements
+	# them. Every path out of ffi to the crate is listed; the allowed ones are:
+	#  - crate::ffi, $crate::ffi: ffi itself (its macros expand in other modules), and
+	#    crate::ffi_*: the macros ffi exports at the crate root (#[macro_export]);
+	#  - crate::THIS_MODULE, crate::LocalModule, crate::module_parameters: what the
+	#    `module!` macro generates in the crate root (ffi/compat.rs, the param! macro);
+	#  - the one documented exception, crate::registry::Registry in ffi/global.rs: the
+	#    module-wide lock is a static here, so it names the state it guards.
+	# `super::` reaching above ffi (from ffi.rs, ffi/*.rs or ffi/*/*.rs) counts as well.
+	local hits
+	hits=$(cd "$CMABUF_TOP" && {
+		grep -rnoE '(\$)?crate::(\{|[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)?)' \
+			rust/ffi.rs rust/ffi --include='*.rs' |
+			grep -vE ':(\$)?crate::(ffi|ffi_[a-z_]+|THIS_MODULE|LocalModule|module_parameters)\b' |
+			grep -vE '^rust/ffi/global\.rs:[0-9]+:crate::registry::Registry$'
+		grep -HnE '\bsuper::' rust/ffi.rs
+		grep -HnE '\bsuper::super::' rust/ffi/*.rs
+		find rust/ffi -mindepth 2 -name '*.rs' -not -path 'rust/ffi/sys/*' \
+			-exec grep -HnE '\bsuper::super::super::' {} +
+	})
+	[ -z "$hits" ] || { printf '%s\n' "$hits"; return 1; }
 }
 
 uapi_header_is_c_and_cxx() {
-	# The header must compile on its own as C and C++, with the layouts Rust asserts.
+	# The header must compile on its own as C and C++, with the layouts and values Rust
+	# asserts (rust/uapi.rs; Rust takes them from the header through bindgen, so these
+	# keep the ABI from moving with the header).
 	local t
 	t=$(mktemp -d)
 	cat >"$t/uapi.c" <<'EOC'
+#include <stddef.h>
 #include <linux/cmabuf.h>
 #ifdef __cplusplus
 #define STATIC_ASSERT static_assert
@@ -66,6 +97,30 @@ STATIC_ASSERT(sizeof(struct cmabuf_alloc) == 64, "cmabuf_alloc");
 STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
 STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
 STATIC_ASSERT(sizeof(struct cmabuf_prepare) == 32, "cmabuf_prepare");
+STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
+	      offsetof(struct cmabuf_alloc, flags) == 16 &&
+	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
+	      offsetof(struct cmabuf_alloc, fd) == 24 &&
+	      offsetof(struct cmabuf_alloc, id) == 28 &&
+	      offsetof(struct cmabuf_alloc, reserved) == 32, "cmabuf_alloc fields");
+STATIC_ASSERT(offsetof(struct cmabuf_pool_info, size) == 40 &&
+	      offsetof(struct cmabuf_pool_info, max_process_buffers) == 104 &&
+	      offsetof(struct cmabuf_pool_info, reserved) == 112, "cmabuf_pool_info fields");
+STATIC_ASSERT(offsetof(struct cmabuf_phys, reserved0) == 4 &&
+	      offsetof(struct cmabuf_phys, phys) == 8 &&
+	      offsetof(struct cmabuf_phys, size) == 16 &&
+	      offsetof(struct cmabuf_phys, reserved) == 24, "cmabuf_phys fields");
+STATIC_ASSERT(offsetof(struct cmabuf_prepare, count) == 8 &&
+	      offsetof(struct cmabuf_prepare, timeout_ms) == 12 &&
+	      offsetof(struct cmabuf_prepare, reserved) == 16, "cmabuf_prepare fields");
+STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
+	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
+	      CMABUF_ALLOC_FLAGS == CMABUF_CACHE_MASK && CMABUF_NAME_LEN == 40 &&
+	      CMABUF_PREPARE_MAX_COUNT == 1024, "cmabuf values");
+STATIC_ASSERT(CMABUF_IOC_ALLOC == _IOWR('J', 0x00, struct cmabuf_alloc) &&
+	      CMABUF_IOC_POOL_INFO == _IOR('J', 0x01, struct cmabuf_pool_info) &&
+	      CMABUF_IOC_PHYS == _IOWR('J', 0x02, struct cmabuf_phys) &&
+	      CMABUF_IOC_PREPARE == _IOW('J', 0x03, struct cmabuf_prepare), "cmabuf ioctls");
 int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
 EOC
 	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&
@@ -92,6 +147,7 @@ check clippy_build_warning_free build_warning_free
 check no_64bit_decimal_formatting no_64bit_decimal_formatting
 check unsafe_only_in_ffi unsafe_only_in_ffi
 check safety_comment_on_every_unsafe_block safety_comment_on_every_unsafe_block
+check ffi_is_the_floor ffi_is_the_floor
 check bindings_match_kernel_headers bindings_match_kernel_headers
 check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
 check docs_rst_parses docs_rst_parses

@@ -37,7 +37,7 @@ use crate::{
         Buffer,
         BufferStatus, //
     },
-    decimal::dec,
+    ffi::decimal::dec,
     ffi::{
         self,
         mm,

@@ -8,6 +8,7 @@
 use super::{ledger::Ledger, ranges::swap_remove, stranded::Stranded, Allocator, STRANDED_POLL_MS};
 use crate::{
     ffi::{
+        self,
         CmaPages,
         DmemCharge,
         ModuleRef,
@@ -25,6 +26,26 @@ use kernel::{
         Monotonic, //
     },
 };
+
+crate::ffi_has_ticker!(Allocator, ticker);
+
+/// The ticker runs [`Allocator::cache_tick`].
+impl ffi::Tick for Allocator {
+    fn tick(&self) -> Option<u32> {
+        self.cache_tick()
+    }
+}
+
+/// The pool's shrinker gives cached runs back under memory pressure.
+impl ffi::Shrink for Allocator {
+    fn count(&self) -> u64 {
+        self.cache_shrink_count()
+    }
+
+    fn scan(&self, want: u64) -> Option<u64> {
+        self.cache_shrink(want)
+    }
+}
 
 /// How often an allocation that finds a run being zeroed in its way waits for the
 /// background work to finish (`flush_delayed_work`) before it gives up. Each wait ends
@@ -97,7 +118,7 @@ impl Allocator {
         ledger: &mut Ledger,
         pages: u64,
     ) -> Option<Instant<Monotonic>> {
-        let (limit, idle_ms) = crate::cache_parameters();
+        let (limit, idle_ms) = crate::params::cache_parameters();
         if limit == 0 || pages << PAGE_SHIFT > limit || ledger.cache_closed {
             return None;
         }
@@ -289,8 +310,8 @@ impl Ledger {
 
     /// Puts back a run taken from the cache for an allocation that failed: uncharged
     /// now, it expires anew. If it cannot be kept, it goes back to the area.
-    pub(super) fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker>) {
-        let (_, idle_ms) = crate::cache_parameters();
+    pub(super) fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker<Allocator>>) {
+        let (_, idle_ms) = crate::params::cache_parameters();
         c.expires = Instant::now() + Delta::from_millis(i64::from(idle_ms));
         let was_prepared = c.prepared.is_some();
         if let Ok(pos) = self.range_index(c.first) {

@@ -5,7 +5,7 @@
 //! means). Each view is taken under the ledger's lock, so it is consistent.
 
 use super::Allocator;
-use crate::{decimal::dec, ffi::mm, stats::Latency};
+use crate::{ffi::decimal::dec, ffi::mm, stats::Latency};
 use core::fmt;
 use kernel::{
     page::PAGE_SHIFT,
@@ -92,7 +92,7 @@ impl Allocator {
             ("max_process_buffers", limits.max_process_buffers),
             ("stranded", stranded << PAGE_SHIFT),
             ("stranded_buffers", ledger.stranded.len() as u64),
-            ("cache_limit", crate::cache_parameters().0),
+            ("cache_limit", crate::params::cache_parameters().0),
             ("cached", cached),
             ("cached_buffers", cache.len() as u64),
             ("cached_unzeroed", unzeroed),

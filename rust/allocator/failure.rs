@@ -10,7 +10,7 @@ use super::{
     Allocator, //
 };
 use crate::{
-    decimal::dec,
+    ffi::decimal::dec,
     ffi::{
         mm,
         Census, //

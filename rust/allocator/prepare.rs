@@ -13,7 +13,7 @@ use super::{
     Allocator,
 };
 use crate::{
-    decimal::dec,
+    ffi::decimal::dec,
     ffi::{
         self,
         PidRef, //

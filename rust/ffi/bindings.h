@@ -10,3 +10,6 @@
 #include <linux/of_reserved_mem.h>
 
 #include "shim.h"
+
+/* The uAPI: rust/uapi.rs uses the structs and constants bindgen makes of it. */
+#include <uapi/linux/cmabuf.h>

@@ -148,7 +148,7 @@ impl CmaPages {
                 dev_err!(
                     dev,
                     "could not clean the CPU caches over {} bytes at {:#x} (error {}: DMA mapping failed or bounced); buffer refused\n",
-                    crate::decimal::dec(self.size()),
+                    super::decimal::dec(self.size()),
                     self.phys(),
                     e.to_errno()
                 )

@@ -11,12 +11,9 @@
 //! finds the slot it had.
 
 use super::{
+    dma_buf::ExportOps,
     sys,
     RateLimit, //
-};
-use crate::{
-    allocator::Allocator,
-    buffer::Buffer, //
 };
 use kernel::{
     bindings,
@@ -31,24 +28,46 @@ use kernel::{
     },
 };
 
-/// One dma-heap's private data: its name and the pool serving it, if bound.
+/// What serves a dma-heap: allocates the buffers its `DMA_HEAP_IOCTL_ALLOC` asks for.
+pub(crate) trait HeapAllocate: Send + Sync + Sized + 'static {
+    /// The buffers, exported as dma-bufs.
+    type Buffer: ExportOps;
+
+    /// `DMA_HEAP_IOCTL_ALLOC` on `slot`'s heap (served by `Self`, or by nobody): a
+    /// buffer of `len` bytes and the access mode (`O_RDWR` or `O_RDONLY`) of its
+    /// dma-buf file.
+    fn allocate(
+        slot: &HeapSlot<Self>,
+        len: u64,
+        fd_flags: u32,
+        heap_flags: u64,
+    ) -> Result<(Arc<Self::Buffer>, u32)>;
+}
+
+/// One dma-heap's private data: its name, its operations and the pool serving it, if
+/// bound.
 #[pin_data]
-pub(crate) struct HeapSlot {
+pub(crate) struct HeapSlot<T: HeapAllocate> {
     name: CString,
+    /// `struct dma_heap_ops`: in the slot, which lives as long as the heap.
+    ops: sys::dma_heap_ops,
     #[pin]
-    pool: Mutex<Option<Arc<Allocator>>>,
+    pool: Mutex<Option<Arc<T>>>,
     /// Limits the messages of a heap whose pool is unbound.
     #[pin]
     pub(crate) ratelimit: RateLimit,
 }
 
-impl HeapSlot {
+impl<T: HeapAllocate> HeapSlot<T> {
     /// Registers `/dev/dma_heap/<name>`, served by nobody yet. The slot and the module
     /// stay for as long as the kernel runs.
-    pub(crate) fn register(name: CString) -> Result<&'static HeapSlot> {
+    pub(crate) fn register(name: CString) -> Result<&'static Self> {
         let slot = KBox::pin_init(
             try_pin_init!(HeapSlot {
                 name,
+                ops: sys::dma_heap_ops {
+                    allocate: Some(allocate::<T>),
+                },
                 pool <- new_mutex!(None),
                 ratelimit <- RateLimit::new(),
             }),
@@ -57,17 +76,18 @@ impl HeapSlot {
         // SAFETY: The slot is leaked below and never moves again.
         let slot = KBox::into_raw(unsafe { Pin::into_inner_unchecked(slot) });
         // SAFETY: `into_raw` gave a valid pointer; nothing else holds it yet.
-        let name = unsafe { (*slot).name.as_char_ptr() };
+        let (name, ops) = unsafe { ((*slot).name.as_char_ptr(), &raw const (*slot).ops) };
         let info = sys::dma_heap_export_info {
             name,
-            ops: &HEAP_OPS,
+            ops,
             priv_: slot.cast(),
         };
         // Pin the module before the heap can call into it.
         // SAFETY: Takes a reference on this module, which is live (we run in it).
         unsafe { sys::cmabuf_module_get() };
-        // SAFETY: `info` is valid for the call; `name`, `HEAP_OPS` and the slot stay
-        // valid for ever (leaked, or static in a module that can no longer unload).
+        // SAFETY: `info` is valid for the call; `name`, `ops` and the slot stay valid for
+        // ever (leaked), and so does the code `ops` points to (the module can no longer
+        // unload).
         let heap = unsafe { sys::dma_heap_add(&info) };
         if let Err(e) = from_err_ptr(heap) {
             // SAFETY: The heap was not added, so nothing refers to the slot: take it back
@@ -88,38 +108,32 @@ impl HeapSlot {
     }
 
     /// Lets `pool` serve the heap (or nobody, with `None`); returns the previous pool.
-    pub(crate) fn serve(&self, pool: Option<Arc<Allocator>>) -> Option<Arc<Allocator>> {
+    pub(crate) fn serve(&self, pool: Option<Arc<T>>) -> Option<Arc<T>> {
         core::mem::replace(&mut *self.pool.lock(), pool)
     }
 
     /// The pool serving the heap now, if any.
-    pub(crate) fn pool(&self) -> Option<Arc<Allocator>> {
+    pub(crate) fn pool(&self) -> Option<Arc<T>> {
         self.pool.lock().clone()
     }
 }
 
-/// `struct dma_heap_ops` of every cmabuf heap.
-static HEAP_OPS: sys::dma_heap_ops = sys::dma_heap_ops {
-    allocate: Some(allocate),
-};
-
-/// `dma_heap_ops.allocate`: a buffer from the slot's pool, exported as a dma-buf whose
-/// file reference goes to the dma-heap core.
+/// `dma_heap_ops.allocate`: a buffer from the slot's pool ([`HeapAllocate::allocate`]),
+/// exported as a dma-buf whose file reference goes to the dma-heap core.
 ///
 /// # Safety
 ///
-/// Called by the dma-heap core with one of the heaps [`HeapSlot::register`] added.
-unsafe extern "C" fn allocate(
+/// Called by the dma-heap core with one of the heaps [`HeapSlot::<T>::register`] added.
+unsafe extern "C" fn allocate<T: HeapAllocate>(
     heap: *mut sys::dma_heap,
     len: c_ulong,
     fd_flags: u32,
     heap_flags: u64,
 ) -> *mut bindings::dma_buf {
     // SAFETY: The heap is ours (caller's guarantee): its private data is a leaked slot.
-    let slot = unsafe { &*sys::dma_heap_get_drvdata(heap).cast::<HeapSlot>() };
-    let result = crate::heap::allocate(slot, len as u64, fd_flags, heap_flags).and_then(
-        |(buffer, access): (Arc<Buffer>, u32)| super::dma_buf::export_raw(buffer, access),
-    );
+    let slot = unsafe { &*sys::dma_heap_get_drvdata(heap).cast::<HeapSlot<T>>() };
+    let result = T::allocate(slot, len as u64, fd_flags, heap_flags)
+        .and_then(|(buffer, access)| super::dma_buf::export_raw(buffer, access));
     match result {
         Ok(dmabuf) => dmabuf.as_ptr(),
         Err(e) => e.to_ptr(),

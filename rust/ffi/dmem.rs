@@ -66,7 +66,7 @@ impl DmemRegion {
                 pool: NonNull::new(pool),
                 size,
             }),
-            r if r == -(kernel::bindings::EAGAIN as i32) => Err(crate::uapi::edquot()),
+            r if r == -(kernel::bindings::EAGAIN as i32) => Err(super::edquot()),
             r => Err(Error::from_errno(r)),
         }
     }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The module-wide registry lock, initialised once at module load.
+//!
+//! The one place `ffi` names a type of the crate above it (the host check
+//! `ffi_is_the_floor` allows it here only): `global_lock!` makes a static, whose type
+//! must name the state it guards.
 
 use crate::registry::Registry;
 use kernel::{

@@ -28,7 +28,7 @@ use kernel::{
 /// The implementor is never registered with `MiscDeviceRegistration::register`, so every
 /// `MiscDeviceRegistration<Self>` handed to [`MiscDevice::open`] is the `misc` field of a
 /// [`MiscRegistration<Self>`]. `fops` returns the `kernel` crate's operations for `Self`
-/// with `owner` set to this module. Use [`crate::misc_file!`] to implement it.
+/// with `owner` set to this module. Use [`crate::ffi_misc_file!`] to implement it.
 pub(crate) unsafe trait MiscFile: MiscDevice {
     /// Data shared by the registration with every open file.
     type Data: Send + Sync;
@@ -47,7 +47,7 @@ unsafe impl Sync for StaticFops {}
 
 /// Implements [`MiscFile`] for a [`MiscDevice`] type.
 #[macro_export]
-macro_rules! misc_file {
+macro_rules! ffi_misc_file {
     ($t:ty, $data:ty) => {
         // SAFETY: `$t` is registered only through `MiscRegistration` (the macro is the only
         // way to implement `MiscFile`), and `fops` copies the `kernel` crate's table.

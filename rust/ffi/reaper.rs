@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module-wide background work that gives back pages no pool owns any more
-//! ([`crate::orphans`]): a delayed work item in a static, initialised at module load and
+//! The module-wide background work that gives back pages no pool owns any more: a
+//! delayed work item in a static that runs a [`Reap`], initialised at module load and
 //! cancelled (synchronously) at module exit, after every pool is gone.
 
 use super::sys;
@@ -15,12 +15,18 @@ use kernel::{
     types::Opaque,
 };
 
+/// What the work runs.
+pub(crate) trait Reap {
+    /// The work; returns after how many milliseconds to run again, if at all.
+    fn reap() -> Option<u32>;
+}
+
 /// The work item.
 ///
 /// # Invariants
 ///
 /// Once `READY` is true, `work` was initialised by `cmabuf_init_delayed_work` with
-/// [`run`]; it is never moved (a static).
+/// [`run`] for some [`Reap`]; it is never moved (a static).
 struct Reaper {
     work: Opaque<bindings::delayed_work>,
 }
@@ -33,16 +39,17 @@ static REAPER: Reaper = Reaper {
 };
 static READY: Atomic<bool> = Atomic::new(false);
 
-/// Initialises the work item (module init, before any pool exists).
-pub(crate) fn start() {
+/// Initialises the work item to run `R::reap` (module init, before any pool exists).
+/// Later calls do nothing until [`stop`].
+pub(crate) fn start<R: Reap>() {
     if !READY.xchg(true, Full) {
         // SAFETY: The flag makes this the only initialisation; nothing schedules the
         // work before it (no pool exists yet).
-        unsafe { sys::cmabuf_init_delayed_work(REAPER.work.get(), Some(run)) };
+        unsafe { sys::cmabuf_init_delayed_work(REAPER.work.get(), Some(run::<R>)) };
     }
 }
 
-/// Runs [`crate::orphans::reap`] after `ms` milliseconds.
+/// Runs the [`Reap`] given to [`start`] after `ms` milliseconds.
 pub(crate) fn schedule(ms: u32) {
     if READY.load(Acquire) {
         // SAFETY: The work item is initialised (checked above) and static.
@@ -61,8 +68,8 @@ pub(crate) fn stop() {
 /// # Safety
 ///
 /// Called by the workqueue for [`REAPER`]'s work item.
-unsafe extern "C" fn run(_work: *mut bindings::work_struct) {
-    if let Some(ms) = crate::orphans::reap() {
+unsafe extern "C" fn run<R: Reap>(_work: *mut bindings::work_struct) {
+    if let Some(ms) = R::reap() {
         schedule(ms);
     }
 }

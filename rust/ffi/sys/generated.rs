@@ -12,6 +12,14 @@ pub const CMABUF_MT_DEVICE: u32 = 3;
 pub const CMABUF_ZONE_ORDERS: u32 = 16;
 pub const CMABUF_ZONES: u32 = 8;
 pub const CMABUF_CENSUS_SAMPLES: u32 = 8;
+pub const CMABUF_IOC_MAGIC: u8 = 74u8;
+pub const CMABUF_CACHED: u32 = 0;
+pub const CMABUF_WRITECOMBINE: u32 = 1;
+pub const CMABUF_UNCACHED: u32 = 2;
+pub const CMABUF_CACHE_MASK: u32 = 3;
+pub const CMABUF_ALLOC_FLAGS: u32 = 3;
+pub const CMABUF_NAME_LEN: u32 = 40;
+pub const CMABUF_PREPARE_MAX_COUNT: u32 = 1024;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct dmem_cgroup_pool_state {
@@ -410,4 +418,79 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn cmabuf_debugfs_remove(dentry: *mut dentry);
+}
+#[repr(C)]
+pub struct cmabuf_alloc {
+    pub size: __u64,
+    pub align: __u64,
+    pub flags: __u32,
+    pub fd_flags: __u32,
+    pub fd: __s32,
+    pub id: __u32,
+    pub reserved: [__u64; 4usize],
+}
+impl Default for cmabuf_alloc {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_pool_info {
+    pub name: [ffi::c_char; 40usize],
+    pub size: __u64,
+    pub used: __u64,
+    pub free: __u64,
+    pub largest_free: __u64,
+    pub buffers: __u64,
+    pub max_bytes: __u64,
+    pub max_buffers: __u64,
+    pub max_process_bytes: __u64,
+    pub max_process_buffers: __u64,
+    pub reserved: [__u64; 8usize],
+}
+impl Default for cmabuf_pool_info {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_phys {
+    pub fd: __s32,
+    pub reserved0: __u32,
+    pub phys: __u64,
+    pub size: __u64,
+    pub reserved: [__u64; 2usize],
+}
+impl Default for cmabuf_phys {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_prepare {
+    pub size: __u64,
+    pub count: __u32,
+    pub timeout_ms: __u32,
+    pub reserved: [__u64; 2usize],
+}
+impl Default for cmabuf_prepare {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
 }
