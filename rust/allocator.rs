@@ -31,15 +31,14 @@
 //!
 //! All of cmabuf's locks are sleeping mutexes, and none is taken in atomic context.
 //! Each is one lockdep class for all pools, heaps, buffers or dma-bufs alike, named as
-//! below where `new_mutex!` is given the name (else after its `file:line`); the
-//! registry's class is `REGISTRY` (`global_lock!`).
+//! below (`new_mutex!`'s name; the registry's is `REGISTRY`, from `global_lock!`).
 //!
 //! - `Allocator::ledger` (`Mutex<Ledger>`, per pool): the pool's runs, counters and limit
 //!   accounting, the warm cache and the stranded pages.
 //! - `REGISTRY` (`Mutex<Registry>`, `ffi/global.rs`, one for the module): claimed regions
 //!   and names, the debugfs root, the dma-heap slots, the orphans, the heaps waiting for
 //!   module init.
-//! - `HeapSlot::pool` (per dma-heap, `ffi/dma_heap.rs`): the pool serving the heap.
+//! - `HeapSlot::server` (per dma-heap, `ffi/dma_heap.rs`): the pool serving the heap.
 //! - `BufferStatus::importers` (per buffer, `buffer.rs`): importers' names for debugfs.
 //! - `Exported::attachments` (per dma-buf, `ffi/dma_buf.rs`): the attachments and their
 //!   DMA mappings.
@@ -52,7 +51,7 @@
 //! device lock (driver core: probe, unbind)
 //!   Allocator::ledger
 //!     REGISTRY
-//!       HeapSlot::pool                 leaf
+//!       HeapSlot::server               leaf
 //!     BufferStatus::importers          leaf
 //!   Allocator::dev                     leaf
 //! dma_resv (map_dma_buf, unmap_dma_buf)
@@ -71,7 +70,7 @@
 //!   allocator's drop (`orphans::put` of stranded pages), and `Ledger::keep_stranded` when
 //!   no stranded slot is left (`orphans::put`).
 //! - `ledger`, then `importers`: `write_buffers`.
-//! - `REGISTRY`, then `HeapSlot::pool`: `serve_heap`, `init_done`.
+//! - `REGISTRY`, then `HeapSlot::server`: `serve_heap`, `init_done`.
 //! - `dma_resv`, then `attachments`: `map_dma_buf`, `unmap_dma_buf`. `attach`, `detach`
 //!   and the CPU access brackets take `attachments` without it; `importers` is taken
 //!   after `attachments` is let go, never under it.
@@ -89,7 +88,7 @@
 //!   `cache_put_back`, `census`, the dmem charge in `try_cached`, `adopt_orphans`), under
 //!   `REGISTRY` (claims, orphans, heaps, `dma_heap_add`, the debugfs root), under
 //!   `importers` (`Buffer::importer`) and `attachments` (`attach`). Never under
-//!   `HeapSlot::pool` or `dev`.
+//!   `HeapSlot::server` or `dev`.
 //! - `cma_alloc`, which takes the area's `alloc_mutex`, migrates pages, may reclaim and
 //!   can take seconds: under none of cmabuf's locks (`try_alloc` and `prepare_one` let
 //!   `ledger` go first). So are zeroing (`CmaPages::clear`) and cache maintenance

@@ -36,7 +36,7 @@ impl BufferStatus {
     /// No importer yet.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            importers <- new_mutex!(KVec::new()),
+            importers <- new_mutex!(KVec::new(), "BufferStatus::importers"),
         })
     }
 

@@ -75,7 +75,7 @@ pub(crate) fn allocate(
     fd_flags: u32,
     heap_flags: u64,
 ) -> Result<(Arc<Buffer>, u32)> {
-    let Some(allocator) = slot.pool() else {
+    let Some(allocator) = slot.server() else {
         if slot.ratelimit.allow() {
             pr_err!(
                 "dma_heap/{}: its pool is unbound: bind the cmabuf,pool device again\n",

@@ -144,7 +144,7 @@ pub(crate) fn stop_heap(name: &CStr, allocator: &Arc<Allocator>) {
         reg.heaps.iter().find(|s| s.name() == name).copied()
     };
     if let Some(slot) = slot {
-        if slot.pool().is_some_and(|p| Arc::ptr_eq(&p, allocator)) {
+        if slot.server().is_some_and(|p| Arc::ptr_eq(&p, allocator)) {
             slot.serve(None);
         }
     }

@@ -47,6 +47,14 @@ impl ffi::Shrink for Allocator {
     }
 }
 
+/// When a cached run goes back to the system unless used first.
+pub(super) type Expiry = Instant<Monotonic>;
+
+/// When a run kept now for `ms` milliseconds expires.
+pub(super) fn expiry_in(ms: u32) -> Expiry {
+    Instant::now() + Delta::from_millis(i64::from(ms))
+}
+
 /// How often an allocation that finds a run being zeroed in its way waits for the
 /// background work to finish (`flush_delayed_work`) before it gives up. Each wait ends
 /// the zeroing of that run; only runs freed into the way meanwhile could need more.
@@ -85,7 +93,7 @@ pub(super) struct Cached {
     /// From `CMABUF_IOC_PREPARE` (and charged to its caller), not from a freed buffer.
     pub(super) prepared: Option<Prepared>,
     /// When it goes back to the system unless used first.
-    pub(super) expires: Instant<Monotonic>,
+    pub(super) expires: Expiry,
 }
 
 /// What the warm cache did, for debugfs.
@@ -113,11 +121,7 @@ impl Allocator {
     /// When a freed buffer of `pages` pages would leave the warm cache, if it may enter:
     /// the cache is on (`cache_bytes`) and has room for it. The freshest run wins: older
     /// freed runs make room for it; runs being zeroed cannot, and then it does not enter.
-    pub(super) fn cache_expiry(
-        &self,
-        ledger: &mut Ledger,
-        pages: u64,
-    ) -> Option<Instant<Monotonic>> {
+    pub(super) fn cache_expiry(&self, ledger: &mut Ledger, pages: u64) -> Option<Expiry> {
         let (limit, idle_ms) = crate::params::cache_parameters();
         if limit == 0 || pages << PAGE_SHIFT > limit || ledger.cache_closed {
             return None;
@@ -133,7 +137,7 @@ impl Allocator {
                 .map(|(id, _)| id)?;
             ledger.release_cached(|c| c.id == oldest, CacheRelease::ForRoom);
         }
-        Some(Instant::now() + Delta::from_millis(i64::from(idle_ms)))
+        Some(expiry_in(idle_ms))
     }
 
     /// The background work: zeroes the cached runs freed since, gives back those whose
@@ -312,7 +316,7 @@ impl Ledger {
     /// now, it expires anew. If it cannot be kept, it goes back to the area.
     pub(super) fn cache_put_back(&mut self, mut c: Cached, ticker: Option<&Ticker<Allocator>>) {
         let (_, idle_ms) = crate::params::cache_parameters();
-        c.expires = Instant::now() + Delta::from_millis(i64::from(idle_ms));
+        c.expires = expiry_in(idle_ms);
         let was_prepared = c.prepared.is_some();
         if let Ok(pos) = self.range_index(c.first) {
             self.ranges[pos].cached = !was_prepared;

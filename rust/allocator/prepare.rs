@@ -5,8 +5,10 @@
 
 use super::{
     cache::{
+        expiry_in,
         CacheRelease,
         Cached,
+        Expiry,
         Prepared, //
     },
     ranges::Range,
@@ -23,15 +25,7 @@ use crate::{
         PrepareRequest, //
     },
 };
-use kernel::{
-    page::PAGE_SHIFT,
-    prelude::*,
-    time::{
-        Delta,
-        Instant,
-        Monotonic, //
-    },
-};
+use kernel::{page::PAGE_SHIFT, prelude::*};
 
 impl Allocator {
     /// `CMABUF_IOC_PREPARE`: migrates `req.count` runs of `req.pages` out of the pool
@@ -39,7 +33,7 @@ impl Allocator {
     /// the caller (process limits, cgroup) until it allocates them or they expire. All
     /// or nothing: on failure, what this call prepared goes back.
     pub(crate) fn prepare(&self, req: &PrepareRequest, owner: &PidRef) -> Result {
-        let expires = Instant::now() + Delta::from_millis(i64::from(req.timeout_ms));
+        let expires = expiry_in(req.timeout_ms);
         let mut ids = KVec::with_capacity(req.count as usize, GFP_KERNEL)?;
         let mut result = Ok(());
         self.ledger.lock().retry_stranded();
@@ -76,7 +70,7 @@ impl Allocator {
     }
 
     /// Prepares one run of `pages` for `owner` until `expires`; returns its cache id.
-    fn prepare_one(&self, pages: u64, owner: &PidRef, expires: Instant<Monotonic>) -> Result<u32> {
+    fn prepare_one(&self, pages: u64, owner: &PidRef, expires: Expiry) -> Result<u32> {
         let bytes = pages << PAGE_SHIFT;
         let reserved = {
             let ledger = self.ledger.lock();

@@ -158,7 +158,7 @@ pub(super) fn export_raw<B: ExportOps>(
     let exported = KBox::pin_init(
         try_pin_init!(Exported {
             buffer,
-            attachments <- new_mutex!(KVec::new()),
+            attachments <- new_mutex!(KVec::new(), "Exported::attachments"),
             direction_logged: Atomic::new(false),
         }),
         GFP_KERNEL,

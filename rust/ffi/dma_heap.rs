@@ -52,7 +52,7 @@ pub(crate) struct HeapSlot<T: HeapAllocate> {
     /// `struct dma_heap_ops`: in the slot, which lives as long as the heap.
     ops: sys::dma_heap_ops,
     #[pin]
-    pool: Mutex<Option<Arc<T>>>,
+    server: Mutex<Option<Arc<T>>>,
     /// Limits the messages of a heap whose pool is unbound.
     #[pin]
     pub(crate) ratelimit: RateLimit,
@@ -68,7 +68,7 @@ impl<T: HeapAllocate> HeapSlot<T> {
                 ops: sys::dma_heap_ops {
                     allocate: Some(allocate::<T>),
                 },
-                pool <- new_mutex!(None),
+                server <- new_mutex!(None, "HeapSlot::server"),
                 ratelimit <- RateLimit::new(),
             }),
             GFP_KERNEL,
@@ -107,14 +107,14 @@ impl<T: HeapAllocate> HeapSlot<T> {
         &self.name
     }
 
-    /// Lets `pool` serve the heap (or nobody, with `None`); returns the previous pool.
-    pub(crate) fn serve(&self, pool: Option<Arc<T>>) -> Option<Arc<T>> {
-        core::mem::replace(&mut *self.pool.lock(), pool)
+    /// Lets `server` serve the heap (or nobody, with `None`); returns the previous one.
+    pub(crate) fn serve(&self, server: Option<Arc<T>>) -> Option<Arc<T>> {
+        core::mem::replace(&mut *self.server.lock(), server)
     }
 
     /// The pool serving the heap now, if any.
-    pub(crate) fn pool(&self) -> Option<Arc<T>> {
-        self.pool.lock().clone()
+    pub(crate) fn server(&self) -> Option<Arc<T>> {
+        self.server.lock().clone()
     }
 }
 

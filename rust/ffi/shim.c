@@ -477,23 +477,25 @@ void cmabuf_vm_events(struct cmabuf_vm_events *out)
 	kcsan_disable_current();
 	all_vm_events(ev);
 	kcsan_enable_current();
+#define COPY_EVENT(field, item) (out->field = ev[item])
 #ifdef CONFIG_MIGRATION
-	out->pgmigrate_success = ev[PGMIGRATE_SUCCESS];
-	out->pgmigrate_fail = ev[PGMIGRATE_FAIL];
+	COPY_EVENT(pgmigrate_success, PGMIGRATE_SUCCESS);
+	COPY_EVENT(pgmigrate_fail, PGMIGRATE_FAIL);
 #endif
 #ifdef CONFIG_COMPACTION
-	out->compact_migrate_scanned = ev[COMPACTMIGRATE_SCANNED];
-	out->compact_free_scanned = ev[COMPACTFREE_SCANNED];
-	out->compact_isolated = ev[COMPACTISOLATED];
-	out->compact_stall = ev[COMPACTSTALL];
-	out->compact_fail = ev[COMPACTFAIL];
-	out->compact_success = ev[COMPACTSUCCESS];
+	COPY_EVENT(compact_migrate_scanned, COMPACTMIGRATE_SCANNED);
+	COPY_EVENT(compact_free_scanned, COMPACTFREE_SCANNED);
+	COPY_EVENT(compact_isolated, COMPACTISOLATED);
+	COPY_EVENT(compact_stall, COMPACTSTALL);
+	COPY_EVENT(compact_fail, COMPACTFAIL);
+	COPY_EVENT(compact_success, COMPACTSUCCESS);
 #endif
 #ifdef CONFIG_CMA
-	out->cma_alloc_success = ev[CMA_ALLOC_SUCCESS];
-	out->cma_alloc_fail = ev[CMA_ALLOC_FAIL];
+	COPY_EVENT(cma_alloc_success, CMA_ALLOC_SUCCESS);
+	COPY_EVENT(cma_alloc_fail, CMA_ALLOC_FAIL);
 #endif
-	out->oom_kill = ev[OOM_KILL];
+	COPY_EVENT(oom_kill, OOM_KILL);
+#undef COPY_EVENT
 	kfree(ev);
 }
 
