@@ -5,7 +5,7 @@
 #   make check   build everything and run every test in the guest
 #
 # and the pieces:
-#   make bench   cmabuf against the kernel's CMA heap (Documentation/benchmarks.md)
+#   make bench   cmabuf against the kernel's CMA heap, under KVM and TCG (Documentation/benchmarks.md)
 #   make soak    make check with the reliability tests 10 times longer
 #   make matrix  make check on Linux 7.2 and 7.3, debug kernels on arm64 and 32-bit ARM
 #   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
@@ -23,9 +23,10 @@ run:
 check:
 	@$(S)/check.sh
 
-# cmabuf against the kernel's CMA heap, same pool, same boot: Documentation/benchmarks/
+# cmabuf against the kernel's CMA heap, same area, same boot, several boots on the x86_64
+# KVM guest (hardware speed) and the arm64 TCG board: Documentation/benchmarks/
 bench:
-	@$(S)/job.sh bench
+	@$(S)/bench.sh
 
 # The reliability tests 10 times longer: make soak [CMABUF_SOAK=N]
 soak:

@@ -4,19 +4,20 @@
 # cached), boot the QEMU virt board with cmabuf's pools, and show or test cmabuf.
 #
 # usage: job.sh run|check|bench       (KDIR=<prepared kernel build> to skip the kernel build)
-#        job.sh check --results <file>
+#        job.sh check|bench --results <file>
 # check prints the verdict (scripts/verdict.sh) of its results; with --results it writes
 # instead where they are, one a line, for scripts/check.sh to count several
 # architectures together: host=<host checks' TAP>, then <kernel>=<guest console log>
-# per kernel run (the arguments verdict.sh takes).
+# per kernel run (the arguments verdict.sh takes). bench makes the report of its boots;
+# with --results it writes their console logs there, for scripts/bench.sh.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 S=$CMABUF_TOP/scripts
-usage="usage: job.sh run|check|bench, or job.sh check --results <file>"
+usage="usage: job.sh run|check|bench, or job.sh check|bench --results <file>"
 job=${1:?$usage}
 results=
 if [ $# -gt 1 ]; then
-	[ "$job" = check ] && [ "${2:-}" = --results ] && [ -n "${3:-}" ] && [ $# = 3 ] || die "$usage"
+	[ "$job" != run ] && [ "${2:-}" = --results ] && [ -n "${3:-}" ] && [ $# = 3 ] || die "$usage"
 	results=$3
 fi
 start=$SECONDS
@@ -64,20 +65,37 @@ run)
 		die "the camera -> display pipeline (vivid -> vkms) failed (see build/run.log)"
 	;;
 bench)
+	# CMABUF_BENCH_BOOTS boots of the benchmark guest (scripts/guest/bench.sh), each
+	# console kept as build/.../bench/boot-<n>.log; with --results, their paths are
+	# written there for scripts/bench.sh, which makes the report of every platform.
 	dtb=$CMABUF_BUILD/board.dtb
 	"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
 	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
-	log "booting $QEMU ${QEMU_MACHINE[*]}: cmabuf against the CMA heap"
-	"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" \
-		"$CMABUF_BUILD/bench.log" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
-		log "QEMU exited with status $?"
-	grep -q '^cmabuf-bench: {"done": true}' "$CMABUF_BUILD/bench.log" ||
-		die "the benchmark did not finish (see build/bench.log)"
-	"$S/install-bench-tools.sh"
-	PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" "$CMABUF_BUILD/bench.log" \
-		"$CMABUF_TOP/Documentation/benchmarks" "make bench" "${QEMU_MACHINE[*]}"
-	log "done in $((SECONDS - start))s: Documentation/benchmarks/"
+	boots=${CMABUF_BENCH_BOOTS:-3}
+	logs=()
+	rm -rf "$CMABUF_BUILD/bench"
+	for boot in $(seq 1 "$boots"); do
+		log "benchmark boot $boot of $boots: $QEMU ${QEMU_MACHINE[*]}, cmabuf against the CMA heap"
+		blog=$CMABUF_BUILD/bench/boot-$boot.log
+		# CMABUF_BENCH_GUEST_ARGS: what scripts/guest/bench.sh reads (cmabuf_pool=, ...).
+		CMABUF_KERNEL_ARGS=${CMABUF_BENCH_GUEST_ARGS:-} "$S/run-qemu.sh" "$KDIR/$KIMAGE" \
+			"$CMABUF_BUILD/bench.cpio.gz" "$dtb" "$blog" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
+			log "QEMU exited with status $?"
+		# Two runs per boot (cache off, cache on), each ending in "done".
+		[ "$(grep -c '^cmabuf-bench: {"done": true' "$blog")" = 2 ] ||
+			die "benchmark boot $boot did not finish both runs (see $blog)"
+		logs+=("$blog")
+	done
+	if [ -n "$results" ]; then
+		printf '%s\n' "machine=${QEMU_MACHINE[*]}" "${logs[@]}" >"$results"
+	else
+		"$S/install-bench-tools.sh"
+		PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" \
+			--out "$CMABUF_TOP/Documentation/benchmarks" --command "make bench" \
+			--platform tcg "${QEMU_MACHINE[*]}" "${logs[@]}"
+	fi
+	log "done in $((SECONDS - start))s"
 	;;
 check)
 	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"

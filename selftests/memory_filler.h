@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 
 #define FILL_CHUNK (8ULL << 20)
-#define FILL_MAX_CHUNKS 128
+#define FILL_MAX_CHUNKS 256
 
 /* Anonymous memory and a shmem file that fill the machine until CMA pages are used. */
 struct filler {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: cmabuf against the kernel's dma-buf CMA heap, on two platforms, several
+# boots each (Documentation/benchmarks.md):
+#  - kvm: the x86_64 guest under KVM, at hardware speed, cmabuf serving the default CMA
+#    area (default_pool=) beside the heap of that area; CMABUF_KVM_BOOTS boots (5);
+#  - tcg: the arm64 QEMU virt board under TCG emulation, the camera pool beside the
+#    heap of its region: behaviour and ratios, not hardware times; CMABUF_TCG_BOOTS
+#    boots (3).
+# CMABUF_BENCH_PLATFORMS="kvm tcg" chooses. When /dev/kvm is not usable the KVM section
+# says so and is left out; it is never replaced by TCG figures.
+# Writes Documentation/benchmarks/results.{md,json}, the plots and the figures section
+# of Documentation/benchmarks.md (scripts/bench-report.py).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+S=$top/scripts
+# Only for log/die and the cache path: each platform's job sets its own ARCH.
+. "$S/env.sh"
+
+lists=$(mktemp -d)
+trap 'rm -rf "$lists"' EXIT
+report_args=()
+start=$SECONDS
+
+# usage: platform <name> <ARCH> <boots> [kernel command-line words...]
+platform() {
+	local name=$1 arch=$2 boots=$3
+	shift 3
+	log "bench: platform $name ($arch), $boots boots"
+	env -u CROSS_COMPILE -u CMABUF_BUILD ARCH="$arch" CMABUF_BENCH_BOOTS="$boots" \
+		CMABUF_BENCH_GUEST_ARGS="$*" "$S/job.sh" bench --results "$lists/$name"
+	mapfile -t logs < <(grep -v '^machine=' "$lists/$name")
+	report_args+=(--platform "$name" "$(sed -n 's/^machine=//p' "$lists/$name")" "${logs[@]}")
+}
+
+for name in ${CMABUF_BENCH_PLATFORMS:-kvm tcg}; do
+	case $name in
+	kvm)
+		if why=$(kvm_unusable_reason); then
+			log "bench: no KVM section: $why"
+			report_args+=(--not-run kvm "$why")
+			continue
+		fi
+		# The default CMA area (cma= in env.sh) served as /dev/cmabuf-default.
+		platform kvm x86_64 "${CMABUF_KVM_BOOTS:-5}" cmabuf_pool=default
+		;;
+	tcg)
+		# Fewer rounds under pressure: each lends out and migrates the whole pool at
+		# emulated speed (the cache-off run of one boot takes ~N min at 30).
+		platform tcg arm64 "${CMABUF_TCG_BOOTS:-3}" cmabuf_pool=camera \
+			'cmabuf_bench="--pressure-rounds 10"'
+		;;
+	*) die "CMABUF_BENCH_PLATFORMS: unknown platform $name (kvm or tcg)" ;;
+	esac
+done
+
+"$S/install-bench-tools.sh"
+PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" --out "$top/Documentation/benchmarks" \
+	--command "make bench" "${report_args[@]}"
+log "bench: done in $((SECONDS - start))s: Documentation/benchmarks/"
