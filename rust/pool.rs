@@ -104,6 +104,7 @@ struct PoolFiles {
     _info: File<Arc<Allocator>>,
     _buffers: File<Arc<Allocator>>,
     _latency: File<Arc<Allocator>>,
+    _profile: File<Arc<Allocator>>,
     _last_failure: File<Arc<Allocator>>,
     _occupancy: File<Arc<Allocator>>,
     _cache: File<Arc<Allocator>>,
@@ -119,6 +120,12 @@ impl PoolFiles {
                 a.clone(),
                 |a, f| a.write_latency(f),
                 |a, input| crate::report::reset_command(input, || a.reset_latency()),
+            )?,
+            _profile: dir.read_write_file(
+                c"profile",
+                a.clone(),
+                |a, f| a.write_profile(f),
+                |a, input| crate::report::reset_command(input, || a.reset_profile()),
             )?,
             _last_failure: dir
                 .read_file(c"last_failure", a.clone(), |a, f| a.write_last_failure(f))?,

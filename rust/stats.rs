@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What a pool counts about its allocations: latency by size class, failures by
-//! reason, migration attributed to the pool, and the last failure with a census of the
-//! pages that were in the way.
+//! What a pool counts about its allocations: latency by size class, where the time
+//! went (the stage profile), failures by reason, migration attributed to the pool, and
+//! the last failure with a census of the pages that were in the way.
 
 use crate::ffi::{
     decimal::dec,
@@ -96,6 +96,122 @@ impl Latency {
                     ))?;
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+/// Nanoseconds since `start` (0 if the clock seems to have gone back).
+pub(crate) fn nanos_since(start: Instant<Monotonic>) -> u64 {
+    start.elapsed().as_nanos().max(0) as u64
+}
+
+/// Runs `f` and adds the nanoseconds it took to `ns`.
+pub(crate) fn timed<R>(ns: &mut u64, f: impl FnOnce() -> R) -> R {
+    let start = Instant::<Monotonic>::now();
+    let result = f();
+    *ns += nanos_since(start);
+    result
+}
+
+/// Where the time of one allocation or `CMABUF_IOC_PREPARE` went, in nanoseconds,
+/// gathered in locals on the way and added to the pool's [`Profile`] under the lock the
+/// path takes anyway at its end.
+#[derive(Default)]
+pub(crate) struct Stages {
+    /// Served from the warm cache (no `cma_alloc`).
+    pub(crate) cache_hit: bool,
+    /// Inside `cma_alloc`, every attempt.
+    pub(crate) cma_alloc_ns: u64,
+    /// cmabuf's work for room around it: `make_room` (first fit, cached runs given
+    /// back, waits for the background zeroing) and what happens between attempts.
+    pub(crate) room_ns: u64,
+    /// Zeroing the pages (`CmaPages::clear`).
+    pub(crate) zero_ns: u64,
+    /// Cleaning the CPU caches over them (`CmaPages::clean_dcache`).
+    pub(crate) clean_ns: u64,
+    /// The vm event snapshots around `cma_alloc` (the migration statistics).
+    pub(crate) vm_events_ns: u64,
+}
+
+/// Where the pool's allocation time went (`debugfs/cmabuf/<pool>/profile`): served
+/// allocations and their stages, the background zeroing, `CMABUF_IOC_PREPARE`. All
+/// times in nanoseconds.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Profile {
+    allocs: u64,
+    cache_hits: u64,
+    alloc_ns: u64,
+    cma_alloc_ns: u64,
+    room_ns: u64,
+    zero_ns: u64,
+    clean_ns: u64,
+    vm_events_ns: u64,
+    bg_zero_ns: u64,
+    bg_zero_bytes: u64,
+    prepare_calls: u64,
+    prepare_ns: u64,
+    prepare_cma_alloc_ns: u64,
+    prepare_zero_ns: u64,
+}
+
+impl Profile {
+    /// Counts a served allocation that took `ns` in all, `stages` of it measured.
+    pub(crate) fn add_alloc(&mut self, ns: u64, stages: &Stages) {
+        self.allocs += 1;
+        self.cache_hits += u64::from(stages.cache_hit);
+        self.alloc_ns += ns;
+        self.cma_alloc_ns += stages.cma_alloc_ns;
+        self.room_ns += stages.room_ns;
+        self.zero_ns += stages.zero_ns;
+        self.clean_ns += stages.clean_ns;
+        self.vm_events_ns += stages.vm_events_ns;
+    }
+
+    /// Counts the background zeroing of `bytes` that took `ns`.
+    pub(crate) fn add_bg_zero(&mut self, ns: u64, bytes: u64) {
+        self.bg_zero_ns += ns;
+        self.bg_zero_bytes += bytes;
+    }
+
+    /// Counts a `CMABUF_IOC_PREPARE` call that took `ns` in all, `stages` of it measured.
+    pub(crate) fn add_prepare(&mut self, ns: u64, stages: &Stages) {
+        self.prepare_calls += 1;
+        self.prepare_ns += ns;
+        self.prepare_cma_alloc_ns += stages.cma_alloc_ns;
+        self.prepare_zero_ns += stages.zero_ns;
+    }
+
+    /// What allocations spent outside the measured stages: cmabuf's own bookkeeping.
+    fn own_ns(&self) -> u64 {
+        let stages =
+            self.cma_alloc_ns + self.room_ns + self.zero_ns + self.clean_ns + self.vm_events_ns;
+        self.alloc_ns.saturating_sub(stages)
+    }
+
+    /// `debugfs/cmabuf/<pool>/profile`: one `key: value` per line.
+    pub(crate) fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // In the order of `Documentation/cmabuf.rst`; user space parses the names.
+        let fields = [
+            ("allocs", self.allocs),
+            ("cache_hits", self.cache_hits),
+            ("cma_allocs", self.allocs - self.cache_hits),
+            ("alloc_ns", self.alloc_ns),
+            ("cma_alloc_ns", self.cma_alloc_ns),
+            ("room_ns", self.room_ns),
+            ("zero_ns", self.zero_ns),
+            ("clean_ns", self.clean_ns),
+            ("vm_events_ns", self.vm_events_ns),
+            ("own_ns", self.own_ns()),
+            ("bg_zero_ns", self.bg_zero_ns),
+            ("bg_zero_bytes", self.bg_zero_bytes),
+            ("prepare_calls", self.prepare_calls),
+            ("prepare_ns", self.prepare_ns),
+            ("prepare_cma_alloc_ns", self.prepare_cma_alloc_ns),
+            ("prepare_zero_ns", self.prepare_zero_ns),
+        ];
+        for (name, value) in fields {
+            f.write_fmt(fmt!("{}: {}\n", name, dec(value)))?;
         }
         Ok(())
     }
@@ -235,6 +351,33 @@ mod tests {
         assert_eq!(l.max_us[0], 1000);
         l.record(u64::MAX, u64::MAX);
         assert_eq!(l.counts[3][BUCKETS - 1], 1);
+    }
+
+    #[test]
+    fn profile_own_is_what_the_stages_leave() {
+        let mut p = Profile::default();
+        let cma = Stages {
+            cma_alloc_ns: 500,
+            room_ns: 10,
+            zero_ns: 300,
+            clean_ns: 50,
+            vm_events_ns: 40,
+            ..Stages::default()
+        };
+        p.add_alloc(1000, &cma);
+        p.add_alloc(
+            200,
+            &Stages {
+                cache_hit: true,
+                ..Stages::default()
+            },
+        );
+        assert_eq!((p.allocs, p.cache_hits, p.alloc_ns), (2, 1, 1200));
+        assert_eq!(p.own_ns(), 1200 - 900);
+        // Stages measured longer than the whole (clock granularity): no wrap-around.
+        let mut q = Profile::default();
+        q.add_alloc(800, &cma);
+        assert_eq!(q.own_ns(), 0);
     }
 
     #[test]

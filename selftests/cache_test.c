@@ -176,6 +176,43 @@ TEST(prepare_evacuates_ahead_and_times_out)
 	close(pool);
 }
 
+/*
+ * The stage profile counts the warm cache's work too (debugfs_test checks the allocation
+ * path): a hit, the background zeroing of a freed run and its bytes, and PREPARE.
+ */
+TEST(profile_counts_cache_work)
+{
+	const char *path = CMABUF_DEBUGFS "/camera/profile";
+	int pool = pool_open("camera"), a;
+	char text[4096];
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	ASSERT_EQ(0, write_text(path, "reset"));
+	a = buf_alloc_rw(pool, 2 * MiB);
+	ASSERT_LE(0, a);
+	close(a);
+	ASSERT_TRUE(wait_info("camera", "cached_unzeroed", 0, 2000));
+	a = buf_alloc_rw(pool, 2 * MiB);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, prepare(pool, MiB, 2, 300));
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	EXPECT_EQ(2, text_field(text, "allocs")) TH_LOG("%s", text);
+	EXPECT_EQ(1, text_field(text, "cache_hits")) TH_LOG("%s", text);
+	EXPECT_EQ(1, text_field(text, "cma_allocs"));
+	EXPECT_EQ(2 * MiB, text_field(text, "bg_zero_bytes")) TH_LOG("%s", text);
+	EXPECT_LT(0, text_field(text, "bg_zero_ns"));
+	EXPECT_EQ(1, text_field(text, "prepare_calls"));
+	EXPECT_LT(0, text_field(text, "prepare_cma_alloc_ns"));
+	EXPECT_LT(0, text_field(text, "prepare_zero_ns"));
+	EXPECT_GE(text_field(text, "prepare_ns"),
+		  text_field(text, "prepare_cma_alloc_ns") + text_field(text, "prepare_zero_ns"));
+	close(a);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	EXPECT_EQ(0, info_value("camera", "cached"));
+	close(pool);
+}
+
 /* Under memory pressure the shrinker gives cached runs back (drop_caches=2 runs it). */
 TEST(shrinker_releases_the_cache)
 {

@@ -2,7 +2,8 @@
 /*
  * /sys/kernel/debug/cmabuf against the kernel's own views taken at the same moment:
  * /proc/zoneinfo, /proc/vmstat, /sys/kernel/mm/cma and the pool's ioctl; and the
- * per-pool buffers, latency, occupancy and last_failure files against what the test did.
+ * per-pool buffers, latency, profile, occupancy and last_failure files against what the
+ * test did.
  */
 #include <sys/mman.h>
 
@@ -176,6 +177,84 @@ TEST(latency_counts_allocations_and_resets)
 	ASSERT_LT(0, read_text(path, text, sizeof(text)));
 	EXPECT_EQ(0, strtoll(strstr(text, "<=1M ") + 5, NULL, 10)) TH_LOG("%s", text);
 	EXPECT_NE(0, write_text(path, "bogus"));
+	close(pool);
+}
+
+/* Prints a debugfs file's lines into the test's output, "# " first. */
+static void print_lines(const char *title, const char *lines)
+{
+	const char *p = lines, *nl;
+
+	printf("# %s\n", title);
+	while (*p && (nl = strchr(p, '\n'))) {
+		printf("#   %.*s\n", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/*
+ * The stage profile counts served allocations and where their time went: with the cache
+ * off, every one goes through cma_alloc and is zeroed on the allocation path; the
+ * write-combine ones are also cleaned from the CPU caches. The stages add up to at most
+ * the whole, own_ns is the rest; "reset" clears it and anything else is refused.
+ */
+TEST(profile_counts_stages_and_resets)
+{
+	const char *path = CMABUF_DEBUGFS "/camera/profile";
+	const char *stages[] = { "cma_alloc_ns", "room_ns", "zero_ns", "clean_ns", "vm_events_ns" };
+	const char *keys[] = { "allocs", "cache_hits", "cma_allocs", "alloc_ns", "cma_alloc_ns",
+			       "room_ns", "zero_ns", "clean_ns", "vm_events_ns", "own_ns",
+			       "bg_zero_ns", "bg_zero_bytes", "prepare_calls", "prepare_ns",
+			       "prepare_cma_alloc_ns", "prepare_zero_ns" };
+	int pool = pool_open("camera"), i, n = 8;
+	long long sum = 0, before;
+	size_t k;
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, info_value("camera", "cache_limit")) TH_LOG("the warm cache must be off");
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	before = text_field(text, "allocs");
+	ASSERT_LE(0, before) TH_LOG("%s", text);
+	for (i = 0; i < n; i++) {
+		uint32_t cache = i & 1 ? CMABUF_WRITECOMBINE : CMABUF_CACHED;
+		int buf = buf_alloc(pool, MiB, 0, cache, O_RDWR | O_CLOEXEC);
+
+		ASSERT_LE(0, buf);
+		close(buf);
+	}
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	print_lines("camera/profile after 8 allocations of 1 MiB:", text);
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *key = keys[k];
+
+		EXPECT_LE(0, text_field(text, key)) TH_LOG("%s missing:\n%s", key, text);
+	}
+	EXPECT_EQ(before + n, text_field(text, "allocs")) TH_LOG("%s", text);
+	EXPECT_EQ(text_field(text, "allocs"),
+		  text_field(text, "cache_hits") + text_field(text, "cma_allocs"));
+	for (k = 0; k < sizeof(stages) / sizeof(stages[0]); k++)
+		sum += text_field(text, stages[k]);
+	EXPECT_GE(text_field(text, "alloc_ns"),
+		  text_field(text, "cma_alloc_ns") + text_field(text, "zero_ns"));
+	EXPECT_EQ(text_field(text, "alloc_ns") - sum, text_field(text, "own_ns")) TH_LOG("%s", text);
+	EXPECT_LT(0, text_field(text, "cma_alloc_ns"));
+	EXPECT_LT(0, text_field(text, "zero_ns"));
+	EXPECT_LT(0, text_field(text, "clean_ns"));
+	EXPECT_LT(0, text_field(text, "vm_events_ns"));
+
+	ASSERT_EQ(0, write_text(path, "reset\n"));
+	ASSERT_LT(0, read_text(path, text, sizeof(text)));
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *key = keys[k];
+
+		EXPECT_EQ(0, text_field(text, key)) TH_LOG("%s after reset:\n%s", key, text);
+	}
+	errno = 0;
+	EXPECT_EQ(-1, write_text(path, "bogus"));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, write_text(path, "reset reset reset"));
+	EXPECT_EQ(EINVAL, errno);
 	close(pool);
 }
 

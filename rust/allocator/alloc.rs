@@ -45,7 +45,11 @@ use crate::{
         DmemCharge,
         PidRef, //
     },
-    stats::Migration,
+    stats::{
+        timed,
+        Migration,
+        Stages, //
+    },
     uapi::{
         AllocRequest,
         CacheMode, //
@@ -74,6 +78,7 @@ impl Allocator {
         req: &AllocRequest,
         owner: &PidRef,
     ) -> Result<Arc<Buffer>> {
+        let start = Instant::<Monotonic>::now();
         if self.dev.lock().is_none() {
             if self.ratelimit.allow() {
                 pr_err!(
@@ -83,16 +88,20 @@ impl Allocator {
             }
             return Err(ENODEV);
         }
-        let start = Instant::<Monotonic>::now();
         let bytes = (req.pages as u64) << PAGE_SHIFT;
         let mut migration = Migration::default();
+        let mut stages = Stages::default();
         // Stranded pages let go since: their charges go before the limits are checked.
         self.ledger.lock().retry_stranded();
-        match self.try_alloc(req, owner, &mut migration) {
+        match self.try_alloc(req, owner, &mut migration, &mut stages) {
             Ok(buffer) => {
-                let us = start.elapsed().as_micros_ceil().max(0) as u64;
+                let elapsed = start.elapsed();
+                let us = elapsed.as_micros_ceil().max(0) as u64;
                 let mut ledger = self.ledger.lock();
                 ledger.latency.record(bytes, us);
+                ledger
+                    .profile
+                    .add_alloc(elapsed.as_nanos().max(0) as u64, &stages);
                 ledger.migration.add(&migration);
                 ledger.peak_pages = ledger.peak_pages.max(ledger.used_pages);
                 Ok(buffer)
@@ -111,6 +120,7 @@ impl Allocator {
         self: &Arc<Self>,
         req: &AllocRequest,
         owner: &PidRef,
+        stages: &mut Stages,
     ) -> Result<Option<Arc<Buffer>>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
@@ -148,7 +158,8 @@ impl Allocator {
         };
         let reservation = reserved.guard(&self.ledger, owner);
         // From here on a failure puts the run back in the cache, uncharged.
-        let (status, meta) = match self.ready(&cached.pages, &mut cached.zeroed, req, owner) {
+        let ready = self.ready(&cached.pages, &mut cached.zeroed, req, owner, stages);
+        let (status, meta) = match ready {
             Ok(ready) => ready,
             Err(e) => {
                 let mut ledger = self.ledger.lock();
@@ -182,20 +193,22 @@ impl Allocator {
     /// Makes `pages` fit to become a buffer of `req`: zeroed (unless `zeroed` says
     /// they are; it says so after) and, unless CPU-cached, written back from and
     /// invalidated in the CPU caches. Returns what debugfs shows of the buffer.
+    /// Counts the time of both in `stages`.
     fn ready(
         &self,
         pages: &CmaPages,
         zeroed: &mut bool,
         req: &AllocRequest,
         owner: &PidRef,
+        stages: &mut Stages,
     ) -> Result<(Arc<BufferStatus>, BufferMeta)> {
         if !*zeroed {
-            pages.clear()?;
+            timed(&mut stages.zero_ns, || pages.clear())?;
             *zeroed = true;
         }
         if req.cache != CacheMode::Cached {
             let dev = self.dev.lock().clone().ok_or(ENODEV)?;
-            pages.clean_dcache(&dev)?;
+            timed(&mut stages.clean_ns, || pages.clean_dcache(&dev))?;
         }
         let status = Arc::pin_init(BufferStatus::new(), GFP_KERNEL)?;
         let meta = BufferMeta::new(req.cache, owner, status.clone());
@@ -281,14 +294,19 @@ impl Allocator {
         req: &AllocRequest,
         owner: &PidRef,
         migration: &mut Migration,
+        stages: &mut Stages,
     ) -> Result<Arc<Buffer>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
-        if let Some(hit) = self.try_cached(req, owner)? {
+        if let Some(hit) = self.try_cached(req, owner, stages)? {
+            stages.cache_hit = true;
             return Ok(hit);
         }
         let reserved = {
-            let (mut ledger, room) = self.make_room(self.ledger.lock(), pages, req.align_order);
+            let ledger = self.ledger.lock();
+            let (mut ledger, room) = timed(&mut stages.room_ns, || {
+                self.make_room(ledger, pages, req.align_order)
+            });
             if room.is_none() {
                 return Err(Failure::new(ENOMEM, FailureKind::NoRoom));
             }
@@ -310,32 +328,37 @@ impl Allocator {
             .dmem
             .try_charge(bytes)
             .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
-        let before = mm::vm_events();
+        let before = timed(&mut stages.vm_events_ns, mm::vm_events);
         let mut allocated = None;
         let mut attempts = 0;
         while attempts < ALLOC_ATTEMPTS && allocated.is_none() {
             if attempts > 0 {
                 // Freed cached runs may be where the area has room: give them back.
-                let mut ledger = self.ledger.lock();
-                if ledger.freed_cached_pages() == 0 {
-                    drop(ledger);
-                    fsleep(Delta::from_millis(10));
-                } else {
-                    ledger.release_cached(|c| c.prepared.is_none(), CacheRelease::ForRoom);
-                }
+                timed(&mut stages.room_ns, || {
+                    let mut ledger = self.ledger.lock();
+                    if ledger.freed_cached_pages() == 0 {
+                        drop(ledger);
+                        fsleep(Delta::from_millis(10));
+                    } else {
+                        ledger.release_cached(|c| c.prepared.is_none(), CacheRelease::ForRoom);
+                    }
+                });
             }
             attempts += 1;
             allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
                 None
             } else {
-                self.cma.alloc(req.pages, req.align_order)
+                timed(&mut stages.cma_alloc_ns, || {
+                    self.cma.alloc(req.pages, req.align_order)
+                })
             };
         }
-        *migration = Migration::between(&before, &mm::vm_events());
+        let after = timed(&mut stages.vm_events_ns, mm::vm_events);
+        *migration = Migration::between(&before, &after);
         let Some(cma_pages) = allocated else {
             return Err(self.no_run_came_free(pages, req.align_order, attempts));
         };
-        let (status, meta) = self.ready(&cma_pages, &mut false, req, owner)?;
+        let (status, meta) = self.ready(&cma_pages, &mut false, req, owner, stages)?;
         let range = Range {
             id: 0,
             first: cma_pages.pfn() - self.base_pfn(),

@@ -15,6 +15,7 @@ use crate::{
         PidRef,
         Ticker, //
     },
+    stats::nanos_since,
     uapi::PREPARE_MAX_MS,
 };
 use kernel::{
@@ -158,9 +159,13 @@ impl Allocator {
                     })
             };
             let Some((id, pages)) = job else { break };
+            let start = Instant::<Monotonic>::now();
             let zeroed = pages.clear().is_ok();
+            let ns = nanos_since(start);
             let mut ledger = self.ledger.lock();
             ledger.cache_stats.zeroed += u64::from(zeroed);
+            let bytes = if zeroed { pages.size() } else { 0 };
+            ledger.profile.add_bg_zero(ns, bytes);
             if let Some(c) = ledger.cache.iter_mut().find(|c| c.id == id) {
                 c.pages = pages;
                 c.zeroing = false;

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the pool's debugfs files print: `info`, `buffers`, `cache`, `latency`,
-//! `last_failure` and `occupancy` (`Documentation/cmabuf.rst` says what each field
+//! `profile`, `last_failure` and `occupancy` (`Documentation/cmabuf.rst` says what each field
 //! means). Each view is taken under the ledger's lock, so it is consistent.
 
 use super::Allocator;
-use crate::{ffi::decimal::dec, ffi::mm, stats::Latency};
+use crate::{
+    ffi::decimal::dec,
+    ffi::mm,
+    stats::{
+        Latency,
+        Profile, //
+    },
+};
 use core::fmt;
 use kernel::{
     page::PAGE_SHIFT,
@@ -154,6 +161,17 @@ impl Allocator {
     /// Clears the latency histogram (`echo reset > latency`).
     pub(crate) fn reset_latency(&self) {
         self.ledger.lock().latency = Latency::new();
+    }
+
+    /// `debugfs/cmabuf/<name>/profile`: where allocation time went.
+    pub(crate) fn write_profile(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let profile = self.ledger.lock().profile;
+        profile.write(f)
+    }
+
+    /// Clears the profile (`echo reset > profile`).
+    pub(crate) fn reset_profile(&self) {
+        self.ledger.lock().profile = Profile::default();
     }
 
     /// `debugfs/cmabuf/<name>/last_failure`.

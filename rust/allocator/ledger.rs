@@ -28,7 +28,8 @@ use crate::{
         Failures,
         LastFailure,
         Latency,
-        Migration, //
+        Migration,
+        Profile, //
     },
     uapi::CacheMode,
 };
@@ -114,6 +115,8 @@ pub(super) struct Ledger {
     pub(super) frees: u64,
     pub(super) failures: Failures,
     pub(super) latency: Latency,
+    /// Where allocation time went, by stage.
+    pub(super) profile: Profile,
     pub(super) migration: Migration,
     pub(super) last_failure: Option<LastFailure>,
     /// The warm cache: freed or prepared runs kept for the next allocation of their size.
@@ -141,6 +144,7 @@ impl Ledger {
             frees: 0,
             failures: Failures::default(),
             latency: Latency::new(),
+            profile: Profile::default(),
             migration: Migration::default(),
             last_failure: None,
             cache: KVec::new(),

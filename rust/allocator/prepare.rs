@@ -20,12 +20,24 @@ use crate::{
         self,
         PidRef, //
     },
+    stats::{
+        nanos_since,
+        timed,
+        Stages, //
+    },
     uapi::{
         self,
         PrepareRequest, //
     },
 };
-use kernel::{page::PAGE_SHIFT, prelude::*};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
+};
 
 impl Allocator {
     /// `CMABUF_IOC_PREPARE`: migrates `req.count` runs of `req.pages` out of the pool
@@ -33,12 +45,22 @@ impl Allocator {
     /// the caller (process limits, cgroup) until it allocates them or they expire. All
     /// or nothing: on failure, what this call prepared goes back.
     pub(crate) fn prepare(&self, req: &PrepareRequest, owner: &PidRef) -> Result {
+        let start = Instant::<Monotonic>::now();
+        let mut stages = Stages::default();
+        let result = self.prepare_all(req, owner, &mut stages);
+        let ns = nanos_since(start);
+        self.ledger.lock().profile.add_prepare(ns, &stages);
+        result
+    }
+
+    /// [`Allocator::prepare`], with the time of its stages counted in `stages`.
+    fn prepare_all(&self, req: &PrepareRequest, owner: &PidRef, stages: &mut Stages) -> Result {
         let expires = expiry_in(req.timeout_ms);
         let mut ids = KVec::with_capacity(req.count as usize, GFP_KERNEL)?;
         let mut result = Ok(());
         self.ledger.lock().retry_stranded();
         for _ in 0..req.count {
-            match self.prepare_one(req.pages as u64, owner, expires) {
+            match self.prepare_one(req.pages as u64, owner, expires, stages) {
                 // Cannot fail: room for `count` ids was reserved above.
                 Ok(id) => {
                     let _ = ids.push_within_capacity(id);
@@ -70,7 +92,13 @@ impl Allocator {
     }
 
     /// Prepares one run of `pages` for `owner` until `expires`; returns its cache id.
-    fn prepare_one(&self, pages: u64, owner: &PidRef, expires: Expiry) -> Result<u32> {
+    fn prepare_one(
+        &self,
+        pages: u64,
+        owner: &PidRef,
+        expires: Expiry,
+        stages: &mut Stages,
+    ) -> Result<u32> {
         let bytes = pages << PAGE_SHIFT;
         let reserved = {
             let ledger = self.ledger.lock();
@@ -98,10 +126,12 @@ impl Allocator {
         let allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
             None
         } else {
-            self.cma.alloc(pages as usize, 0)
+            timed(&mut stages.cma_alloc_ns, || {
+                self.cma.alloc(pages as usize, 0)
+            })
         };
         let cma_pages = allocated.ok_or(EBUSY)?;
-        cma_pages.clear()?;
+        timed(&mut stages.zero_ns, || cma_pages.clear())?;
         let mut ledger = self.ledger.lock();
         let range = Range {
             id: ledger.next_id,
