@@ -870,7 +870,13 @@ static void *alloc_worker(void *arg)
 	return NULL;
 }
 
-TEST_F(pool, eight_threads_allocate_concurrently)
+/*
+ * 800 allocations of up to 2 MiB, each filled and checked: about 20 s on the TCG debug
+ * kernel when the machine is quiet, past the harness's default 30 s when it is not
+ * (seen with a kernel build beside it, on main before issue 15 too). The allowance
+ * is for the emulator; the test still asserts every allocation and its contents.
+ */
+TEST_F_TIMEOUT(pool, eight_threads_allocate_concurrently, 120)
 {
 	struct worker w[8];
 	pthread_t t[8];

@@ -49,7 +49,7 @@ static struct {
 	char heap_path[128];
 	char region[64];
 	char cma_area[64];
-	uint64_t pool_size, cache_limit;
+	uint64_t pool_size, area_size, cache_limit;
 	int pool_fd, heap_fd;
 	int tap_n, tap_failed;
 } B = { .pool = "camera", .pool_fd = -1, .heap_fd = -1 };
@@ -320,6 +320,12 @@ static void scenario_idle(void)
 	}
 }
 
+/* Whether each side can keep depth buffers of size bytes in flight. */
+static bool pipeline_fits(uint64_t size, int depth)
+{
+	return depth * size <= B.pool_size * 3 / 4 && 2 * depth * size <= B.area_size * 3 / 4;
+}
+
 /* ---- 2. Steady pipeline: a queue of frames in flight, the oldest replaced per frame ---- */
 
 static void scenario_pipeline(void)
@@ -334,17 +340,21 @@ static void scenario_pipeline(void)
 
 	for (f = 0; f < (B.smoke ? 1 : 4); f++) {
 		uint64_t size = formats[f].size;
-		/* A V4L2 queue of 4 per side, fewer if both queues would crowd the pool. */
+		/*
+		 * A V4L2 queue of 4 per side, fewer (not under 2) if one queue would take
+		 * more than three quarters of the pool or both more than three quarters of
+		 * the area they share.
+		 */
 		int depth = 4;
 		struct series s[NR_BACKENDS] = { 0 };
 		int ring[NR_BACKENDS][4];
 		char extra[32];
 
-		while (depth > 1 && 2 * depth * size > B.pool_size * 3 / 4)
+		while (depth >= 2 && !pipeline_fits(size, depth))
 			depth--;
-		if (2 * depth * size > B.pool_size * 3 / 4) {
+		if (depth < 2) {
 			skipped("steady_pipeline", formats[f].name,
-				"two queues of two frames do not fit three quarters of the pool");
+				"two queues of two frames do not fit the pool and its area");
 			continue;
 		}
 		drop_cache();
@@ -953,6 +963,8 @@ static void scenario_lending(void)
 
 /* ---- Setup ---- */
 
+static long long cma_debugfs(const char *file);
+
 static int open_backends(const char *heap)
 {
 	char path[128], text[4096], *p;
@@ -971,6 +983,8 @@ static int open_backends(const char *heap)
 	sscanf(p ? p + 10 : "", "%63s", B.cma_area);
 	B.pool_size = text_field(text, "size");
 	B.cache_limit = text_field(text, "cache_limit") > 0 ? text_field(text, "cache_limit") : 0;
+	/* The CMA area the pool and the heap share; the pool's size if not in debugfs. */
+	B.area_size = cma_debugfs("count") > 0 ? cma_debugfs("count") * getpagesize() : B.pool_size;
 	snprintf(B.config, sizeof(B.config), "%s", B.cache_limit ? "cache-on" : "cache-off");
 	/* The heap of the same area: named after the region, or the default area's. */
 	if (heap)
@@ -1035,11 +1049,11 @@ int main(int argc, char **argv)
 	copy = memcpy_rate();
 	printf("cmabuf-bench: {\"meta\": true, \"config\": \"%s\", \"kernel\": \"%s\", "
 	       "\"machine\": \"%s\", \"cpus\": %ld, \"mem_kib\": %lld, \"pool\": \"%s\", "
-	       "\"pool_bytes\": %llu, \"heap\": \"%s\", \"region\": \"%s\", \"cma_area\": \"%s\", "
+	       "\"pool_bytes\": %llu, \"area_bytes\": %llu, \"heap\": \"%s\", \"region\": \"%s\", \"cma_area\": \"%s\", "
 	       "\"cache_bytes\": %llu, \"rounds\": %d, \"pressure_rounds\": %d, "
 	       "\"memcpy_mbps\": %.0f, \"smoke\": %s}\n",
 	       B.config, u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN),
-	       meminfo_kb("MemTotal"), B.pool, (unsigned long long)B.pool_size, B.heap_path,
+	       meminfo_kb("MemTotal"), B.pool, (unsigned long long)B.pool_size, (unsigned long long)B.area_size, B.heap_path,
 	       B.region, B.cma_area, (unsigned long long)B.cache_limit, B.rounds,
 	       B.pressure_rounds, copy, B.smoke ? "true" : "false");
 
