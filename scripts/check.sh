@@ -8,6 +8,11 @@
 #    its debug kernel (`make matrix` does);
 #  - CMABUF_KASAN=1 (`make matrix` does) adds arm64's KASAN kernel, CMABUF_KCSAN=1 its
 #    KCSAN kernel, both built with clang-19 (scripts/job.sh).
+#  - x86_64 (a QEMU q35 PC under KVM, no device tree), when KVM is usable here: a short
+#    smoke run on the plain kernel: its host checks (the module built for x86_64 with
+#    clippy), cmabuf's KUnit suites, the default pool (default_pool=) beside the
+#    kernel's CMA heap, and the benchmark's smoke run on it. Without KVM it is left
+#    out with one line saying so, and nothing of it is counted.
 #
 # With ARCH= (or KDIR=) given, only that architecture (or that tree) is tested, with
 # job.sh's own verdict. Prints every result, then "N passed, N failed, N skipped".
@@ -29,6 +34,20 @@ ARCH=arm64 "$S/job.sh" check --results "$results/arm64"
 env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" \
 	"$S/job.sh" check --results "$results/arm"
 
+# x86_64 never falls back to TCG (minutes instead of seconds): KVM or nothing. Its QEMU
+# is installed only where there is a /dev/kvm to try it on.
+: >"$results/x86_64"
+if [ ! -e /dev/kvm ]; then
+	echo "[cmabuf] x86_64 smoke run left out: KVM is not usable here: /dev/kvm does not exist" >&2
+elif ARCH=x86_64 "$S/install-toolchain.sh" &&
+	! why=$(ARCH=x86_64 bash -c '. "$1/env.sh" && kvm_usable' _ "$S" 2>&1); then
+	echo "[cmabuf] x86_64 smoke run left out: KVM is not usable here: $why" >&2
+else
+	env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=x86_64 CMABUF_KERNELS=base \
+		"$S/job.sh" check --results "$results/x86_64"
+fi
+
 host=$(sed -n 's/^host=//p' "$results/arm64")
-mapfile -t others < <(grep -v '^host=' "$results/arm64"; sed 's/^/arm./' "$results/arm")
+mapfile -t others < <(grep -v '^host=' "$results/arm64"; sed 's/^/arm./' "$results/arm"
+	sed 's/^/x86_64./' "$results/x86_64")
 "$S/verdict.sh" "$host" "${others[@]}"

@@ -25,8 +25,16 @@ arm)
 	# Its own build folder: objects and selftests differ from arm64's.
 	CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build/arm}
 	;;
+x86_64)
+	# A PC (QEMU q35) under KVM: the host's own gcc, no device tree (pools come from
+	# the default CMA area, cma= on the command line, and default_pool=).
+	CROSS_COMPILE=${CROSS_COMPILE:-}
+	DEB_ARCH=${DEB_ARCH:-amd64}
+	KIMAGE=arch/x86/boot/bzImage
+	CMABUF_BUILD=${CMABUF_BUILD:-$CMABUF_TOP/build/x86_64}
+	;;
 *)
-	printf '[cmabuf] error: ARCH=%s: only arm64 and arm are supported\n' "$ARCH" >&2
+	printf '[cmabuf] error: ARCH=%s: only arm64, arm and x86_64 are supported\n' "$ARCH" >&2
 	exit 1
 	;;
 esac
@@ -68,7 +76,56 @@ die() { printf '[cmabuf] error: %s\n' "$*" >&2; exit 1; }
 if [ "$ARCH" = arm ]; then
 	QEMU=${QEMU:-qemu-system-arm}
 	QEMU_MACHINE=(-M virt,highmem=off -cpu cortex-a15 -smp 2 -m 1G -nic none)
+elif [ "$ARCH" = x86_64 ]; then
+	# KVM only, never TCG: a silent fallback would make every timing meaningless and
+	# the runs many times slower (jobs check kvm_usable first and say so).
+	# -arch-capabilities: QEMU 7.2 (bookworm) hands the guest IA32_ARCH_CAPABILITIES
+	# with -cpu host and aborts when KVM refuses to set it (seen on a nested AMD EPYC
+	# host: "failed to set MSR 0x10a"); the guest only loses a hint for mitigations.
+	QEMU=${QEMU:-qemu-system-x86_64}
+	QEMU_MACHINE=(-M q35 -enable-kvm -cpu host,-arch-capabilities -smp 2 -m 2G -nic none)
 else
 	QEMU=${QEMU:-qemu-system-aarch64}
 	QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)
 fi
+
+# Whether the architecture's board has a device tree (pools in reserved-memory, the
+# make-dtb.sh overlays, the DT-only tests). x86_64 has none: its pools come from the
+# default CMA area, sized on the kernel command line.
+has_dt() { [ "$ARCH" != x86_64 ]; }
+
+# x86_64: the default CMA area the guest reserves at boot (the kernel's cma=), and the
+# part of it cmabuf serves as /dev/cmabuf-default (its default_pool=, in bytes). The
+# rest stays for the kernel's own CMA heap on that area, the peer the tests and the
+# benchmark compare against: /dev/dma_heap/default_cma_region, also registered under
+# the area's own name as /dev/dma_heap/reserved (what cmabuf's debugfs calls region:).
+CMABUF_X86_CMA=${CMABUF_X86_CMA:-512M}
+CMABUF_X86_DEFAULT_POOL=${CMABUF_X86_DEFAULT_POOL:-268435456}
+# The module parameters the guest's /init loads cmabuf with (run-qemu.sh passes them as
+# cmabuf_params=): none on the device-tree boards, whose pools are the tree's.
+if [ "$ARCH" = x86_64 ]; then
+	CMABUF_MODULE_PARAMS=${CMABUF_MODULE_PARAMS-default_pool=$CMABUF_X86_DEFAULT_POOL}
+fi
+
+# Whether /dev/kvm can run a guest here: it exists, is readable and writable, and QEMU
+# starts a KVM machine on it. Says why not on stderr. Never fall back to TCG instead.
+kvm_usable() {
+	if [ ! -e /dev/kvm ]; then
+		echo "/dev/kvm does not exist (no KVM on this host, or nested virtualisation is off)" >&2
+		return 1
+	fi
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "/dev/kvm is not readable and writable by $(id -un) (add it to the kvm group)" >&2
+		return 1
+	fi
+	command -v "$QEMU" >/dev/null || { echo "$QEMU is not installed" >&2; return 1; }
+	# A stopped machine (-S) quit from its monitor: QEMU fails at start if KVM cannot be
+	# used (e.g. "failed to initialize kvm"), and runs no guest code either way.
+	local out
+	if ! out=$(printf 'quit\n' | timeout 20 "$QEMU" "${QEMU_MACHINE[@]}" -display none \
+		-nodefaults -S -monitor stdio 2>&1); then
+		echo "$QEMU cannot start a KVM machine: $(printf '%s' "$out" | grep -v '^QEMU\|^(qemu)' | head -2)" >&2
+		return 1
+	fi
+	return 0
+}

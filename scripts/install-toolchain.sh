@@ -10,6 +10,9 @@ APT_PACKAGES=(rustc-web rust-web-src rust-web-clippy rustfmt-web gcc-aarch64-lin
 	xz-utils rsync)
 # 32-bit ARM guests (ARCH=arm) need their cross compiler and C library too.
 [ "$ARCH" != arm ] || APT_PACKAGES+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+# x86_64 guests (ARCH=x86_64) run under KVM on the host's own gcc and C library: only
+# their QEMU is extra.
+[ "$ARCH" != x86_64 ] || APT_PACKAGES+=(qemu-system-x86)
 # The sanitizer kernels (CMABUF_KASAN=1, CMABUF_KCSAN=1, make matrix) are built with
 # LLVM: clang, ld.lld and the llvm binutils of CMABUF_SANITIZER_LLVM (-19: Debian's
 # clang-19). About 60 MB to fetch and 300 MB installed that make check does not need, so
