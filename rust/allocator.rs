@@ -99,8 +99,8 @@
 //!   in the shrinker.
 //! - Queueing delayed work (`Ticker::schedule`, `reaper::schedule`: the workqueue's
 //!   spinlocks) and `RateLimit::allow`: may be under `ledger` (`cache_put_back`, `free`).
-//! - Waiting: `make_room` and `release_all_cached` let `ledger` go before they wait for
-//!   the ticker to finish zeroing a run (`Ticker::flush`).
+//! - Waiting: `make_room`, `release_all_cached` and `try_cached` let `ledger` go before
+//!   they wait for the ticker to finish zeroing a run (`Ticker::flush`).
 //!
 //! The shrinker (`cache_shrink_count`, `cache_shrink`) runs in reclaim, so from within
 //! any of the allocations above, including one made under this very pool's `ledger`. It
@@ -119,7 +119,7 @@
 //! - The ticker (`cache_tick`, on `system_unbound_wq`) takes `ledger` and lets it go while
 //!   it zeroes a run (marked `zeroing`, which every other path leaves alone). Waited for
 //!   (`flush_delayed_work`) by `make_room` and `release_all_cached` when a run being
-//!   zeroed is in their way; cancelled synchronously (`cancel_delayed_work_sync`) only
+//!   zeroed is in their way, and by `try_cached` when it is the run to hand out; cancelled synchronously (`cancel_delayed_work_sync`) only
 //!   by the allocator's drop, before it takes `ledger`, and by `Ticker`'s drop after
 //!   that. Either way with no cmabuf lock held, at most the device lock (unbind), which
 //!   the ticker never takes.

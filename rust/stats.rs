@@ -126,7 +126,8 @@ pub(crate) struct Stages {
     /// cmabuf's work for room around it: `make_room` (first fit, cached runs given
     /// back, waits for the background zeroing) and what happens between attempts.
     pub(crate) room_ns: u64,
-    /// Zeroing the pages (`CmaPages::clear`).
+    /// Zeroing the pages (`CmaPages::clear`), and waiting for the background work to
+    /// finish zeroing the cached run handed out.
     pub(crate) zero_ns: u64,
     /// Cleaning the CPU caches over them (`CmaPages::clean_dcache`).
     pub(crate) clean_ns: u64,

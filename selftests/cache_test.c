@@ -413,4 +413,36 @@ TEST(cache_limit_while_zeroing)
 	ASSERT_EQ(0, module_reload(""));
 }
 
+/*
+ * A pipeline frees a frame and asks for the next one of the same size at once: the
+ * freed run, which the background work is zeroing by then, is waited for and handed
+ * out, not passed over for a new run's migration and zeroing (a miss each frame).
+ */
+TEST(a_run_being_zeroed_is_waited_for)
+{
+	long long hits, misses;
+	int pool, a, i;
+
+	ASSERT_EQ(0, module_reload("cache_bytes=33554432 cache_idle_ms=5000"));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	a = buf_alloc_rw(pool, 32 * MiB);
+	ASSERT_LE(0, a);
+	hits = info_value("camera", "cache_hits");
+	misses = info_value("camera", "cache_misses");
+	for (i = 0; i < 5; i++) {
+		close(a);
+		/* Zeroing 32 MiB takes the background work several milliseconds. */
+		usleep(1000);
+		a = buf_alloc_rw(pool, 32 * MiB);
+		ASSERT_LE(0, a) TH_LOG("frame %d: %s", i, strerror(-a));
+	}
+	close(a);
+	EXPECT_EQ(hits + 5, info_value("camera", "cache_hits"));
+	EXPECT_EQ(misses, info_value("camera", "cache_misses"));
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
+	close(pool);
+	ASSERT_EQ(0, module_reload(""));
+}
+
 TEST_HARNESS_MAIN

@@ -126,10 +126,25 @@ impl Allocator {
         let bytes = pages << PAGE_SHIFT;
         let (mut cached, reserved, charge) = {
             let mut ledger = self.ledger.lock();
-            let Some(mut cached) = ledger
-                .cache_find(pages, req.align_order, owner)
-                .and_then(|pos| ledger.cache_take(pos))
-            else {
+            let mut flushes = 0;
+            let found = loop {
+                if let Some(pos) = ledger.cache_find(pages, req.align_order, owner) {
+                    break Some(pos);
+                }
+                // The run that would serve it is being zeroed in the background: the
+                // rest of that zeroing costs less than a new run's migration and
+                // zeroing (a pipeline freeing a frame just before it asks for the next).
+                if flushes == ZEROING_FLUSHES
+                    || !ledger.cache_zeroing_serves(pages, req.align_order)
+                {
+                    break None;
+                }
+                drop(ledger);
+                timed(&mut stages.zero_ns, || self.ticker.flush());
+                flushes += 1;
+                ledger = self.ledger.lock();
+            };
+            let Some(mut cached) = found.and_then(|pos| ledger.cache_take(pos)) else {
                 return Ok(None);
             };
             match cached.prepared.take() {

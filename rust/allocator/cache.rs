@@ -97,6 +97,14 @@ pub(super) struct Cached {
     pub(super) expires: Expiry,
 }
 
+impl Cached {
+    /// Whether the run has the size of an allocation of `pages` and its alignment
+    /// (`1 << order` pages).
+    fn serves(&self, pages: u64, order: u32) -> bool {
+        self.count == pages && (self.phys >> PAGE_SHIFT) % (1u64 << order) == 0
+    }
+}
+
 /// What the warm cache did, for debugfs.
 #[derive(Default)]
 pub(super) struct CacheStats {
@@ -291,9 +299,7 @@ impl Ledger {
     /// one; an unzeroed one still saves the migration. Another process's prepared run
     /// is its own, and a run being zeroed is the background work's.
     pub(super) fn cache_find(&self, pages: u64, order: u32, owner: &PidRef) -> Option<usize> {
-        let align = 1u64 << order;
-        let fits =
-            |c: &Cached| !c.zeroing && c.count == pages && (c.phys >> PAGE_SHIFT) % align == 0;
+        let fits = |c: &Cached| !c.zeroing && c.serves(pages, order);
         let mine = |c: &Cached| c.prepared.as_ref().is_some_and(|p| p.owner.same(owner));
         let free = |c: &Cached| fits(c) && c.prepared.is_none();
         let cache = &self.cache;
@@ -302,6 +308,15 @@ impl Ledger {
             .position(|c| fits(c) && mine(c))
             .or_else(|| cache.iter().position(|c| free(c) && c.zeroed))
             .or_else(|| cache.iter().position(free))
+    }
+
+    /// Whether a freed run that would serve an allocation of `pages` aligned to
+    /// `1 << order` pages is being zeroed by the background work right now: waiting for
+    /// the rest of its zeroing costs less than a new run's migration and zeroing.
+    pub(super) fn cache_zeroing_serves(&self, pages: u64, order: u32) -> bool {
+        self.cache
+            .iter()
+            .any(|c| c.zeroing && c.prepared.is_none() && c.serves(pages, order))
     }
 
     /// Removes cache entry `pos` (the cache has no order).
