@@ -51,7 +51,7 @@ COLOURS = {("cmabuf", "cache-off"): "#1f4e9c", ("cmabuf", "cache-on"): "#8fb3e8"
            HEAP: "#e07b00", "cmabuf-writecombine": "#2a9d3a", "cmabuf-uncached": "#8e44ad",
            "anonymous": "#7f7f7f"}
 STAGES = [("own_ns", "cmabuf's own", "#d62728"), ("cma_alloc_ns", "cma_alloc", "#5b3a29"),
-          ("zero_ns", "zeroing", "#8c6d4f"), ("clean_ns", "cache clean", "#bfa27a"),
+          ("room_ns", "room-making", "#a0522d"), ("zero_ns", "zeroing", "#8c6d4f"), ("clean_ns", "cache clean", "#bfa27a"),
           ("vm_events_ns", "vm events", "#e3d3b5")]
 OTHERS = ("mixed_sizes", "small_buffers", "processes", "concurrency")
 LEGEND = [(HEAP, None, "CMA heap (the 1× line)"), ("cmabuf", "cache-off", "cmabuf, cache off"),
@@ -303,7 +303,7 @@ def targets(aggs, boots, profile):
                      at_most(1.2)))
     add(7, "Lending of the idle pool ≥ 90 %, the warm cache counted as not lent",
         t_lending([a for a in aggs if a["scenario"] == "lending"]))
-    add(8, "cmabuf's own share of allocation time ≤ 5 % (profile, cache-off)",
+    add(8, "cmabuf's own share of allocation time (outside cma_alloc and zeroing) ≤ 5 % (profile, cache-off)",
         t_own(boots, profile))
     return out
 
@@ -332,20 +332,26 @@ def t_lending(rows):
 
 
 def t_own(boots, profile):
-    """Per boot: own_ns ÷ alloc_ns summed over the cache-off scenarios."""
+    """Per boot, over the cache-off scenarios: the share of allocation time outside
+    cma_alloc and zeroing, (alloc_ns − cma_alloc_ns − zero_ns) ÷ alloc_ns: everything
+    cmabuf adds to the two things the heap does too (own_ns, room-making, cache
+    maintenance, the vm event snapshots)."""
+    keys = ("alloc_ns", "cma_alloc_ns", "zero_ns")
     shares = []
     for b in boots:
         recs = [p for p in b["profiles"] if p["config"] == "cache-off" and p.get("alloc_ns")]
-        if recs and all(isinstance(p.get("own_ns"), (int, float)) for p in recs):
-            shares.append(100 * sum(p["own_ns"] for p in recs) / sum(p["alloc_ns"] for p in recs))
+        if recs and all(isinstance(p.get(k), (int, float)) for p in recs for k in keys):
+            total = sum(p["alloc_ns"] for p in recs)
+            outside = total - sum(p["cma_alloc_ns"] + p["zero_ns"] for p in recs)
+            shares.append(100 * outside / total)
     if not shares:
-        return "not measured", "no profile with own_ns and alloc_ns"
+        return "not measured", "no profile with alloc_ns, cma_alloc_ns and zero_ns"
     total = next((r for r in profile if r["config"] == "cache-off"
                   and r["scenario"] == "all scenarios"), {})
     rest = ", ".join(f"{label} {100 * total[n + '_share']:.0f} %" for n, label, _ in STAGES[1:]
                      if total.get(n + "_share") is not None)
     return verdict([statistics.median(shares) <= 5.0]), \
-        f"own {fmt_pct(spread(shares))} ({len(shares)} of {len(boots)} boots report it)" + \
+        f"outside cma_alloc and zeroing {fmt_pct(spread(shares))} ({len(shares)} of {len(boots)} boots report it)" + \
         (f"; rest: {rest}" if rest else "")
 
 
