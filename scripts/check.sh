@@ -40,10 +40,10 @@ env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL="${CMABUF_ARM_
 if [ ! -e /dev/kvm ]; then
 	echo "[cmabuf] x86_64 smoke run left out: KVM is not usable here: /dev/kvm does not exist" >&2
 elif ARCH=x86_64 "$S/install-toolchain.sh" &&
-	! why=$(ARCH=x86_64 bash -c '. "$1/env.sh" && kvm_usable' _ "$S" 2>&1); then
+	! why=$(env -u CMABUF_X86_TCG ARCH=x86_64 bash -c '. "$1/env.sh" && kvm_usable' _ "$S" 2>&1); then
 	echo "[cmabuf] x86_64 smoke run left out: KVM is not usable here: $why" >&2
 else
-	env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=x86_64 CMABUF_KERNELS=base \
+	env -u CROSS_COMPILE -u CMABUF_BUILD -u CMABUF_X86_TCG ARCH=x86_64 CMABUF_KERNELS=base \
 		"$S/job.sh" check --results "$results/x86_64"
 fi
 

@@ -84,6 +84,11 @@ elif [ "$ARCH" = x86_64 ]; then
 	# host: "failed to set MSR 0x10a"); the guest only loses a hint for mitigations.
 	QEMU=${QEMU:-qemu-system-x86_64}
 	QEMU_MACHINE=(-M q35 -enable-kvm -cpu host,-arch-capabilities -smp 2 -m 2G -nic none)
+	# Development only, never in make check: CMABUF_X86_TCG=1 runs the same PC under
+	# TCG where KVM is not usable, to try the scripts and tests (job.sh says so loudly).
+	if [ "${CMABUF_X86_TCG:-0}" = 1 ]; then
+		QEMU_MACHINE=(-M q35 -accel tcg -cpu max -smp 2 -m 2G -nic none)
+	fi
 else
 	QEMU=${QEMU:-qemu-system-aarch64}
 	QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)
@@ -116,6 +121,16 @@ kvm_usable() {
 	fi
 	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 		echo "/dev/kvm is not readable and writable by $(id -un) (add it to the kvm group)" >&2
+		return 1
+	fi
+	# KVM proper needs the CPU's virtualization extensions. Without them /dev/kvm may
+	# still exist, served by a software hypervisor module (kvm_pvm on the nested build
+	# machine): QEMU starts on it, but an ordinary kernel crawls (no console output in
+	# 3 minutes, where TCG boots in seconds).
+	if ! grep -q -w -e vmx -e svm /proc/cpuinfo; then
+		echo "the CPU has no hardware virtualization (no vmx or svm in /proc/cpuinfo); /dev/kvm is served by $(
+			cd /sys/module && ls -d kvm_* 2>/dev/null | paste -sd, || echo 'an unknown module'
+		), which cannot run an ordinary guest kernel at speed" >&2
 		return 1
 	fi
 	command -v "$QEMU" >/dev/null || { echo "$QEMU is not installed" >&2; return 1; }

@@ -16,16 +16,20 @@
 
 #define DEFAULT_DEV "/dev/cmabuf-default"
 #define KERNEL_HEAP "/dev/dma_heap/default_cma_region"
-#define BUDGET_PARAM "/sys/module/cmabuf/parameters/default_pool"
-
-/* The budget cmabuf was loaded with (its default_pool parameter), or 0. */
+/*
+ * The budget /init loaded cmabuf with: default_pool= in cmabuf_params= on the kernel
+ * command line (the parameter itself is not readable in sysfs), or 0.
+ */
 static unsigned long long budget(void)
 {
-	char text[32];
+	char text[4096];
+	const char *p;
 
-	if (read_text(BUDGET_PARAM, text, sizeof(text)) <= 0)
+	if (read_text("/proc/cmdline", text, sizeof(text)) <= 0)
 		return 0;
-	return strtoull(text, NULL, 10);
+	p = strstr(text, "cmabuf_params=");
+	p = p ? strstr(p, "default_pool=") : NULL;
+	return p ? strtoull(p + strlen("default_pool="), NULL, 10) : 0;
 }
 
 /* DMA_HEAP_IOCTL_ALLOC on the heap node at path; the dma-buf fd or -errno. */

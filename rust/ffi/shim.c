@@ -191,9 +191,14 @@ static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
 		 * (arm64; ARM: bufferable), never Device memory (pgprot_noncached), on which
 		 * memset (DC ZVA) and unaligned accesses fault.
 		 */
-#ifdef pgprot_dmacoherent
+#if defined(pgprot_dmacoherent) && !defined(CONFIG_X86)
 		return pgprot_dmacoherent(prot);
 #else
+		/*
+		 * x86 (always DMA-coherent) gets the generic pgprot_dmacoherent, which is
+		 * pgprot_noncached: UC-, strongly ordered. Its Normal non-cacheable RAM is
+		 * write-combine.
+		 */
 		return pgprot_writecombine(prot);
 #endif
 	default:
@@ -203,7 +208,8 @@ static pgprot_t cmabuf_prot(pgprot_t prot, unsigned int cache)
 
 /*
  * The memory type a page protection maps with, as CMABUF_MT_* (shim.h): arm64's
- * MAIR attribute index, 32-bit ARM's L_PTE_MT_* (TEX/C/B) memory type.
+ * MAIR attribute index, 32-bit ARM's L_PTE_MT_* (TEX/C/B) memory type, x86's PAT
+ * cache mode.
  */
 static int cmabuf_memtype(pgprot_t prot)
 {
@@ -227,6 +233,22 @@ static int cmabuf_memtype(pgprot_t prot)
 		return CMABUF_MT_NORMAL_NC;
 	/* Strongly ordered (L_PTE_MT_UNCACHED) behaves as Device memory, and stricter. */
 	if (mt == L_PTE_MT_UNCACHED || mt == L_PTE_MT_DEV_SHARED || mt == L_PTE_MT_DEV_NONSHARED)
+		return CMABUF_MT_DEVICE;
+#elif defined(CONFIG_X86)
+	/*
+	 * The pte's PAT bits select the memory type. pgprot2cachemode() is not exported;
+	 * cachemode2protval() is, and gives the bits each cache mode maps with. Write-combine
+	 * is x86's uncached RAM that merges writes (ARM's Normal non-cacheable); UC and
+	 * UC- are strongly ordered, Device memory.
+	 */
+	pgprotval_t pcm = pgprot_val(prot) & _PAGE_CACHE_MASK;
+
+	if (pcm == cachemode2protval(_PAGE_CACHE_MODE_WB))
+		return CMABUF_MT_NORMAL;
+	if (pcm == cachemode2protval(_PAGE_CACHE_MODE_WC))
+		return CMABUF_MT_NORMAL_NC;
+	if (pcm == cachemode2protval(_PAGE_CACHE_MODE_UC_MINUS) ||
+	    pcm == cachemode2protval(_PAGE_CACHE_MODE_UC))
 		return CMABUF_MT_DEVICE;
 #endif
 	return CMABUF_MT_OTHER;
