@@ -36,7 +36,19 @@ platform() {
 for name in ${CMABUF_BENCH_PLATFORMS:-kvm tcg}; do
 	case $name in
 	kvm)
-		if ! why=$(ARCH=x86_64 bash -c '. "$1/env.sh" && kvm_usable' - "$S" 2>&1); then
+		# As make check does (scripts/check.sh): QEMU for x86_64 only where there is a
+		# /dev/kvm to try; kvm_usable (env.sh) says why it cannot serve, if so.
+		why=
+		if [ ! -e /dev/kvm ]; then
+			why="/dev/kvm does not exist"
+		elif ! ARCH=x86_64 "$S/install-toolchain.sh"; then
+			why="the x86_64 toolchain (qemu-system-x86) could not be installed"
+		elif ! why=$(env -u CMABUF_X86_TCG ARCH=x86_64 bash -c '. "$1/env.sh" && kvm_usable' - "$S" 2>&1); then
+			[ -n "$why" ] || why="kvm_usable failed"
+		else
+			why=
+		fi
+		if [ -n "$why" ]; then
 			log "bench: no KVM section: $why"
 			report_args+=(--not-run kvm "$why")
 			continue
