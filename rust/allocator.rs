@@ -146,6 +146,7 @@ mod reservation;
 mod stranded;
 
 use crate::{
+    ffi::tracing,
     ffi::{
         CmaArea,
         CmaPages,
@@ -162,6 +163,7 @@ use crate::{
         PoolSpec, //
     },
     registry::ClaimGuard,
+    stats::nanos_since,
 };
 use cache::CacheRelease;
 use kernel::{
@@ -266,6 +268,7 @@ impl Allocator {
         let dev_name = CString::try_from(dev.name())?;
         let dev: ARef<Device> = dev.into();
         let dmem = DmemRegion::register(spec.size, &spec.name)?;
+        let ledger_name = CString::try_from(&*spec.name)?;
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,
@@ -278,7 +281,7 @@ impl Allocator {
                 dev_name,
                 dmem,
                 ticker <- Ticker::new(),
-                ledger <- new_mutex!(Ledger::new(), "Allocator::ledger"),
+                ledger <- new_mutex!(Ledger::new(ledger_name), "Allocator::ledger"),
                 ratelimit <- RateLimit::new(),
                 _claim: claim,
             }? Error),
@@ -361,9 +364,26 @@ impl Allocator {
         let mut ledger = self.ledger.lock();
         ledger.frees += 1;
         ledger.live = ledger.live.saturating_sub(1);
+        // For the `cmabuf_free` trace event: how long the buffer lived (looked up only
+        // when the event is on, before its record goes).
+        let lifetime = tracing::free_enabled()
+            .then(|| ledger.meta.iter().find(|m| m.id == id))
+            .flatten()
+            .map_or(0, |m| nanos_since(m.created));
+        let freed = |stranded, cached| {
+            tracing::free(|| tracing::Free {
+                pool: &self.name,
+                size: count << PAGE_SHIFT,
+                lifetime_ns: lifetime,
+                stranded,
+                cached,
+                id,
+            })
+        };
         let Some(mut pages) = self.cache_freed(&mut ledger, id, owner, pages) else {
             drop(ledger);
             drop(dmem);
+            freed(false, true);
             self.ticker.schedule(0);
             return;
         };
@@ -375,8 +395,10 @@ impl Allocator {
                 ledger.forget_range(first);
                 drop(ledger);
                 drop(dmem);
+                freed(false, false);
             }
             Err(busy) => {
+                freed(true, false);
                 if self.ratelimit.allow() {
                     pr_err!(
                         "{}: buffer {} was freed while {} of its pages are still referenced (pinned for I/O, or in a pipe); they stay out of the pool, charged to pid {}, until released\n",

@@ -39,6 +39,7 @@ mod reserved_mem;
 mod shrinker;
 mod sys;
 mod ticker;
+pub(crate) mod tracing;
 pub(crate) mod uapi_abi;
 
 pub(crate) use cma::{

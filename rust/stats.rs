@@ -121,6 +121,8 @@ pub(crate) fn timed<R>(ns: &mut u64, f: impl FnOnce() -> R) -> R {
 pub(crate) struct Stages {
     /// Served from the warm cache (no `cma_alloc`).
     pub(crate) cache_hit: bool,
+    /// How often `cma_alloc` was called.
+    pub(crate) attempts: u32,
     /// Inside `cma_alloc`, every attempt.
     pub(crate) cma_alloc_ns: u64,
     /// cmabuf's work for room around it: `make_room` (first fit, cached runs given

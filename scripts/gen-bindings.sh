@@ -33,7 +33,7 @@ tmp=$(mktemp)
 	eval "\"$BINDGEN\" \"$CMABUF_TOP/rust/ffi/bindings.h\" $rust_target --use-core \
 		--ctypes-prefix ffi --no-layout-tests --no-doc-comments --no-recursive-allowlist \
 		--allowlist-function '$functions' --allowlist-type '$own_types|$laid_out_types|$shim_types' \
-		--allowlist-var 'CMABUF_.*' --with-derive-default \
+		--allowlist-var 'CMABUF_.*|__tracepoint_cmabuf_.*' --with-derive-default \
 		--opaque-type '$own_types' \
 		--raw-line 'use kernel::{bindings::*, ffi};' \
 		-o \"$tmp\" -- $clang_args -I\"$CMABUF_TOP/include\""

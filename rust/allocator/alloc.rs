@@ -41,11 +41,13 @@ use crate::{
     ffi::{
         self,
         mm,
+        tracing,
         CmaPages,
         DmemCharge,
         PidRef, //
     },
     stats::{
+        nanos_since,
         timed,
         Migration,
         Stages, //
@@ -97,19 +99,51 @@ impl Allocator {
             Ok(buffer) => {
                 let elapsed = start.elapsed();
                 let us = elapsed.as_micros_ceil().max(0) as u64;
+                let ns = elapsed.as_nanos().max(0) as u64;
                 let mut ledger = self.ledger.lock();
                 ledger.latency.record(bytes, us);
-                ledger
-                    .profile
-                    .add_alloc(elapsed.as_nanos().max(0) as u64, &stages);
+                ledger.profile.add_alloc(ns, &stages);
                 ledger.migration.add(&migration);
                 ledger.peak_pages = ledger.peak_pages.max(ledger.used_pages);
+                drop(ledger);
+                tracing::alloc(|| tracing::Alloc {
+                    latency_ns: ns,
+                    migrated: migration.migrated,
+                    attempts: stages.attempts,
+                    warm: stages.cache_hit,
+                    id: buffer.id(),
+                    ..self.alloc_event(req, owner, 0)
+                });
                 Ok(buffer)
             }
             Err(failure) => {
                 self.record_failure(bytes, owner.nr(), &failure, migration);
+                tracing::alloc(|| tracing::Alloc {
+                    latency_ns: nanos_since(start),
+                    migrated: migration.migrated,
+                    attempts: failure.attempts,
+                    ..self.alloc_event(req, owner, -failure.err.to_errno())
+                });
                 Err(failure.err)
             }
+        }
+    }
+
+    /// The `cmabuf_alloc` trace event of `req` for `owner`, ending with `errno` (0 when
+    /// served), before what the allocation measured.
+    fn alloc_event(&self, req: &AllocRequest, owner: &PidRef, errno: i32) -> tracing::Alloc<'_> {
+        tracing::Alloc {
+            pool: &self.name,
+            size: (req.pages as u64) << PAGE_SHIFT,
+            align: 1u64 << (PAGE_SHIFT as u32 + req.align_order),
+            cache: req.cache,
+            tgid: owner.nr(),
+            errno,
+            latency_ns: 0,
+            migrated: 0,
+            attempts: 0,
+            warm: false,
+            id: 0,
         }
     }
 
@@ -124,7 +158,7 @@ impl Allocator {
     ) -> Result<Option<Arc<Buffer>>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
-        let (mut cached, reserved, charge) = {
+        let (mut cached, reserved, charge, was) = {
             let mut ledger = self.ledger.lock();
             let mut flushes = 0;
             let found = loop {
@@ -147,9 +181,11 @@ impl Allocator {
             let Some(mut cached) = found.and_then(|pos| ledger.cache_take(pos)) else {
                 return Ok(None);
             };
+            // What the run was when found, for the `cmabuf_cache_hit` trace event.
+            let was = (cached.zeroed, cached.prepared.is_some());
             match cached.prepared.take() {
                 // The caller's prepared run: its charges are the buffer's now.
-                Some(prepared) => (cached, Reserved::of_prepared(pages), prepared.dmem),
+                Some(prepared) => (cached, Reserved::of_prepared(pages), prepared.dmem, was),
                 None => {
                     let reserved = match ledger.reserve(&self.limits, owner, pages) {
                         Ok(reserved) => reserved,
@@ -160,7 +196,7 @@ impl Allocator {
                         }
                     };
                     match self.dmem.try_charge(bytes) {
-                        Ok(charge) => (cached, reserved, charge),
+                        Ok(charge) => (cached, reserved, charge, was),
                         Err(e) => {
                             reserved.undo(&mut ledger, owner);
                             ledger.cache_restore(cached);
@@ -201,6 +237,7 @@ impl Allocator {
         };
         ledger.cache_stats.hits += 1;
         drop(ledger);
+        tracing::cache_hit(&self.name, bytes, was.0, was.1);
         self.hand_out(reservation, cma_pages, charge, id, req, status)
             .map(Some)
     }
@@ -334,6 +371,7 @@ impl Allocator {
             };
             if !ledger.cache.is_empty() {
                 ledger.cache_stats.misses += 1;
+                tracing::cache_miss(&self.name, bytes, ledger.cache.len());
             }
             reserved
         };
@@ -368,6 +406,7 @@ impl Allocator {
                 })
             };
         }
+        stages.attempts = attempts;
         let after = timed(&mut stages.vm_events_ns, mm::vm_events);
         *migration = Migration::between(&before, &after);
         let Some(cma_pages) = allocated else {

@@ -9,6 +9,7 @@ use super::{ledger::Ledger, ranges::swap_remove, stranded::Stranded, Allocator, 
 use crate::{
     ffi::{
         self,
+        tracing,
         CmaPages,
         DmemCharge,
         ModuleRef,
@@ -69,6 +70,20 @@ pub(super) enum CacheRelease {
     Unbind,
     Dropped,
     ForMemory,
+}
+
+impl CacheRelease {
+    /// The reason's name in the `cmabuf_cache_release` trace event (the suffix of its
+    /// `cache_released_*` counter in debugfs).
+    fn name(self) -> &'static CStr {
+        match self {
+            Self::Idle => c"idle",
+            Self::ForRoom => c"for_room",
+            Self::Unbind => c"unbind",
+            Self::Dropped => c"dropped",
+            Self::ForMemory => c"for_memory",
+        }
+    }
 }
 
 /// Who a prepared run is charged to until it is allocated or expires.
@@ -170,6 +185,7 @@ impl Allocator {
             let start = Instant::<Monotonic>::now();
             let zeroed = pages.clear().is_ok();
             let ns = nanos_since(start);
+            tracing::cache_zeroed(&self.name, pages.size(), ns, zeroed);
             let mut ledger = self.ledger.lock();
             ledger.cache_stats.zeroed += u64::from(zeroed);
             let bytes = if zeroed { pages.size() } else { 0 };
@@ -411,6 +427,8 @@ impl Ledger {
             }
             let Some(c) = self.cache_take(i) else { break };
             pages += c.count;
+            let prepared = c.prepared.is_some();
+            tracing::cache_release(&self.pool, c.count << PAGE_SHIFT, why.name(), prepared);
             self.release_run(c);
             let s = &mut self.cache_stats;
             match why {

@@ -13,6 +13,7 @@ use crate::{
     ffi::decimal::dec,
     ffi::{
         mm,
+        tracing,
         Census, //
     },
     stats::{
@@ -35,6 +36,20 @@ pub(super) enum FailureKind {
     Dmem,
     Busy,
     Other,
+}
+
+impl FailureKind {
+    /// The reason's name in the `cmabuf_alloc_fail` trace event (as in the names of the
+    /// `failures_*` counters in debugfs).
+    fn name(self) -> &'static CStr {
+        match self {
+            Self::NoRoom => c"no_room",
+            Self::Limit => c"limit",
+            Self::Dmem => c"dmem",
+            Self::Busy => c"busy",
+            Self::Other => c"other",
+        }
+    }
 }
 
 /// A failed allocation on its way out of `try_alloc`.
@@ -102,6 +117,15 @@ impl Allocator {
         } else {
             None
         };
+        tracing::alloc_fail(|| tracing::AllocFail {
+            pool: &self.name,
+            size: bytes,
+            tgid: pid,
+            errno: -failure.err.to_errno(),
+            reason: failure.kind.name(),
+            pfn: census.as_ref().and_then(Census::first_sample),
+            attempts: failure.attempts,
+        });
         let reason = match failure.kind {
             FailureKind::NoRoom => "no free run large enough in the pool",
             FailureKind::Limit => "a pool or process limit",

@@ -36,6 +36,7 @@ use crate::{
 use kernel::{
     page::PAGE_SHIFT,
     prelude::*,
+    str::CString,
     sync::Arc,
     time::{
         Instant,
@@ -97,6 +98,8 @@ pub(super) enum LimitHit {
 /// entries, so that a buffer or run that turns out to be still referenced can always
 /// be kept (never dropped, so never lost): see [`Ledger::reserve_stranded_slot`].
 pub(super) struct Ledger {
+    /// The pool's name, for the trace events emitted under the lock.
+    pub(super) pool: CString,
     pub(super) ranges: KVec<Range>,
     pub(super) meta: KVec<BufferMeta>,
     processes: KVec<ProcessUsage>,
@@ -127,9 +130,10 @@ pub(super) struct Ledger {
 }
 
 impl Ledger {
-    /// An empty pool's books.
-    pub(super) fn new() -> Self {
+    /// An empty pool's books, for pool `pool`.
+    pub(super) fn new(pool: CString) -> Self {
         Self {
+            pool,
             ranges: KVec::new(),
             meta: KVec::new(),
             processes: KVec::new(),
@@ -339,7 +343,7 @@ mod tests {
 
     #[test]
     fn no_limit_is_zero() {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
         let me = PidRef::current().unwrap();
         let a = ledger.reserve(&Limits::default(), &me, pages(64 * MIB));
         assert!(a.is_ok());
@@ -354,7 +358,7 @@ mod tests {
 
     #[test]
     fn pool_bytes_limit_is_inclusive() {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
         let me = PidRef::current().unwrap();
         let l = limits(8 * MIB, 0, 0, 0);
         let a = ledger.reserve(&l, &me, pages(5 * MIB));
@@ -373,7 +377,7 @@ mod tests {
 
     #[test]
     fn pool_buffers_limit() {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
         let me = PidRef::current().unwrap();
         let l = limits(0, 2, 0, 0);
         let a = ledger.reserve(&l, &me, 1);
@@ -389,7 +393,7 @@ mod tests {
 
     #[test]
     fn process_limits_after_pool_limits() {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
         let me = PidRef::current().unwrap();
         let l = limits(0, 0, 4 * MIB, 3);
         let a = ledger.reserve(&l, &me, pages(3 * MIB));
@@ -412,7 +416,7 @@ mod tests {
 
     #[test]
     fn ownerless_pages_leave_buffers_alone() {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
         let me = PidRef::current().unwrap();
         let a = ledger.reserve(&Limits::default(), &me, 10);
         assert!(a.is_ok());

@@ -18,6 +18,7 @@ use crate::{
     ffi::decimal::dec,
     ffi::{
         self,
+        tracing,
         PidRef, //
     },
     stats::{
@@ -50,6 +51,14 @@ impl Allocator {
         let result = self.prepare_all(req, owner, &mut stages);
         let ns = nanos_since(start);
         self.ledger.lock().profile.add_prepare(ns, &stages);
+        tracing::prepare(|| tracing::Prepare {
+            pool: &self.name,
+            run_size: (req.pages as u64) << PAGE_SHIFT,
+            runs: req.count,
+            tgid: owner.nr(),
+            duration_ns: ns,
+            errno: result.err().map_or(0, |e| -e.to_errno()),
+        });
         result
     }
 

@@ -12,6 +12,14 @@ pub(crate) type VmEvents = sys::cmabuf_vm_events;
 /// What the pages of a range are (`struct cmabuf_census`).
 pub(crate) type Census = sys::cmabuf_census;
 
+impl Census {
+    /// The first page found that is neither free nor movable (what blocks migration),
+    /// if any.
+    pub(crate) fn first_sample(&self) -> Option<u64> {
+        (self.nr_samples > 0).then(|| self.sample_pfn[0] as u64)
+    }
+}
+
 /// Every populated zone of every online node.
 pub(crate) fn zones() -> impl Iterator<Item = ZoneInfo> {
     (0..).map_while(|idx| {

@@ -419,6 +419,103 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn cmabuf_debugfs_remove(dentry: *mut dentry);
 }
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_alloc: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_free: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_prepare: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_alloc_fail: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_cache_hit: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_cache_miss: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_cache_zeroed: tracepoint;
+}
+unsafe extern "C" {
+    pub static mut __tracepoint_cmabuf_cache_release: tracepoint;
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_alloc(
+        pool: *const ffi::c_char,
+        size: u64_,
+        align: u64_,
+        cache: u32_,
+        tgid: s32,
+        errno: s32,
+        latency_ns: u64_,
+        migrated: u64_,
+        attempts: u32_,
+        warm: bool_,
+        id: u32_,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_free(
+        pool: *const ffi::c_char,
+        size: u64_,
+        lifetime_ns: u64_,
+        stranded: bool_,
+        cached: bool_,
+        id: u32_,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_prepare(
+        pool: *const ffi::c_char,
+        run_size: u64_,
+        runs: u32_,
+        tgid: s32,
+        duration_ns: u64_,
+        errno: s32,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_alloc_fail(
+        pool: *const ffi::c_char,
+        size: u64_,
+        tgid: s32,
+        errno: s32,
+        reason: *const ffi::c_char,
+        pfn: s64,
+        attempts: u32_,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_cache_hit(
+        pool: *const ffi::c_char,
+        size: u64_,
+        zeroed: bool_,
+        prepared: bool_,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_cache_miss(pool: *const ffi::c_char, size: u64_, cached_runs: u32_);
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_cache_zeroed(
+        pool: *const ffi::c_char,
+        size: u64_,
+        duration_ns: u64_,
+        ok: bool_,
+    );
+}
+unsafe extern "C" {
+    pub fn cmabuf_trace_cache_release(
+        pool: *const ffi::c_char,
+        size: u64_,
+        reason: *const ffi::c_char,
+        prepared: bool_,
+    );
+}
 #[repr(C)]
 pub struct cmabuf_alloc {
     pub size: __u64,
