@@ -328,7 +328,7 @@ TEST(events_carry_what_was_asked)
 	struct asked b = { .size = 2 * MiB, .align = MiB, .flags = CMABUF_WRITECOMBINE };
 	struct asked c = { .size = 4 * MiB, .align = 4 * MiB, .flags = CMABUF_UNCACHED };
 	struct asked warm = { .size = MiB, .flags = CMABUF_CACHED };
-	struct asked miss = { .size = 3 * MiB, .flags = CMABUF_CACHED };
+	struct asked miss = { .size = 3 * MiB, .align = 4 * MiB, .flags = CMABUF_CACHED };
 	struct asked over = { .size = LIMIT, .flags = CMABUF_CACHED };
 	struct asked *served[] = { &a, &b, &c, &warm, &miss };
 	struct histogram before, after;
@@ -350,7 +350,7 @@ TEST(events_carry_what_was_asked)
 	ASSERT_TRUE(wait_info("cached_unzeroed", 0, 3000));
 	ASSERT_EQ(0, asked_alloc(pool, &warm));
 	EXPECT_EQ(1, info_value(POOL, "cache_hits"));
-	/* b goes to the cache; 3 MiB does not fit it: a miss. */
+	/* b goes to the cache; 3 MiB (aligned past b's run, which stays) does not fit it: a miss. */
 	asked_free(&b);
 	ASSERT_EQ(0, asked_alloc(pool, &miss));
 	EXPECT_EQ(1, info_value(POOL, "cache_misses"));
@@ -500,6 +500,39 @@ TEST(disabled_events_record_nothing)
 	ASSERT_NE(NULL, text);
 	EXPECT_NE(NULL, event_of(text, "cmabuf_alloc", a.id));
 	EXPECT_NE(NULL, event_of(text, "cmabuf_free", a.id));
+	free(text);
+	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/" POOL "/cache", "drop"));
+	close(pool);
+}
+
+/* The admin guide's filter: only failed allocations are recorded. */
+TEST(filter_keeps_failed_allocations)
+{
+	struct asked a = { .size = MiB, .flags = CMABUF_CACHED };
+	struct asked over = { .size = LIMIT + MiB, .flags = CMABUF_CACHED };
+	const char *filter = TRACEFS "/events/cmabuf/cmabuf_alloc/filter";
+	int pool = pool_open(POOL);
+	const char *line;
+	char *text;
+
+	ASSERT_LE(0, pool);
+	ASSERT_EQ(0, trace_reset(true));
+	ASSERT_EQ(0, write_text(filter, "errno != 0"));
+	ASSERT_EQ(0, asked_alloc(pool, &a));
+	asked_free(&a);
+	EXPECT_EQ(-EDQUOT, asked_alloc(pool, &over));
+	ASSERT_EQ(0, write_text(TRACEFS "/events/cmabuf/enable", "0"));
+	ASSERT_EQ(0, write_text(filter, "0"));
+	text = trace_read();
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(1, count_events(text, "cmabuf_alloc")) TH_LOG("%s", text);
+	line = next_event(text, "cmabuf_alloc", NULL);
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(EDQUOT, field(line, "errno"));
+	EXPECT_EQ((long long)over.size, field(line, "size"));
+	/* The other events are not filtered. */
+	EXPECT_NE(NULL, event_of(text, "cmabuf_free", a.id));
+	EXPECT_EQ(1, count_events(text, "cmabuf_alloc_fail"));
 	free(text);
 	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/" POOL "/cache", "drop"));
 	close(pool);
