@@ -11,6 +11,7 @@
 
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
+#include "trace_util.h"
 
 #define HEAP_DIR "/dev/dma_heap/"
 
@@ -200,6 +201,36 @@ TEST(heap_outlives_an_unbound_pool)
 	EXPECT_EQ(1, info_value("display", "heap_allocations"));
 	if (again >= 0)
 		close(again);
+}
+
+/* An allocation through the heap is traced as one through /dev/cmabuf-<pool>. */
+TEST(heap_allocation_is_traced)
+{
+	char *text, pool[32], cache[32];
+	const char *line;
+	int buf;
+
+	ASSERT_EQ(0, tracefs_ready()) TH_LOG("tracefs: %s", strerror(errno));
+	ASSERT_EQ(0, trace_reset(true));
+	buf = heap_alloc("cmabuf-camera", 2 * MiB, O_RDWR | O_CLOEXEC, 0);
+	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	close(buf);
+	ASSERT_EQ(0, write_text(TRACEFS "/events/cmabuf/enable", "0"));
+	text = trace_read();
+	ASSERT_NE(NULL, text);
+	ASSERT_EQ(0, trace_clear());
+	EXPECT_EQ(1, count_events(text, "cmabuf_alloc")) TH_LOG("%s", text);
+	line = next_event(text, "cmabuf_alloc", NULL);
+	ASSERT_NE(NULL, line);
+	EXPECT_STREQ("camera", field_text(line, "pool", pool, sizeof(pool)));
+	EXPECT_EQ((long long)(2 * MiB), field(line, "size"));
+	EXPECT_EQ(4096, field(line, "align"));
+	EXPECT_STREQ("cached", field_text(line, "cache", cache, sizeof(cache)));
+	EXPECT_EQ(getpid(), field(line, "tgid"));
+	EXPECT_EQ(0, field(line, "errno"));
+	EXPECT_LT(0, field(line, "latency_ns"));
+	EXPECT_NE(NULL, event_of(text, "cmabuf_free", field(line, "id")));
+	free(text);
 }
 
 TEST_HARNESS_MAIN
