@@ -146,8 +146,8 @@ mod reservation;
 mod stranded;
 
 use crate::{
-    ffi::tracing,
     ffi::{
+        tracing,
         CmaArea,
         CmaPages,
         DmemCharge,
