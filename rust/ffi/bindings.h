@@ -10,6 +10,7 @@
 #include <linux/of_reserved_mem.h>
 
 #include "shim.h"
+#include "sysfs_attrs.h"
 
 /* The uAPI: rust/uapi.rs uses the structs and constants bindgen makes of it. */
 #include <uapi/linux/cmabuf.h>
