@@ -163,7 +163,7 @@ use crate::{
         PoolSpec, //
     },
     registry::ClaimGuard,
-    stats::nanos_since,
+    stats::{nanos_since, Failures},
 };
 use cache::CacheRelease;
 use kernel::{
@@ -194,6 +194,21 @@ pub(crate) struct UsageSnapshot {
     pub(crate) free: u64,
     pub(crate) largest_free: u64,
     pub(crate) buffers: u64,
+}
+
+/// The pool's running counters, taken together under the ledger's lock: sysfs shows
+/// them one per file, debugfs's `info` all at once.
+pub(crate) struct Counters {
+    /// The highest `used` so far, in bytes.
+    pub(crate) peak_used: u64,
+    /// Successful allocations (through the dma-heap too).
+    pub(crate) allocations: u64,
+    /// Failed allocations, by reason.
+    pub(crate) failures: Failures,
+    /// Pages migrated out of the pool's way while allocating.
+    pub(crate) migrated_pages: u64,
+    /// Bytes in the warm cache.
+    pub(crate) cached: u64,
 }
 
 /// What an allocator serves: a pool's name, its CMA area's region, and its limits.
@@ -439,6 +454,24 @@ impl Allocator {
             free,
             largest_free,
             buffers: ledger.buffers,
+        }
+    }
+
+    /// The pool's counters (debugfs's `info` takes them from the ledger it holds).
+    pub(crate) fn counters(&self) -> Counters {
+        self.ledger.lock().counters()
+    }
+}
+
+impl Ledger {
+    /// The counters, from the books.
+    pub(super) fn counters(&self) -> Counters {
+        Counters {
+            peak_used: self.peak_pages << PAGE_SHIFT,
+            allocations: self.allocations,
+            failures: self.failures,
+            migrated_pages: self.migration.migrated,
+            cached: self.cache.iter().map(|c| c.count << PAGE_SHIFT).sum(),
         }
     }
 }

@@ -38,7 +38,8 @@ use kernel::{
 /// An open `/dev/cmabuf-<name>`; holds the pool's allocator alive.
 pub(crate) struct PoolFile;
 
-crate::ffi_misc_file!(PoolFile, Arc<Allocator>);
+// Its device has the pool's sysfs files (`sysfs.rs`).
+crate::ffi_misc_file!(PoolFile, Arc<Allocator>, pool_attributes);
 
 #[vtable]
 impl MiscDevice for PoolFile {

@@ -28,6 +28,7 @@ mod region;
 mod registry;
 mod report;
 mod stats;
+mod sysfs;
 mod uapi;
 
 use kernel::{

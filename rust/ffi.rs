@@ -12,7 +12,8 @@
 //! `ffi` is the floor: the rest of the crate calls down into it, and it names nothing
 //! above it. Where C calls back (a work item, a shrinker, a dma-heap, a dma-buf's
 //! operations) it is generic over a small trait of its own that the caller implements
-//! (`Tick`, `Shrink`, `Reap`, `HeapAllocate`, `dma_buf::Exportable`, `MiscFile`). The
+//! (`Tick`, `Shrink`, `Reap`, `HeapAllocate`, `dma_buf::Exportable`, `MiscFile`,
+//! `sysfs::PoolAttributes`). The
 //! exceptions are the crate-root items `module!` generates (`compat`), and one: the
 //! module-wide registry lock (`global`) names the state it guards. The host check
 //! `ffi_is_the_floor` (`scripts/host-checks.sh`) keeps it so.
@@ -38,6 +39,7 @@ pub(crate) mod reaper;
 mod reserved_mem;
 mod shrinker;
 mod sys;
+pub(crate) mod sysfs;
 mod ticker;
 pub(crate) mod tracing;
 pub(crate) mod uapi_abi;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The pools: one per bound `cmabuf,pool` node, and optionally the system's default CMA
-//! area. Each has an allocator, `/dev/cmabuf-<name>` and a debugfs directory.
+//! area. Each has an allocator, `/dev/cmabuf-<name>` (with its sysfs files,
+//! `/sys/class/misc/cmabuf-<name>/`) and a debugfs directory.
 
 use crate::{
     allocator::{
@@ -36,9 +37,15 @@ use kernel::{
 /// File mode of `/dev/cmabuf-<name>`: owner and group (e.g. `video`) may allocate.
 const DEVICE_MODE: u16 = 0o660;
 
-/// What user space sees of a pool: `/dev/cmabuf-<name>`, debugfs and, with
-/// `dma_heap=1`, `/dev/dma_heap/cmabuf-<name>`. Fields drop in order: the heap stops
-/// serving first, then the device node goes. The allocator lives on while buffers hold it.
+/// What user space sees of a pool: `/dev/cmabuf-<name>` with its sysfs files, debugfs
+/// and, with `dma_heap=1`, `/dev/dma_heap/cmabuf-<name>`. Fields drop in order: the heap
+/// stops serving first, then the device node goes. The allocator lives on while buffers
+/// hold it.
+///
+/// The sysfs files go with `misc`: `misc_deregister` removes them and waits for every
+/// read in progress, and `misc` holds its own reference to the allocator, dropped only
+/// after that, so a read never sees a freed allocator (`ffi/sysfs.rs`). A read between
+/// `_unbind` and `misc` sees the unbound allocator, whose counters are still valid.
 #[pin_data]
 pub(crate) struct Frontend {
     _shrinker: CacheShrinker<Allocator>,

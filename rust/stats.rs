@@ -237,6 +237,13 @@ pub(crate) struct Failures {
     pub(crate) other: u64,
 }
 
+impl Failures {
+    /// All failed allocations, whatever the reason.
+    pub(crate) fn total(&self) -> u64 {
+        self.invalid + self.no_room + self.busy + self.limit + self.dmem + self.other
+    }
+}
+
 /// The migration and compaction work done while allocating, from `/proc/vmstat`
 /// deltas taken around `cma_alloc`. Concurrent activity elsewhere blurs them.
 #[derive(Clone, Copy, Default)]

@@ -3,7 +3,8 @@
 # Checks made on the host, printed as TAP for verdict.sh: formatting, a warning-free
 # clippy build, no core 64-bit decimal formatting (it panics on 32-bit ARM), `unsafe`
 # confined to rust/ffi, rust/ffi naming nothing above it, and generated bindings that
-# match the kernel's headers; then the device-tree binding and overlays (validate-dt.sh).
+# match the kernel's headers, a documented sysfs ABI; then the device-tree binding
+# and overlays (validate-dt.sh).
 #
 # usage: host-checks.sh <kernel source dir> <kernel build dir>
 set -uo pipefail
@@ -137,6 +138,22 @@ docs_rst_parses() {
 	PYTHONPATH=$CMABUF_CACHE/docutils${PYTHONPATH:+:$PYTHONPATH} \
 		python3 "$CMABUF_TOP/scripts/check-rst.py" "$CMABUF_TOP"/Documentation/*.rst
 }
+sysfs_abi_documented() {
+	# The pools' sysfs files are ABI: every file rust/ffi/sysfs_attrs.c creates has a
+	# What: in Documentation/ABI/testing/sysfs-driver-cmabuf and is in sysfs_test's list,
+	# and neither names a file the module lacks; the kernel's ABI parser accepts the file.
+	local abi=$CMABUF_TOP/Documentation/ABI/testing/sysfs-driver-cmabuf
+	local created documented tested
+	created=$(sed -nE 's/^CMABUF_ATTR\([a-z_]+, ([a-z_]+), CMABUF_ATTR_(FAILURES_)?.*/\2\1/p' \
+		"$CMABUF_TOP/rust/ffi/sysfs_attrs.c" | sed -E 's|^FAILURES_(.*)|failures/\1|' | sort)
+	documented=$(sed -nE 's|^What:[[:space:]]+/sys/class/misc/cmabuf-<pool>/(.*)$|\1|p' "$abi" | sort)
+	tested=$(sed -nE 's|^[[:space:]]*\{ "([a-z_/]+)", "[a-z_]+" \},$|\1|p' \
+		"$CMABUF_TOP/selftests/sysfs_test.c" | sort)
+	[ -n "$created" ] || { echo "no CMABUF_ATTR( in rust/ffi/sysfs_attrs.c"; return 1; }
+	diff -u --label created <(echo "$created") --label documented <(echo "$documented") &&
+		diff -u --label created <(echo "$created") --label sysfs_test <(echo "$tested") &&
+		python3 "$ksrc/tools/docs/get_abi.py" -D "$CMABUF_TOP/Documentation/ABI" validate
+}
 bindings_match_kernel_headers() {
 	"$CMABUF_TOP/scripts/gen-bindings.sh" "$kdir" "$CMABUF_BUILD/generated.rs" &&
 		diff -u "$CMABUF_TOP/rust/ffi/sys/generated.rs" "$CMABUF_BUILD/generated.rs"
@@ -151,6 +168,7 @@ check ffi_is_the_floor ffi_is_the_floor
 check bindings_match_kernel_headers bindings_match_kernel_headers
 check uapi_header_is_c_and_cxx uapi_header_is_c_and_cxx
 check docs_rst_parses docs_rst_parses
+check sysfs_abi_documented sysfs_abi_documented
 # The device-tree checks merge overlays onto the virt board's DTB: a board without a
 # device tree (x86_64) has none to merge onto, and the checks do not depend on the
 # architecture (arm64's host checks run them).

@@ -55,12 +55,13 @@ impl Allocator {
             Some(base) => f.write_fmt(fmt!("base: {:#x}\n", base))?,
             None => f.write_fmt(fmt!("base: unknown\n"))?,
         }
-        let fl = &ledger.failures;
+        // The values sysfs shows too come from the same counters (`Ledger::counters`).
+        let counters = ledger.counters();
+        let fl = &counters.failures;
         let m = &ledger.migration;
         let limits = &self.limits;
         let stranded: u64 = ledger.stranded.iter().map(|s| s.pages.count() as u64).sum();
         let cache = &ledger.cache;
-        let cached: u64 = cache.iter().map(|c| c.count << PAGE_SHIFT).sum();
         let prepared: u64 = cache
             .iter()
             .filter(|c| c.prepared.is_some())
@@ -75,21 +76,18 @@ impl Allocator {
             ("free", snap.free),
             ("largest_free", snap.largest_free),
             ("buffers", snap.buffers),
-            ("peak_used", ledger.peak_pages << PAGE_SHIFT),
-            ("allocations", ledger.allocations),
+            ("peak_used", counters.peak_used),
+            ("allocations", counters.allocations),
             ("heap_allocations", ledger.heap_allocations),
             ("frees", ledger.frees),
-            (
-                "failures",
-                fl.invalid + fl.no_room + fl.busy + fl.limit + fl.dmem + fl.other,
-            ),
+            ("failures", fl.total()),
             ("failures_einval_invalid", fl.invalid),
             ("failures_enomem_no_room", fl.no_room),
             ("failures_ebusy_migration", fl.busy),
             ("failures_edquot_limit", fl.limit),
             ("failures_edquot_dmem", fl.dmem),
             ("failures_other", fl.other),
-            ("migrated_pages", m.migrated),
+            ("migrated_pages", counters.migrated_pages),
             ("migrate_failed_pages", m.migrate_failed),
             ("compact_isolated", m.compact_isolated),
             ("compact_migrate_scanned", m.compact_migrate_scanned),
@@ -100,7 +98,7 @@ impl Allocator {
             ("stranded", stranded << PAGE_SHIFT),
             ("stranded_buffers", ledger.stranded.len() as u64),
             ("cache_limit", crate::params::cache_parameters().0),
-            ("cached", cached),
+            ("cached", counters.cached),
             ("cached_buffers", cache.len() as u64),
             ("cached_unzeroed", unzeroed),
             ("prepared", prepared),

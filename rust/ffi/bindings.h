@@ -11,6 +11,7 @@
 
 #include "shim.h"
 #include "trace_events.h"
+#include "sysfs_attrs.h"
 
 /* The uAPI: rust/uapi.rs uses the structs and constants bindgen makes of it. */
 #include <uapi/linux/cmabuf.h>

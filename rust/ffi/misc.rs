@@ -6,7 +6,8 @@
 //! operations that have no owner, so an open file would not pin the module. This
 //! registration reuses the `kernel` crate's [`MiscDevice`] file operations (open, ioctl,
 //! mmap, ...) but sets `mode`, gives the operations `THIS_MODULE` as owner, takes its
-//! name at run time and carries data that `open` can reach.
+//! name at run time and carries data that `open` and its sysfs files (`sysfs.rs`) can
+//! reach.
 
 use core::marker::PhantomData;
 use kernel::{
@@ -35,6 +36,11 @@ pub(crate) unsafe trait MiscFile: MiscDevice {
 
     /// The file operations, with `owner` set.
     fn fops() -> &'static bindings::file_operations;
+
+    /// The sysfs attribute groups of the device (`miscdevice.groups`), or NULL.
+    fn groups() -> *mut *const bindings::attribute_group {
+        core::ptr::null_mut()
+    }
 }
 
 /// `bindings::file_operations` in a static.
@@ -45,10 +51,36 @@ pub(crate) struct StaticFops(pub(crate) bindings::file_operations);
 // SAFETY: The table is immutable; its pointers are to functions and to the module.
 unsafe impl Sync for StaticFops {}
 
-/// Implements [`MiscFile`] for a [`MiscDevice`] type.
+/// Implements [`MiscFile`] for a [`MiscDevice`] type; with `pool_attributes`, its device
+/// also has the pool's sysfs files (`T` implements [`super::sysfs::PoolAttributes`];
+/// only one type may).
 #[macro_export]
 macro_rules! ffi_misc_file {
+    ($t:ty, $data:ty, pool_attributes) => {
+        $crate::ffi_misc_file!(@impl $t, $data, $crate::ffi::sysfs::pool_groups());
+
+        /// The value of a pool's sysfs file (`rust/ffi/sysfs_attrs.h`).
+        ///
+        /// # Safety
+        ///
+        /// Called by `sysfs_attrs.c` with the driver data of a device that has its
+        /// attributes, which only `MiscRegistration<$t>` registers, while the file's
+        /// show runs (so the registration is live), and a `value` valid for a write.
+        #[no_mangle]
+        unsafe extern "C" fn cmabuf_pool_attr_value(
+            misc: *const ::kernel::bindings::miscdevice,
+            attr: ::kernel::ffi::c_uint,
+            value: *mut u64,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: The caller's contract is `pool_attr_value`'s for `$t`: only a
+            // `MiscRegistration<$t>` has these attributes.
+            unsafe { $crate::ffi::sysfs::pool_attr_value::<$t>(misc, attr, value) }
+        }
+    };
     ($t:ty, $data:ty) => {
+        $crate::ffi_misc_file!(@impl $t, $data, ::core::ptr::null_mut());
+    };
+    (@impl $t:ty, $data:ty, $groups:expr) => {
         // SAFETY: `$t` is registered only through `MiscRegistration` (the macro is the only
         // way to implement `MiscFile`), and `fops` copies the `kernel` crate's table.
         unsafe impl $crate::ffi::MiscFile for $t {
@@ -66,6 +98,10 @@ macro_rules! ffi_misc_file {
                     }
                 });
                 &FOPS.0
+            }
+
+            fn groups() -> *mut *const ::kernel::bindings::attribute_group {
+                $groups
             }
         }
     };
@@ -106,6 +142,8 @@ impl<T: MiscFile> MiscRegistration<T> {
                 raw.name = name_ptr;
                 raw.mode = mode;
                 raw.fops = T::fops();
+                // The files exist when the device's uevent goes out.
+                raw.groups = T::groups();
                 // SAFETY: `slot` is valid for writes (pin-init contract).
                 unsafe { slot.write(raw) };
                 // SAFETY: `slot` holds a filled-in miscdevice that is pinned and is
@@ -123,9 +161,20 @@ impl<T: MiscFile> MiscRegistration<T> {
 
     /// The data of the registration that `misc` (given to [`MiscDevice::open`]) belongs to.
     pub(crate) fn data_of(misc: &MiscDeviceRegistration<T>) -> &T::Data {
-        let raw: *mut Opaque<bindings::miscdevice> = misc.as_raw().cast();
         // SAFETY: By the safety contract of `MiscFile`, `misc` is the `misc` field of a
         // `MiscRegistration<T>`, which `misc_open` keeps alive during `open`.
+        unsafe { Self::data_of_raw(misc.as_raw()) }
+    }
+
+    /// The data of the registration whose `misc` field is `misc`.
+    ///
+    /// # Safety
+    ///
+    /// `misc` is the `misc` field of a `MiscRegistration<T>` that stays alive for `'a`.
+    pub(super) unsafe fn data_of_raw<'a>(misc: *const bindings::miscdevice) -> &'a T::Data {
+        let raw: *mut Opaque<bindings::miscdevice> = misc.cast_mut().cast();
+        // SAFETY: By the safety contract `raw` is the `misc` field of a live
+        // `MiscRegistration<T>`, so the containing struct is valid for `'a`.
         let this = unsafe { &*kernel::container_of!(raw, Self, misc) };
         &this.data
     }

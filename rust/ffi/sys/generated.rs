@@ -516,6 +516,38 @@ unsafe extern "C" {
         prepared: bool_,
     );
 }
+pub const cmabuf_pool_attr_CMABUF_ATTR_SIZE: cmabuf_pool_attr = 0;
+pub const cmabuf_pool_attr_CMABUF_ATTR_USED: cmabuf_pool_attr = 1;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FREE: cmabuf_pool_attr = 2;
+pub const cmabuf_pool_attr_CMABUF_ATTR_LARGEST_FREE: cmabuf_pool_attr = 3;
+pub const cmabuf_pool_attr_CMABUF_ATTR_BUFFERS: cmabuf_pool_attr = 4;
+pub const cmabuf_pool_attr_CMABUF_ATTR_PEAK_USED: cmabuf_pool_attr = 5;
+pub const cmabuf_pool_attr_CMABUF_ATTR_ALLOC_SUCCESSES: cmabuf_pool_attr = 6;
+pub const cmabuf_pool_attr_CMABUF_ATTR_ALLOC_FAILURES: cmabuf_pool_attr = 7;
+pub const cmabuf_pool_attr_CMABUF_ATTR_MIGRATED_PAGES: cmabuf_pool_attr = 8;
+pub const cmabuf_pool_attr_CMABUF_ATTR_CACHED: cmabuf_pool_attr = 9;
+pub const cmabuf_pool_attr_CMABUF_ATTR_CACHE_LIMIT: cmabuf_pool_attr = 10;
+pub const cmabuf_pool_attr_CMABUF_ATTR_MAX_BYTES: cmabuf_pool_attr = 11;
+pub const cmabuf_pool_attr_CMABUF_ATTR_MAX_BUFFERS: cmabuf_pool_attr = 12;
+pub const cmabuf_pool_attr_CMABUF_ATTR_MAX_PROCESS_BYTES: cmabuf_pool_attr = 13;
+pub const cmabuf_pool_attr_CMABUF_ATTR_MAX_PROCESS_BUFFERS: cmabuf_pool_attr = 14;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_INVALID: cmabuf_pool_attr = 15;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_NO_ROOM: cmabuf_pool_attr = 16;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_MIGRATION: cmabuf_pool_attr = 17;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_LIMIT: cmabuf_pool_attr = 18;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_DMEM: cmabuf_pool_attr = 19;
+pub const cmabuf_pool_attr_CMABUF_ATTR_FAILURES_OTHER: cmabuf_pool_attr = 20;
+pub type cmabuf_pool_attr = ffi::c_uint;
+unsafe extern "C" {
+    pub fn cmabuf_pool_attr_groups() -> *mut *const attribute_group;
+}
+unsafe extern "C" {
+    pub fn cmabuf_pool_attr_value(
+        misc: *const miscdevice,
+        attr: ffi::c_uint,
+        value: *mut u64_,
+    ) -> ffi::c_int;
+}
 #[repr(C)]
 pub struct cmabuf_alloc {
     pub size: __u64,
