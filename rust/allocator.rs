@@ -265,7 +265,7 @@ impl Allocator {
     ) -> Result<Arc<Self>> {
         let dev_name = CString::try_from(dev.name())?;
         let dev: ARef<Device> = dev.into();
-        let dmem = DmemRegion::register(spec.size, &spec.name)?;
+        let dmem = DmemRegion::of_area(&cma, spec.size)?;
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,

@@ -116,7 +116,8 @@ void cmabuf_put_pid(struct pid *pid);
 int cmabuf_pid_nr(struct pid *pid);
 
 /* dmem cgroup controller (stubs from linux/cgroup_dmem.h when it is off) */
-struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name);
+struct cma;
+struct dmem_cgroup_region *cmabuf_dmem_region(struct cma *cma, u64 size, bool *owned);
 void cmabuf_dmem_unregister(struct dmem_cgroup_region *region);
 int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
 			   struct dmem_cgroup_pool_state **pool);
