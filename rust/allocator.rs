@@ -198,6 +198,8 @@ pub(crate) struct UsageSnapshot {
 pub(crate) struct Spec {
     /// Pool name (`/dev/cmabuf-<name>`).
     pub(crate) name: CString,
+    /// The pool's dma-heap name (`/dev/dma_heap/<heap_name>`, with `dma_heap=1`).
+    pub(crate) heap_name: CString,
     /// The reserved-memory node name, also the CMA area's name.
     pub(crate) region: CString,
     /// Physical base of the region; `None` for the default CMA area, whose base and
@@ -214,6 +216,7 @@ impl From<PoolSpec> for Spec {
     fn from(spec: PoolSpec) -> Self {
         Self {
             name: spec.name,
+            heap_name: spec.heap_name,
             region: spec.region.name,
             base: Some(spec.region.base),
             size: spec.region.size,
@@ -227,6 +230,8 @@ impl From<PoolSpec> for Spec {
 pub(crate) struct Allocator {
     /// Pool name (`/dev/cmabuf-<name>`).
     pub(crate) name: CString,
+    /// See [`Spec::heap_name`].
+    pub(crate) heap_name: CString,
     /// The reserved-memory node name, also the CMA area's name.
     pub(crate) region: CString,
     /// See [`Spec::base`].
@@ -269,6 +274,7 @@ impl Allocator {
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,
+                heap_name: spec.heap_name,
                 region: spec.region,
                 base: spec.base,
                 size: spec.size,

@@ -17,6 +17,8 @@
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
+#include <linux/kernfs.h>
+#include <linux/kobject.h>
 #include <linux/kcsan-checks.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -419,6 +421,38 @@ int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
 void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
 {
 	dmem_cgroup_uncharge(pool, size);
+}
+
+/*
+ * Whether a dma-heap named @name exists: /sys/devices/virtual/dma_heap/<name>, where the
+ * dma-heap core puts every heap's device. 7.2 exports no lookup of heaps by name, and
+ * dma_heap_add() finds a duplicate only after device_create() has failed with a stack
+ * dump in the log. The sysfs tree is reached from @dev, a registered device: its
+ * ancestors end at /sys/devices. Another driver adding that name concurrently is not
+ * excluded; dma_heap_add() then still fails cleanly.
+ */
+bool cmabuf_dma_heap_exists(struct device *dev, const char *name)
+{
+	struct kobject *top = &dev->kobj;
+	struct kernfs_node *virt, *heaps, *heap;
+
+	while (top->parent)
+		top = top->parent;
+	if (!top->sd)
+		return false;
+	virt = kernfs_find_and_get(top->sd, "virtual");
+	if (!virt)
+		return false;
+	heaps = kernfs_find_and_get(virt, "dma_heap");
+	kernfs_put(virt);
+	if (!heaps)
+		return false;
+	heap = kernfs_find_and_get(heaps, name);
+	kernfs_put(heaps);
+	if (!heap)
+		return false;
+	kernfs_put(heap);
+	return true;
 }
 
 /* The module's own reference count: a dma-heap cannot be removed, it pins the module. */

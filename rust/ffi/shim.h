@@ -95,6 +95,9 @@ struct work_struct;
 void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *));
 void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms);
 
+/* Whether another dma-heap has this name (seen from a device of ours: sysfs) */
+bool cmabuf_dma_heap_exists(struct device *dev, const char *name);
+
 /* The module's own reference count (a dma-heap cannot be removed: it pins the module) */
 void cmabuf_module_get(void);
 void cmabuf_module_put(void);

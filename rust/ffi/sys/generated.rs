@@ -285,6 +285,9 @@ unsafe extern "C" {
     pub fn cmabuf_schedule_delayed_work(dwork: *mut delayed_work, ms: ffi::c_uint);
 }
 unsafe extern "C" {
+    pub fn cmabuf_dma_heap_exists(dev: *mut device, name: *const ffi::c_char) -> bool_;
+}
+unsafe extern "C" {
     pub fn cmabuf_module_get();
 }
 unsafe extern "C" {
