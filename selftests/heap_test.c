@@ -135,6 +135,59 @@ TEST(taken_heap_name_is_refused)
 	close(loader);
 }
 
+/* Alias `path` is a symbolic link "camera" to the device node `rdev`. */
+static void check_alias(struct __test_metadata *_metadata, const char *path, dev_t rdev)
+{
+	char target[64];
+	struct stat st;
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	ASSERT_LT(0, n) TH_LOG("%s: %s", path, strerror(errno));
+	target[n] = 0;
+	EXPECT_STREQ("camera", target);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(rdev, st.st_rdev) TH_LOG("%s is not the camera heap", path);
+}
+
+/*
+ * Documentation/examples/mdev/cmabuf-heaps.conf, as shipped (installed as
+ * /selftests/cmabuf-heaps.mdev.conf): busybox mdev, run as the kernel's hotplug helper
+ * would run it for the camera heap, gives the heap to group video and adds the aliases
+ * /dev/dma_heap/linux,cma and vidbuf_cached pointing at it; a second event changes
+ * nothing.
+ */
+TEST(mdev_role_links)
+{
+	char cmd[512], dev[32];
+	struct stat heap;
+
+	ASSERT_LT(0, read_text("/sys/class/dma_heap/camera/dev", dev, sizeof(dev)));
+	dev[strcspn(dev, "\n")] = 0;
+	ASSERT_NE(NULL, strchr(dev, ':'));
+	ASSERT_FALSE(path_exists(HEAP_DIR "linux,cma"));
+	ASSERT_FALSE(path_exists(HEAP_DIR "vidbuf_cached"));
+	/* The rules name user root and group video: give the bare initramfs both. */
+	ASSERT_EQ(0, system("mkdir -p /etc && cp /selftests/cmabuf-heaps.mdev.conf /etc/mdev.conf && "
+			    "{ [ -e /etc/passwd ] || echo root:x:0:0::/:/bin/sh >/etc/passwd; } && "
+			    "{ grep -q ^video: /etc/group 2>/dev/null || echo video:x:44: >>/etc/group; }"));
+	snprintf(cmd, sizeof(cmd),
+		 "cd /dev && env -i PATH=/bin:/sbin ACTION=add SUBSYSTEM=dma_heap "
+		 "DEVPATH=/devices/virtual/dma_heap/camera DEVNAME=dma_heap/camera "
+		 "MAJOR=%.*s MINOR=%s mdev", (int)strcspn(dev, ":"), dev, strchr(dev, ':') + 1);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	ASSERT_EQ(0, stat(HEAP_DIR "camera", &heap));
+	EXPECT_EQ(44, heap.st_gid) TH_LOG("the rule's group video");
+	EXPECT_EQ(0660, heap.st_mode & 07777);
+	check_alias(_metadata, HEAP_DIR "linux,cma", heap.st_rdev);
+	check_alias(_metadata, HEAP_DIR "vidbuf_cached", heap.st_rdev);
+	EXPECT_EQ(0, system(cmd));
+	check_alias(_metadata, HEAP_DIR "linux,cma", heap.st_rdev);
+	unlink(HEAP_DIR "linux,cma");
+	unlink(HEAP_DIR "vidbuf_cached");
+	unlink("/etc/mdev.conf");
+}
+
 /* A dma-heap cannot be removed: the module refuses to unload, and stays usable. */
 TEST(heaps_pin_the_module)
 {
