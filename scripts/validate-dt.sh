@@ -40,7 +40,8 @@ D=$CMABUF_TOP/dts
 got=$(findings board "$D/pools.dtso" "$D/cmabuf-pools.dtso")
 tap $([ -z "$got" ]; echo $?) board_overlays_valid "$got"
 got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.dtso" \
-	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso" "$D/runtime-heap-clash.dtso")
+	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso" "$D/runtime-heap-clash.dtso" \
+	"$D/runtime-heap-twin.dtso")
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
 got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
 tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"

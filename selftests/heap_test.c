@@ -135,6 +135,30 @@ TEST(taken_heap_name_is_refused)
 	close(loader);
 }
 
+/* A heap name another cmabuf pool holds is refused too, naming that pool. */
+TEST(heap_name_of_another_pool_is_refused)
+{
+	int loader = test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko"), id, buf;
+	long long heap_allocs = info_value("camera", "heap_allocations");
+
+	ASSERT_LE(0, loader) TH_LOG("the overlay loader module: %s", strerror(errno));
+	id = overlay_apply(loader, "runtime-heap-twin");
+	ASSERT_LT(0, id) TH_LOG("apply: %s", strerror(-id));
+	EXPECT_TRUE(path_exists(PLATFORM_DEVICES "/cmabuf-heap-twin"));
+	usleep(200000);
+	EXPECT_FALSE(path_exists(CMABUF_DRIVER_DIR "/cmabuf-heap-twin"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-twin-heap"));
+	EXPECT_TRUE(klog_contains("cmabuf cmabuf-heap-twin: dma-heap name \"camera\" of pool twin-heap is already used by cmabuf-camera (pool camera)"));
+	/* The heap is still the camera pool's. */
+	buf = heap_alloc("camera", MiB, O_RDWR | O_CLOEXEC, 0);
+	EXPECT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	if (buf >= 0)
+		close(buf);
+	EXPECT_EQ(heap_allocs + 1, info_value("camera", "heap_allocations"));
+	ASSERT_EQ(0, ioctl(loader, OVERLAY_IOC_REMOVE, id)) TH_LOG("%s", strerror(errno));
+	close(loader);
+}
+
 /* Alias `path` is a symbolic link "camera" to the device node `rdev`. */
 static void check_alias(struct __test_metadata *_metadata, const char *path, dev_t rdev)
 {
