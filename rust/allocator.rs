@@ -215,6 +215,8 @@ pub(crate) struct Counters {
 pub(crate) struct Spec {
     /// Pool name (`/dev/cmabuf-<name>`).
     pub(crate) name: CString,
+    /// The pool's dma-heap name (`/dev/dma_heap/<heap_name>`, with `dma_heap=1`).
+    pub(crate) heap_name: CString,
     /// The reserved-memory node name, also the CMA area's name.
     pub(crate) region: CString,
     /// Physical base of the region; `None` for the default CMA area, whose base and
@@ -231,6 +233,7 @@ impl From<PoolSpec> for Spec {
     fn from(spec: PoolSpec) -> Self {
         Self {
             name: spec.name,
+            heap_name: spec.heap_name,
             region: spec.region.name,
             base: Some(spec.region.base),
             size: spec.region.size,
@@ -244,6 +247,8 @@ impl From<PoolSpec> for Spec {
 pub(crate) struct Allocator {
     /// Pool name (`/dev/cmabuf-<name>`).
     pub(crate) name: CString,
+    /// See [`Spec::heap_name`].
+    pub(crate) heap_name: CString,
     /// The reserved-memory node name, also the CMA area's name.
     pub(crate) region: CString,
     /// See [`Spec::base`].
@@ -282,11 +287,12 @@ impl Allocator {
     ) -> Result<Arc<Self>> {
         let dev_name = CString::try_from(dev.name())?;
         let dev: ARef<Device> = dev.into();
-        let dmem = DmemRegion::register(spec.size, &spec.name)?;
+        let dmem = DmemRegion::of_area(&cma, spec.size)?;
         let ledger_name = CString::try_from(&*spec.name)?;
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,
+                heap_name: spec.heap_name,
                 region: spec.region,
                 base: spec.base,
                 size: spec.size,

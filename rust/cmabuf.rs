@@ -88,7 +88,7 @@ module! {
     params: {
         dma_heap: u32 {
             default: 0,
-            description: "1: also serve each pool as /dev/dma_heap/cmabuf-<name>; the kernel cannot remove dma-heaps, so cmabuf then stays loaded until reboot",
+            description: "1: also serve each pool as the dma-heap /dev/dma_heap/<heap name> (DT cmabuf,heap-name, default the pool name); the kernel cannot remove dma-heaps, so cmabuf then stays loaded until reboot",
         },
         cache_bytes: u64 {
             default: 0,

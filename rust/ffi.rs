@@ -57,6 +57,7 @@ pub(crate) use compat::{
 };
 pub(crate) use dcache::DcacheDevice;
 pub(crate) use dma_heap::{
+    dma_heap_exists,
     HeapAllocate,
     HeapSlot, //
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The dma-heap face (module parameter `dma_heap=1`): each pool is also
-//! `/dev/dma_heap/cmabuf-<name>`, for libcamera, GStreamer, Android's allocator and
+//! `/dev/dma_heap/<heap name>` (the node's `cmabuf,heap-name`, else the pool's name), for libcamera, GStreamer, Android's allocator and
 //! anything else that speaks the dma-heap uAPI. It is served by the same allocator as
 //! `/dev/cmabuf-<name>`: same limits, cgroup charges, statistics and messages.
 //!
@@ -24,6 +24,7 @@ use crate::{
     uapi, //
 };
 use kernel::{
+    device::Device,
     prelude::*,
     str::CString,
     sync::Arc, //
@@ -39,15 +40,16 @@ pub(crate) struct HeapFace {
 }
 
 impl HeapFace {
-    /// Serves `/dev/dma_heap/cmabuf-<name>` from `allocator`, registering the heap the
-    /// first time a pool of this name is bound (during module init: once init has
-    /// succeeded). `None` unless `dma_heap=1`.
-    pub(crate) fn publish(allocator: &Arc<Allocator>) -> Result<Option<Self>> {
+    /// Serves `/dev/dma_heap/<heap name>` from `allocator` (bound to `dev`), registering
+    /// the heap the first time a pool with this heap name is bound (during module init:
+    /// once init has succeeded). `None` unless `dma_heap=1`; `EBUSY` if another driver
+    /// has a heap of that name.
+    pub(crate) fn publish(dev: &Device, allocator: &Arc<Allocator>) -> Result<Option<Self>> {
         if !crate::params::dma_heap_enabled() {
             return Ok(None);
         }
-        let name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
-        registry::serve_heap(&name, allocator)?;
+        let name = CString::try_from(&*allocator.heap_name)?;
+        registry::serve_heap(dev, &name, allocator)?;
         Ok(Some(Self {
             name,
             allocator: allocator.clone(),

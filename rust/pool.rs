@@ -38,7 +38,7 @@ use kernel::{
 const DEVICE_MODE: u16 = 0o660;
 
 /// What user space sees of a pool: `/dev/cmabuf-<name>` with its sysfs files, debugfs
-/// and, with `dma_heap=1`, `/dev/dma_heap/cmabuf-<name>`. Fields drop in order: the heap
+/// and, with `dma_heap=1`, `/dev/dma_heap/<heap name>`. Fields drop in order: the heap
 /// stops serving first, then the device node goes. The allocator lives on while buffers
 /// hold it.
 ///
@@ -59,11 +59,11 @@ pub(crate) struct Frontend {
 }
 
 impl Frontend {
-    /// Publishes `allocator` as `/dev/cmabuf-<name>` and in debugfs.
-    fn new(allocator: Arc<Allocator>) -> Result<impl PinInit<Self, Error>> {
+    /// Publishes `allocator` (served by `dev`) as `/dev/cmabuf-<name>` and in debugfs.
+    fn new(dev: &Device, allocator: Arc<Allocator>) -> Result<impl PinInit<Self, Error>> {
         let dev_name = CString::try_from_fmt(fmt!("cmabuf-{}", &*allocator.name))?;
         let debugfs = registry::debugfs_dir(&allocator.name);
-        let heap = HeapFace::publish(&allocator)?;
+        let heap = HeapFace::publish(dev, &allocator)?;
         let shrinker = CacheShrinker::register(&allocator.name, allocator.clone())?;
         let files = PoolFiles::new(&debugfs, &allocator)?;
         Ok(try_pin_init!(Self {
@@ -171,7 +171,7 @@ impl Pool {
     pub(crate) fn new(dev: &Device) -> impl PinInit<Self, Error> + '_ {
         pin_init::pin_init_scope(move || {
             let spec = PoolSpec::from_device(dev)?;
-            let claim = registry::claim(dev, &spec.region.name, &spec.name)?;
+            let claim = registry::claim(dev, &spec.region.name, &spec.name, &spec.heap_name)?;
             let region = ReservedMemAssignment::new(dev).inspect_err(|e| {
                 dev_err!(
                     dev,
@@ -193,7 +193,7 @@ impl Pool {
             };
             let allocator = Allocator::create(dev, spec.into(), cma, claim)?;
             Ok(try_pin_init!(Self {
-                frontend <- Frontend::new(allocator)?,
+                frontend <- Frontend::new(dev, allocator)?,
                 _region: region,
             }? Error)
             .pin_chain(move |pool| {
@@ -231,16 +231,17 @@ impl DefaultPool {
         let dev: &Device = ffi::faux_device(&device);
         // Buffers are written back from the CPU caches through the DMA API on this device.
         ffi::set_dma_mask_all(dev)?;
-        let claim = registry::claim(dev, cma.name(), c"default")?;
+        let claim = registry::claim(dev, cma.name(), c"default", c"default")?;
         let spec = allocator::Spec {
             name: CString::try_from(c"default")?,
+            heap_name: CString::try_from(c"default")?,
             region: CString::try_from(cma.name())?,
             base: None,
             size: budget,
             limits: crate::params::limit_parameters(),
         };
         let allocator = Allocator::create(dev, spec, cma, claim)?;
-        let frontend = Frontend::new(allocator)?;
+        let frontend = Frontend::new(dev, allocator)?;
         Ok(try_pin_init!(Self {
             frontend <- frontend,
             device,

@@ -18,10 +18,19 @@ use kernel::{
 /// Longest pool name (the part after `/dev/cmabuf-`).
 pub(crate) const MAX_NAME_LEN: usize = 32;
 
+/// Longest dma-heap name (the part after `/dev/dma_heap/`).
+pub(crate) const MAX_HEAP_NAME_LEN: usize = 32;
+
+/// The device-tree property that names a pool's dma-heap.
+const HEAP_NAME_PROPERTY: &CStr = c"cmabuf,heap-name";
+
 /// A validated `cmabuf,pool` node: which region it serves and under which name.
 pub(crate) struct PoolSpec {
     /// The pool's name: the node's `label`, else the region's node name without unit address.
     pub(crate) name: CString,
+    /// The name of the pool's dma-heap (`/dev/dma_heap/<heap_name>`, with `dma_heap=1`):
+    /// the node's `cmabuf,heap-name`, else the pool's name.
+    pub(crate) heap_name: CString,
     /// The reserved-memory region, as the reserved-memory core recorded it at boot.
     pub(crate) region: ReservedRegion,
     /// Limits on what the pool hands out.
@@ -77,9 +86,11 @@ impl PoolSpec {
             return Err(ENODEV);
         };
         let name = pool_name(dev, &region.name)?;
+        let heap_name = heap_name(dev, &name)?;
         let limits = read_limits(dev)?.overridden_by(crate::params::limit_parameters());
         Ok(Self {
             name,
+            heap_name,
             region,
             limits,
         })
@@ -237,6 +248,37 @@ fn pool_name(dev: &Device, region_name: &CStr) -> Result<CString> {
     CString::try_from_fmt(fmt!("{base}"))
 }
 
+/// The pool's dma-heap name: the node's `cmabuf,heap-name`, else the pool's name. Checked
+/// whether or not `dma_heap=1`, so that a bad name shows before the heaps are wanted.
+fn heap_name(dev: &Device, pool_name: &CStr) -> Result<CString> {
+    let fwnode = dev.fwnode().ok_or(ENODEV)?;
+    if !fwnode.property_present(HEAP_NAME_PROPERTY) {
+        return Ok(CString::try_from(pool_name)?);
+    }
+    let name: CString = fwnode.property_read(HEAP_NAME_PROPERTY).required_by(dev)?;
+    if !is_valid_heap_name(name.to_bytes()) {
+        dev_err!(
+            dev,
+            "'{}' \"{}\" is not a valid dma-heap name: use 1 to {} characters from a-z, A-Z, 0-9, '_', '-', '.', ',' and '+', starting with a letter, digit or '_'\n",
+            HEAP_NAME_PROPERTY,
+            &*name,
+            MAX_HEAP_NAME_LEN
+        );
+        return Err(EINVAL);
+    }
+    Ok(name)
+}
+
+/// Whether `name` may name a dma-heap: it becomes the file name `/dev/dma_heap/<name>`
+/// and a sysfs directory, and udev rules and scripts match it, so: no '/', no leading
+/// '.' or '-', nothing unprintable or blank.
+fn is_valid_heap_name(name: &[u8]) -> bool {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_-.,+".contains(&b);
+    (1..=MAX_HEAP_NAME_LEN).contains(&name.len())
+        && (name[0].is_ascii_alphanumeric() || name[0] == b'_')
+        && name.iter().all(|&b| allowed(b))
+}
+
 /// A node name without its unit address: `camera-pool@58000000` -> `camera-pool`.
 fn node_base_name(name: &[u8]) -> &[u8] {
     match name.iter().position(|&b| b == b'@') {
@@ -322,5 +364,29 @@ mod tests {
         assert!(!is_valid_name(b"cam era"));
         assert!(!is_valid_name(b"cam@1"));
         assert!(!is_valid_name(b"../x"));
+    }
+
+    #[test]
+    fn valid_heap_names() {
+        assert!(is_valid_heap_name(b"camera"));
+        assert!(is_valid_heap_name(b"linux,cma"));
+        assert!(is_valid_heap_name(b"Display.0+scanout_1-x"));
+        assert!(is_valid_heap_name(b"_private"));
+        assert!(is_valid_heap_name(&[b'a'; MAX_HEAP_NAME_LEN]));
+    }
+
+    #[test]
+    fn invalid_heap_names() {
+        assert!(!is_valid_heap_name(b""));
+        assert!(!is_valid_heap_name(&[b'a'; MAX_HEAP_NAME_LEN + 1]));
+        assert!(!is_valid_heap_name(b"cam/era"));
+        assert!(!is_valid_heap_name(b".hidden"));
+        assert!(!is_valid_heap_name(b".."));
+        assert!(!is_valid_heap_name(b"-camera"));
+        assert!(!is_valid_heap_name(b"cam era"));
+        assert!(!is_valid_heap_name(b"cam\tera"));
+        assert!(!is_valid_heap_name(b"cam\x7fera"));
+        assert!(!is_valid_heap_name(b"cam\xc3\xa9ra"));
+        assert!(!is_valid_heap_name(b"pool@58000000"));
     }
 }

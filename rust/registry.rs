@@ -28,6 +28,7 @@ use kernel::{
 struct Claim {
     region: CString,
     name: CString,
+    heap_name: CString,
     owner: CString,
 }
 
@@ -62,11 +63,19 @@ pub(crate) struct ClaimGuard {
     region: CString,
 }
 
-/// Claims `region` and pool `name` for `dev`; on a conflict says which device holds it.
-pub(crate) fn claim(dev: &Device, region: &CStr, name: &CStr) -> Result<ClaimGuard> {
+/// Claims `region`, pool `name` and dma-heap name `heap_name` for `dev`; on a conflict
+/// says which device holds it. Heap names are claimed whether or not `dma_heap=1`: two
+/// pools of one device tree must not want the same heap.
+pub(crate) fn claim(
+    dev: &Device,
+    region: &CStr,
+    name: &CStr,
+    heap_name: &CStr,
+) -> Result<ClaimGuard> {
     let claim = Claim {
         region: CString::try_from(region)?,
         name: CString::try_from(name)?,
+        heap_name: CString::try_from(heap_name)?,
         owner: CString::try_from(dev.name())?,
     };
     let guard = ClaimGuard {
@@ -100,6 +109,17 @@ pub(crate) fn claim(dev: &Device, region: &CStr, name: &CStr) -> Result<ClaimGua
         );
         return Err(EBUSY);
     }
+    if let Some(c) = reg.claims.iter().find(|c| *c.heap_name == *heap_name) {
+        dev_err!(
+            dev,
+            "dma-heap name \"{}\" of pool {} is already used by {} (pool {}): set a unique 'cmabuf,heap-name'\n",
+            heap_name,
+            name,
+            &*c.owner,
+            &*c.name
+        );
+        return Err(EBUSY);
+    }
     reg.claims.push(claim, GFP_KERNEL)?;
     Ok(guard)
 }
@@ -111,14 +131,31 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// Serves the dma-heap called `name` from `allocator`, registering the heap on first use.
+/// Serves the dma-heap called `name` from `allocator` (bound to `dev`), registering the
+/// heap on first use.
 ///
 /// A dma-heap can never be removed, and its operations are this module's code: if module
 /// init failed after a heap was registered, the module would be freed under it. So
 /// while init runs the heap only waits here, and [`init_done`] registers it once
 /// nothing can fail any more.
-pub(crate) fn serve_heap(name: &CStr, allocator: &Arc<Allocator>) -> Result {
+///
+/// A name that another driver's heap has (the kernel's `system` heap, its CMA heap of
+/// each reusable region, ...) is refused with `EBUSY` here, before the pool is up:
+/// `dma_heap_add` itself would fail only after a duplicate sysfs entry had filled the
+/// kernel log with a stack dump.
+pub(crate) fn serve_heap(dev: &Device, name: &CStr, allocator: &Arc<Allocator>) -> Result {
     let mut reg = REGISTRY.lock();
+    let ours = reg.heaps.iter().any(|s| s.name() == name);
+    if !ours && crate::ffi::dma_heap_exists(dev, name) {
+        dev_err!(
+            dev,
+            "dma-heap name \"{}\" of pool {} is taken: /dev/dma_heap/{} is another driver's heap (the kernel's system heap, or its CMA heap of a region of that name); set another 'cmabuf,heap-name'\n",
+            name,
+            &*allocator.name,
+            name
+        );
+        return Err(EBUSY);
+    }
     if let Some(pending) = &mut reg.pending_heaps {
         pending.push((CString::try_from(name)?, allocator.clone()), GFP_KERNEL)?;
         return Ok(());

@@ -40,7 +40,8 @@ D=$CMABUF_TOP/dts
 got=$(findings board "$D/pools.dtso" "$D/cmabuf-pools.dtso")
 tap $([ -z "$got" ]; echo $?) board_overlays_valid "$got"
 got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.dtso" \
-	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso")
+	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso" "$D/runtime-heap-clash.dtso" \
+	"$D/runtime-heap-twin.dtso")
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
 got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
 tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"
@@ -51,7 +52,7 @@ done
 
 # The test consumers break the binding on purpose: exactly these nodes must be flagged
 # (the others break rules only the driver can check, such as a no-map region).
-expected="bad-label bad-limit bad-no-region bad-two-regions"
+expected="bad-heap-name bad-label bad-limit bad-no-region bad-two-regions"
 got=$(findings test "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.dtso" \
 	"$D/test-consumers.dtso" | sed -n 's/^[^:]*: \([a-z0-9-]*\) (cmabuf,pool).*/\1/p' | sort -u | xargs)
 tap $([ "$got" = "$expected" ]; echo $?) test_consumers_fail_as_expected \

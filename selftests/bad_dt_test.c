@@ -68,6 +68,11 @@ FIXTURE_VARIANT_ADD(bad_dt, bad_label) {
 	.device = "bad-label", .message = "label \"Not A Name!\" is not a valid pool name",
 };
 
+FIXTURE_VARIANT_ADD(bad_dt, bad_heap_name) {
+	.device = "bad-heap-name",
+	.message = "'cmabuf,heap-name' \"../camera\" is not a valid dma-heap name",
+};
+
 FIXTURE_VARIANT_ADD(bad_dt, label_zones) {
 	.device = "bad-zones",
 	.message = "label \"zones\" names a module-wide file in /sys/kernel/debug/cmabuf",

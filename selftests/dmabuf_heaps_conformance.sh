@@ -25,7 +25,8 @@ mkdir -p "$stage"
 names=""
 for p in $POOLS; do
 	region=$(sed -n 's/^region: //p' "/sys/kernel/debug/cmabuf/$p/info")
-	names="$names cmabuf-$p $region"
+	heap=$(sed -n 's/^heap: //p' "/sys/kernel/debug/cmabuf/$p/info")
+	names="$names $heap $region"
 done
 mount -t tmpfs heaps "$stage"
 for n in $names; do

@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The dma-heap face (module parameter dma_heap=1): every pool is also
- * /dev/dma_heap/cmabuf-<pool>, served by the pool's own allocator (same limits,
- * statistics and messages), and outlives an unbound pool. The kernel cannot remove a
- * dma-heap, so the module then stays loaded: run this test last.
+ * /dev/dma_heap/<heap name> (DT cmabuf,heap-name, else the pool's name), served by the
+ * pool's own allocator (same limits, statistics and messages), and outlives an unbound
+ * pool. The kernel cannot remove a dma-heap, so the module then stays loaded: run this
+ * test last.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <sys/mman.h>
 
 #include "cmabuf_util.h"
+#include "overlay_loader/cmabuf_test_overlay.h"
 #include "kselftest_harness.h"
 #include "trace_util.h"
 
 #define HEAP_DIR "/dev/dma_heap/"
+#define LOADER "/dev/cmabuf_test_overlay"
 
 /* DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/<heap>; the dma-buf fd or -errno. */
 static int heap_alloc(const char *heap, uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
@@ -52,7 +55,7 @@ TEST(heap_init_fails_late)
 	EXPECT_EQ(EBUSY, err) TH_LOG("%s", strerror(err));
 	EXPECT_TRUE(klog_contains("Driver 'cmabuf' is already registered"));
 	EXPECT_FALSE(module_loaded());
-	EXPECT_FALSE(path_exists(HEAP_DIR "cmabuf-default"))
+	EXPECT_FALSE(path_exists(HEAP_DIR "default"))
 		TH_LOG("a dma-heap outlived the failed load of its module");
 	EXPECT_FALSE(path_exists("/dev/cmabuf-default"));
 	ASSERT_EQ(0, unload_module("cmabuf_test_blocker")) TH_LOG("%s", strerror(errno));
@@ -64,6 +67,8 @@ TEST(heap_init_fails_late)
 /* Loads cmabuf with dma_heap=1 (a bad value first), so every pool gets its heap. */
 TEST(dma_heap_parameter)
 {
+	char info[4096];
+
 	ASSERT_EQ(0, module_unload()) TH_LOG("cmabuf must be unloadable before dma_heap=1");
 	EXPECT_NE(0, load_module_file(CMABUF_MODULE_PATH, "dma_heap=2"));
 	EXPECT_EQ(EINVAL, errno);
@@ -72,12 +77,140 @@ TEST(dma_heap_parameter)
 
 	ASSERT_EQ(0, load_module_file(CMABUF_MODULE_PATH, "dma_heap=1")) TH_LOG("%s", strerror(errno));
 	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
-	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-camera"));
-	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-display"));
-	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-spare-pool"));
-	EXPECT_TRUE(klog_contains("pool camera: also /dev/dma_heap/cmabuf-camera"));
+	/* Named after the pool, or by DT cmabuf,heap-name (spare-pool); no prefix. */
+	EXPECT_TRUE(path_exists(HEAP_DIR "camera"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "display"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "test,spare"));
+	EXPECT_FALSE(path_exists(HEAP_DIR "spare-pool"));
+	EXPECT_FALSE(path_exists(HEAP_DIR "cmabuf-camera"));
+	EXPECT_TRUE(klog_contains("pool camera: also /dev/dma_heap/camera"));
+	EXPECT_TRUE(klog_contains("pool spare-pool: also /dev/dma_heap/test,spare"));
+	EXPECT_LT(0, read_text(CMABUF_DEBUGFS "/spare-pool/info", info, sizeof(info)));
+	EXPECT_NE(NULL, strstr(info, "\nheap: test,spare\n")) TH_LOG("info lacks its heap");
 	/* The kernel's own CMA heap for the region is still there, beside ours. */
 	EXPECT_TRUE(path_exists(HEAP_DIR "camera-pool@58000000"));
+}
+
+/* Applies /selftests/<name>.dtbo through the test overlay loader; its id or -errno. */
+static int overlay_apply(int loader, const char *name)
+{
+	static char blob[65536];
+	struct cmabuf_overlay req = { .blob = (uintptr_t)blob };
+	char path[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/selftests/%s.dtbo", name);
+	n = read_bytes(path, blob, sizeof(blob));
+	if (n <= 0)
+		return -ENOENT;
+	req.size = n;
+	if (ioctl(loader, OVERLAY_IOC_APPLY, &req))
+		return -errno;
+	return req.id;
+}
+
+/*
+ * A pool whose heap name another driver's heap has (here the kernel's system heap) is
+ * refused: probe fails with a line naming the pool and the heap, nothing is served, and
+ * the system heap is untouched (no duplicate sysfs entry, no stack dump).
+ */
+TEST(taken_heap_name_is_refused)
+{
+	int loader = test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko"), id, buf;
+
+	ASSERT_LE(0, loader) TH_LOG("the overlay loader module: %s", strerror(errno));
+	ASSERT_TRUE(path_exists(HEAP_DIR "system")) TH_LOG("this kernel has no system heap");
+	id = overlay_apply(loader, "runtime-heap-clash");
+	ASSERT_LT(0, id) TH_LOG("apply: %s", strerror(-id));
+	EXPECT_TRUE(path_exists(PLATFORM_DEVICES "/cmabuf-heap-clash"));
+	usleep(200000);
+	EXPECT_FALSE(path_exists(CMABUF_DRIVER_DIR "/cmabuf-heap-clash"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-clash"));
+	EXPECT_TRUE(klog_contains("cmabuf cmabuf-heap-clash: dma-heap name \"system\" of pool clash is taken: /dev/dma_heap/system is another driver's heap"));
+	EXPECT_FALSE(klog_contains("cannot create duplicate filename"));
+	buf = heap_alloc("system", MiB, O_RDWR | O_CLOEXEC, 0);
+	EXPECT_LE(0, buf) TH_LOG("the system heap: %s", strerror(-buf));
+	if (buf >= 0)
+		close(buf);
+	ASSERT_EQ(0, ioctl(loader, OVERLAY_IOC_REMOVE, id)) TH_LOG("%s", strerror(errno));
+	close(loader);
+}
+
+/* A heap name another cmabuf pool holds is refused too, naming that pool. */
+TEST(heap_name_of_another_pool_is_refused)
+{
+	int loader = test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko"), id, buf;
+	long long heap_allocs = info_value("camera", "heap_allocations");
+
+	ASSERT_LE(0, loader) TH_LOG("the overlay loader module: %s", strerror(errno));
+	id = overlay_apply(loader, "runtime-heap-twin");
+	ASSERT_LT(0, id) TH_LOG("apply: %s", strerror(-id));
+	EXPECT_TRUE(path_exists(PLATFORM_DEVICES "/cmabuf-heap-twin"));
+	usleep(200000);
+	EXPECT_FALSE(path_exists(CMABUF_DRIVER_DIR "/cmabuf-heap-twin"));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-twin-heap"));
+	EXPECT_TRUE(klog_contains("cmabuf cmabuf-heap-twin: dma-heap name \"camera\" of pool twin-heap is already used by cmabuf-camera (pool camera)"));
+	/* The heap is still the camera pool's. */
+	buf = heap_alloc("camera", MiB, O_RDWR | O_CLOEXEC, 0);
+	EXPECT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	if (buf >= 0)
+		close(buf);
+	EXPECT_EQ(heap_allocs + 1, info_value("camera", "heap_allocations"));
+	ASSERT_EQ(0, ioctl(loader, OVERLAY_IOC_REMOVE, id)) TH_LOG("%s", strerror(errno));
+	close(loader);
+}
+
+/* Alias `path` is a symbolic link "camera" to the device node `rdev`. */
+static void check_alias(struct __test_metadata *_metadata, const char *path, dev_t rdev)
+{
+	char target[64];
+	struct stat st;
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	ASSERT_LT(0, n) TH_LOG("%s: %s", path, strerror(errno));
+	target[n] = 0;
+	EXPECT_STREQ("camera", target);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(rdev, st.st_rdev) TH_LOG("%s is not the camera heap", path);
+}
+
+/*
+ * Documentation/examples/mdev/cmabuf-heaps.conf, as shipped (installed as
+ * /selftests/cmabuf-heaps.mdev.conf): busybox mdev, run as the kernel's hotplug helper
+ * would run it for the camera heap, gives the heap to group video and adds the aliases
+ * /dev/dma_heap/linux,cma and vidbuf_cached pointing at it; a second event changes
+ * nothing.
+ */
+TEST(mdev_role_links)
+{
+	char cmd[512], dev[32];
+	struct stat heap;
+
+	ASSERT_LT(0, read_text("/sys/class/dma_heap/camera/dev", dev, sizeof(dev)));
+	dev[strcspn(dev, "\n")] = 0;
+	ASSERT_NE(NULL, strchr(dev, ':'));
+	ASSERT_FALSE(path_exists(HEAP_DIR "linux,cma"));
+	ASSERT_FALSE(path_exists(HEAP_DIR "vidbuf_cached"));
+	/* The rules name user root and group video: give the bare initramfs both. */
+	ASSERT_EQ(0, system("mkdir -p /etc && cp /selftests/cmabuf-heaps.mdev.conf /etc/mdev.conf && "
+			    "{ [ -e /etc/passwd ] || echo root:x:0:0::/:/bin/sh >/etc/passwd; } && "
+			    "{ grep -q ^video: /etc/group 2>/dev/null || echo video:x:44: >>/etc/group; }"));
+	snprintf(cmd, sizeof(cmd),
+		 "cd /dev && env -i PATH=/bin:/sbin ACTION=add SUBSYSTEM=dma_heap "
+		 "DEVPATH=/devices/virtual/dma_heap/camera DEVNAME=dma_heap/camera "
+		 "MAJOR=%.*s MINOR=%s mdev", (int)strcspn(dev, ":"), dev, strchr(dev, ':') + 1);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	ASSERT_EQ(0, stat(HEAP_DIR "camera", &heap));
+	EXPECT_EQ(44, heap.st_gid) TH_LOG("the rule's group video");
+	EXPECT_EQ(0660, heap.st_mode & 07777);
+	check_alias(_metadata, HEAP_DIR "linux,cma", heap.st_rdev);
+	check_alias(_metadata, HEAP_DIR "vidbuf_cached", heap.st_rdev);
+	EXPECT_EQ(0, system(cmd));
+	check_alias(_metadata, HEAP_DIR "linux,cma", heap.st_rdev);
+	unlink(HEAP_DIR "linux,cma");
+	unlink(HEAP_DIR "vidbuf_cached");
+	unlink("/etc/mdev.conf");
 }
 
 /* A dma-heap cannot be removed: the module refuses to unload, and stays usable. */
@@ -100,7 +233,7 @@ TEST(heap_buffer_is_a_pool_buffer)
 
 	ASSERT_LE(0, pool);
 	ASSERT_EQ(0, dt_reg("reserved-memory/camera-pool@58000000", &base, &size));
-	buf = heap_alloc("cmabuf-camera", MiB + 1, O_RDWR | O_CLOEXEC, 0);
+	buf = heap_alloc("camera", MiB + 1, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
 	EXPECT_EQ(MiB + 4096, lseek(buf, 0, SEEK_END)) TH_LOG("the size is rounded up to pages");
 	EXPECT_EQ(MiB + 4096, pool_used(pool));
@@ -132,9 +265,9 @@ TEST(heap_obeys_the_pool_limits)
 {
 	int a, b;
 
-	a = heap_alloc("cmabuf-spare-pool", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
+	a = heap_alloc("test,spare", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, a) TH_LOG("%s", strerror(-a));
-	b = heap_alloc("cmabuf-spare-pool", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
+	b = heap_alloc("test,spare", 4 * MiB, O_RDWR | O_CLOEXEC, 0);
 	EXPECT_EQ(-EDQUOT, b);
 	EXPECT_TRUE(klog_contains("limit of 6291456 reached (DT cmabuf,max-process-bytes"));
 	EXPECT_EQ(4 * MiB, info_value("spare-pool", "used"));
@@ -149,19 +282,19 @@ TEST(heap_bad_requests)
 	long long invalid = info_value("camera", "failures_einval_invalid");
 	int buf;
 
-	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", 128 * MiB, O_RDWR | O_CLOEXEC, 0));
+	EXPECT_EQ(-EINVAL, heap_alloc("camera", 128 * MiB, O_RDWR | O_CLOEXEC, 0));
 	EXPECT_TRUE(klog_contains("camera: DMA_HEAP_IOCTL_ALLOC: size is larger than the pool"));
-	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", MiB, O_WRONLY, 0));
+	EXPECT_EQ(-EINVAL, heap_alloc("camera", MiB, O_WRONLY, 0));
 	EXPECT_TRUE(klog_contains(
 		"camera: DMA_HEAP_IOCTL_ALLOC: fd_flags access mode must be O_RDWR or O_RDONLY"));
 	EXPECT_EQ(invalid + 2, info_value("camera", "failures_einval_invalid"));
 	/* The dma-heap core refuses these before cmabuf sees them. */
-	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", MiB, O_RDWR, 1));
-	EXPECT_EQ(-EINVAL, heap_alloc("cmabuf-camera", 0, O_RDWR, 0));
+	EXPECT_EQ(-EINVAL, heap_alloc("camera", MiB, O_RDWR, 1));
+	EXPECT_EQ(-EINVAL, heap_alloc("camera", 0, O_RDWR, 0));
 	EXPECT_EQ(0, info_value("camera", "used"));
 
 	/* A read-only buffer cannot be mapped for writing. */
-	buf = heap_alloc("cmabuf-camera", MiB, O_RDONLY | O_CLOEXEC, 0);
+	buf = heap_alloc("camera", MiB, O_RDONLY | O_CLOEXEC, 0);
 	ASSERT_LE(0, buf);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0));
 	EXPECT_EQ(EACCES, errno);
@@ -177,7 +310,7 @@ TEST(heap_outlives_an_unbound_pool)
 	int buf, again;
 	uint32_t *map;
 
-	buf = heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0);
+	buf = heap_alloc("display", MiB, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, buf);
 	map = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, map);
@@ -185,9 +318,9 @@ TEST(heap_outlives_an_unbound_pool)
 
 	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-display"));
 	EXPECT_FALSE(path_exists("/dev/cmabuf-display"));
-	EXPECT_TRUE(path_exists(HEAP_DIR "cmabuf-display"));
-	EXPECT_EQ(-ENODEV, heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0));
-	EXPECT_TRUE(klog_contains("dma_heap/cmabuf-display: its pool is unbound"));
+	EXPECT_TRUE(path_exists(HEAP_DIR "display"));
+	EXPECT_EQ(-ENODEV, heap_alloc("display", MiB, O_RDWR | O_CLOEXEC, 0));
+	EXPECT_TRUE(klog_contains("dma_heap/display: its pool is unbound"));
 	map[1] = 0xbeef;
 	EXPECT_EQ(0xcafe, map[0]);
 	munmap(map, MiB);
@@ -196,7 +329,7 @@ TEST(heap_outlives_an_unbound_pool)
 	/* With its buffer gone the pool can bind again, and the heap serves anew. */
 	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-display"));
 	ASSERT_TRUE(wait_path("/dev/cmabuf-display", true, 2000));
-	again = heap_alloc("cmabuf-display", MiB, O_RDWR | O_CLOEXEC, 0);
+	again = heap_alloc("display", MiB, O_RDWR | O_CLOEXEC, 0);
 	EXPECT_LE(0, again) TH_LOG("%s", strerror(-again));
 	EXPECT_EQ(1, info_value("display", "heap_allocations"));
 	if (again >= 0)

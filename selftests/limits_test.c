@@ -15,6 +15,8 @@
 
 #define CGROUP "/sys/fs/cgroup"
 #define TEST_CGROUP CGROUP "/cmabuf_test"
+/* The camera pool's dmem region: its CMA area's, cma/<area>. */
+#define CAMERA_REGION "cma/camera-pool@58000000"
 /* The test board's pool with limits in the device tree (cmabuf-spare). */
 #define SPARE_OVERLAYS "dts/test-regions.dtso and dts/test-consumers.dtso"
 
@@ -139,12 +141,22 @@ static int join_test_cgroup(void)
 	return write_text(TEST_CGROUP "/cgroup.procs", pidtext);
 }
 
-/* The root shows dmem.capacity once the controller is enabled below it. */
+/*
+ * The root shows dmem.capacity once the controller is enabled below it. Each pool's
+ * region is its CMA area's, named as the upstream CMA dmem proposal names it:
+ * cma/<area> (the area being the pool's cma_area in debugfs), not cmabuf/<pool>.
+ */
 TEST(pool_is_a_dmem_cgroup_region)
 {
+	char text[4096];
+
 	ASSERT_EQ(0, write_text(CGROUP "/cgroup.subtree_control", "+dmem"));
-	EXPECT_EQ(64 * MiB, dmem_value(CGROUP "/dmem.capacity", "cmabuf/camera"));
-	EXPECT_EQ(32 * MiB, dmem_value(CGROUP "/dmem.capacity", "cmabuf/display"));
+	EXPECT_EQ(64 * MiB, dmem_value(CGROUP "/dmem.capacity", CAMERA_REGION));
+	EXPECT_EQ(32 * MiB, dmem_value(CGROUP "/dmem.capacity", "cma/display-pool@5c000000"));
+	EXPECT_LT(0, read_text(CMABUF_DEBUGFS "/camera/info", text, sizeof(text)));
+	EXPECT_NE(NULL, strstr(text, "\ncma_area: camera-pool@58000000\n"));
+	EXPECT_LT(0, read_text(CGROUP "/dmem.capacity", text, sizeof(text)));
+	EXPECT_EQ(NULL, strstr(text, "cmabuf/")) TH_LOG("an old-style region: %s", text);
 }
 
 /* A child in a cgroup with dmem.max = 4 MiB on camera gets 2 MiB, not 4 more. */
@@ -155,7 +167,7 @@ TEST(dmem_max_limits_a_cgroup)
 	pid_t pid;
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 4194304"));
+	ASSERT_EQ(0, dmem_test_cgroup(CAMERA_REGION " 4194304"));
 	ASSERT_EQ(0, pipe(report));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -166,7 +178,7 @@ TEST(dmem_max_limits_a_cgroup)
 			_exit(2);
 		a = buf_alloc_rw(pool, 2 * MiB);
 		b = buf_alloc_rw(pool, 4 * MiB);
-		charged = dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera");
+		charged = dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION);
 		if (write(report[1], &charged, sizeof(charged)) != sizeof(charged))
 			_exit(3);
 		_exit(a >= 0 && b == -EDQUOT ? 0 : 1);
@@ -177,7 +189,7 @@ TEST(dmem_max_limits_a_cgroup)
 	EXPECT_EQ(2 * MiB, charged);
 	EXPECT_TRUE(klog_contains("camera: pid ") && klog_contains("dmem.max of its cgroup"));
 	EXPECT_TRUE(wait_used(pool, 0, 1000));
-	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera"));
+	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION));
 	EXPECT_EQ(0, rmdir(TEST_CGROUP));
 	close(report[0]);
 	close(report[1]);
@@ -270,7 +282,7 @@ TEST(strand_limit_dmem)
 	pid_t pid;
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 1048576"));
+	ASSERT_EQ(0, dmem_test_cgroup(CAMERA_REGION " 1048576"));
 	ASSERT_EQ(0, pipe(report));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -283,12 +295,12 @@ TEST(strand_limit_dmem)
 		if (a < 0 || strand_in_pipe(a, MiB, p))
 			_exit(3);
 		close(a);
-		charged[0] = dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera");
+		charged[0] = dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION);
 		b = buf_alloc_rw(pool, MiB);
 		close_pipe(p);
 		/* Let go: the next allocation gives the stranded pages back first. */
 		a = buf_alloc_rw(pool, MiB);
-		charged[1] = dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera");
+		charged[1] = dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION);
 		if (write(report[1], charged, sizeof(charged)) != sizeof(charged))
 			_exit(4);
 		_exit(b == -EDQUOT && a >= 0 ? 0 : 1);
@@ -299,7 +311,7 @@ TEST(strand_limit_dmem)
 	EXPECT_EQ(MiB, charged[0]) TH_LOG("a stranded buffer left dmem.current");
 	EXPECT_EQ(MiB, charged[1]);
 	EXPECT_TRUE(wait_used(pool, 0, 2000));
-	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera"));
+	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION));
 	EXPECT_EQ(0, rmdir(TEST_CGROUP));
 	close(report[0]);
 	close(report[1]);
@@ -429,7 +441,7 @@ TEST(prepare_limits_dmem)
 	pid_t pid;
 
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, dmem_test_cgroup("cmabuf/camera 2097152"));
+	ASSERT_EQ(0, dmem_test_cgroup(CAMERA_REGION " 2097152"));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -440,14 +452,14 @@ TEST(prepare_limits_dmem)
 			_exit(2);
 		over = prepare(pool, MiB, 3, 60000);
 		ok = prepare(pool, MiB, 2, 60000);
-		charged = dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera");
+		charged = dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION);
 		_exit(over == -EDQUOT && ok == 0 && charged == 2 * MiB ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("child: %d", status);
 	ASSERT_EQ(0, write_text(CMABUF_DEBUGFS "/camera/cache", "drop"));
 	EXPECT_TRUE(wait_used(pool, 0, 1000));
-	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", "cmabuf/camera"));
+	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION));
 	EXPECT_EQ(0, rmdir(TEST_CGROUP));
 	close(pool);
 }

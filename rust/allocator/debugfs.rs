@@ -51,6 +51,7 @@ impl Allocator {
         f.write_fmt(fmt!("device: {}\n", &*self.dev_name))?;
         f.write_fmt(fmt!("region: {}\n", &*self.region))?;
         f.write_fmt(fmt!("cma_area: {}\n", self.cma.name()))?;
+        f.write_fmt(fmt!("heap: {}\n", &*self.heap_name))?;
         match self.base {
             Some(base) => f.write_fmt(fmt!("base: {:#x}\n", base))?,
             None => f.write_fmt(fmt!("base: unknown\n"))?,

@@ -50,6 +50,11 @@ impl CmaArea {
         unsafe { Self::from_raw(sys::dev_get_cma_area(core::ptr::null_mut())) }
     }
 
+    /// The C `struct cma`, valid for the kernel's lifetime (type invariant).
+    pub(super) fn as_ptr(&self) -> *mut sys::cma {
+        self.0.as_ptr()
+    }
+
     /// Whether `self` and `other` are the same area.
     pub(crate) fn same(&self, other: &CmaArea) -> bool {
         self.0 == other.0

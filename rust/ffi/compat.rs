@@ -6,7 +6,7 @@
 //!
 //! Each item says when it can go: once 7.2 is no longer supported, keep the 7.3 variant
 //! of each, drop the cfgs, then fold the items back to where they are used. The C shim's
-//! one difference (`dmem_cgroup_register_region`) is in `shim.c`, `cmabuf_dmem_register`.
+//! one difference (`dmem_cgroup_register_region`) is in `shim.c`, `cmabuf_dmem_region`.
 
 use kernel::{
     bindings,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The dma-heap face of a pool: `/dev/dma_heap/cmabuf-<name>`
+//! The dma-heap face of a pool: `/dev/dma_heap/<heap name>`
 //! (`drivers/dma-buf/dma-heap.c`), for user space that speaks the dma-heap uAPI.
 //!
 //! The kernel cannot remove a dma-heap: its name, its private data and the code its
@@ -17,6 +17,7 @@ use super::{
 };
 use kernel::{
     bindings,
+    device::Device,
     error::from_err_ptr,
     ffi::c_ulong,
     new_mutex,
@@ -27,6 +28,14 @@ use kernel::{
         Mutex, //
     },
 };
+
+/// Whether a dma-heap called `name` exists (any driver's, cmabuf's included). `dev` is
+/// any registered device: the lookup walks sysfs from it (see `shim.c`).
+pub(crate) fn dma_heap_exists(dev: &Device, name: &CStr) -> bool {
+    // SAFETY: `raw_device` gives a valid, registered device and `name` is NUL-terminated;
+    // the helper only looks up sysfs entries and drops the references it takes.
+    unsafe { sys::cmabuf_dma_heap_exists(super::raw_device(dev), name.as_char_ptr()) }
+}
 
 /// What serves a dma-heap: allocates the buffers its `DMA_HEAP_IOCTL_ALLOC` asks for.
 pub(crate) trait HeapAllocate: Send + Sync + Sized + 'static {

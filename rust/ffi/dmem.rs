@@ -2,23 +2,33 @@
 
 //! Device-memory accounting through the dmem cgroup controller (`kernel/cgroup/dmem.c`).
 //!
-//! Each pool registers a region `cmabuf/<name>`; each buffer is charged to the cgroup of
-//! the task that allocates it, so `dmem.max` limits cmabuf like other device memory.
+//! Each pool's buffers are charged to the region of its CMA area, `cma/<area name>` (the
+//! name the upstream proposal for charging CMA allocations gives it); each buffer to the
+//! cgroup of the task that allocates it, so `dmem.max` limits cmabuf like other device
+//! memory. cmabuf registers the region itself unless the kernel already has (see
+//! `cmabuf_dmem_region` in `shim.c`).
 
-use super::sys;
+use super::{
+    sys,
+    CmaArea, //
+};
 use core::ptr::NonNull;
 use kernel::{
     error::from_err_ptr,
     prelude::*, //
 };
 
-/// A registered dmem region, unregistered on drop.
+/// A CMA area's dmem region; unregistered on drop if cmabuf registered it.
 ///
 /// # Invariants
 ///
-/// `self.0` is `None` (the controller is off) or a region registered with
-/// `dmem_cgroup_register_region` and not yet unregistered.
-pub(crate) struct DmemRegion(Option<NonNull<sys::dmem_cgroup_region>>);
+/// `region` is `None` (the controller is off) or a registered region: if `owned`, one
+/// that cmabuf registered with `dmem_cgroup_register_region` and has not unregistered;
+/// otherwise the kernel's own region of the CMA area, which lives as long as the area.
+pub(crate) struct DmemRegion {
+    region: Option<NonNull<sys::dmem_cgroup_region>>,
+    owned: bool,
+}
 
 // SAFETY: Regions are reference counted and locked by the dmem core; the handle can be
 // used and dropped from any thread.
@@ -43,18 +53,24 @@ unsafe impl Send for DmemCharge {}
 unsafe impl Sync for DmemCharge {}
 
 impl DmemRegion {
-    /// Registers region `cmabuf/<name>` of `size` bytes.
-    pub(crate) fn register(size: u64, name: &CStr) -> Result<Self> {
-        // SAFETY: `name` is NUL-terminated; the dmem core copies the formatted name.
-        let region = unsafe { sys::cmabuf_dmem_register(size, name.as_char_ptr()) };
-        // INVARIANT: NULL (controller off) or a freshly registered region.
-        Ok(Self(NonNull::new(from_err_ptr(region)?)))
+    /// The region `cma/<area name>` of `area`: the kernel's, if it registers one, else
+    /// registered here with a capacity of `size` bytes.
+    pub(crate) fn of_area(area: &CmaArea, size: u64) -> Result<Self> {
+        let mut owned = false;
+        // SAFETY: The area is valid for ever (`CmaArea` invariant); `owned` is a local.
+        let region = unsafe { sys::cmabuf_dmem_region(area.as_ptr(), size, &mut owned) };
+        // INVARIANT: NULL (controller off), a freshly registered region (`owned`) or the
+        // kernel's region of the area.
+        Ok(Self {
+            region: NonNull::new(from_err_ptr(region)?),
+            owned,
+        })
     }
 
     /// Charges `size` bytes to the current task's cgroup. `EDQUOT` when a `dmem.max`
     /// on the way to the root is reached.
     pub(crate) fn try_charge(&self, size: u64) -> Result<DmemCharge> {
-        let Some(region) = self.0 else {
+        let Some(region) = self.region else {
             return Ok(DmemCharge { pool: None, size });
         };
         let mut pool = core::ptr::null_mut();
@@ -85,8 +101,8 @@ impl DmemCharge {
 
 impl Drop for DmemRegion {
     fn drop(&mut self) {
-        if let Some(region) = self.0 {
-            // SAFETY: The region is registered (type invariant) and unregistered once.
+        if let (Some(region), true) = (self.region, self.owned) {
+            // SAFETY: cmabuf registered the region (type invariant); unregistered once.
             unsafe { sys::cmabuf_dmem_unregister(region.as_ptr()) };
         }
     }

@@ -6,6 +6,7 @@
  * can (clearing highmem pages, the fault-injection attribute, page protections).
  */
 #include <linux/cgroup_dmem.h>
+#include <linux/cma.h>
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
@@ -16,6 +17,8 @@
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
+#include <linux/kernfs.h>
+#include <linux/kobject.h>
 #include <linux/kcsan-checks.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -371,16 +374,35 @@ void cmabuf_sgt_sync_for_device(struct device *dev, struct sg_table *sgt, int di
  */
 static_assert(DMA_BIDIRECTIONAL == 0 && DMA_TO_DEVICE == 1 && DMA_FROM_DEVICE == 2);
 
-/* A dmem region "cmabuf/<pool>"; NULL when the controller is off, or an error pointer. */
-struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name)
+/*
+ * The dmem region of CMA area @cma: "cma/<area name>", the name the upstream proposal
+ * for charging CMA allocations gives each area's region ("cma: Register dmem region for
+ * each cma region", Maxime Ripard, 2025). A kernel with that series registers the
+ * region itself: then it is shared (*owned = false) and charges to cmabuf's pool and to
+ * the kernel's CMA heap of that area add up in one place. Otherwise cmabuf registers
+ * it (*owned = true; capacity @size). NULL when the controller is off, or an error
+ * pointer.
+ */
+struct dmem_cgroup_region *cmabuf_dmem_region(struct cma *cma, u64 size, bool *owned)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
-	/* 7.3 takes the size (and optional reclaim operations) in a struct. */
-	const struct dmem_cgroup_init init = { .size = size };
-
-	return dmem_cgroup_register_region(&init, "cmabuf/%s", name);
+#ifdef CMABUF_KERNEL_CMA_DMEM
+	/* Untested at run time: no kernel this project boots has the series yet. */
+	*owned = false;
+	return cma_get_dmem_cgroup_region(cma);
 #else
-	return dmem_cgroup_register_region(size, "cmabuf/%s", name);
+	const char *name = cma_get_name(cma);
+
+	*owned = true;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
+	{
+		/* 7.3 takes the size (and optional reclaim operations) in a struct. */
+		const struct dmem_cgroup_init init = { .size = size };
+
+		return dmem_cgroup_register_region(&init, "cma/%s", name);
+	}
+#else
+	return dmem_cgroup_register_region(size, "cma/%s", name);
+#endif
 #endif
 }
 
@@ -399,6 +421,38 @@ int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
 void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)
 {
 	dmem_cgroup_uncharge(pool, size);
+}
+
+/*
+ * Whether a dma-heap named @name exists: /sys/devices/virtual/dma_heap/<name>, where the
+ * dma-heap core puts every heap's device. 7.2 exports no lookup of heaps by name, and
+ * dma_heap_add() finds a duplicate only after device_create() has failed with a stack
+ * dump in the log. The sysfs tree is reached from @dev, a registered device: its
+ * ancestors end at /sys/devices. Another driver adding that name concurrently is not
+ * excluded; dma_heap_add() then still fails cleanly.
+ */
+bool cmabuf_dma_heap_exists(struct device *dev, const char *name)
+{
+	struct kobject *top = &dev->kobj;
+	struct kernfs_node *virt, *heaps, *heap;
+
+	while (top->parent)
+		top = top->parent;
+	if (!top->sd)
+		return false;
+	virt = kernfs_find_and_get(top->sd, "virtual");
+	if (!virt)
+		return false;
+	heaps = kernfs_find_and_get(virt, "dma_heap");
+	kernfs_put(virt);
+	if (!heaps)
+		return false;
+	heap = kernfs_find_and_get(heaps, name);
+	kernfs_put(heaps);
+	if (!heap)
+		return false;
+	kernfs_put(heap);
+	return true;
 }
 
 /* The module's own reference count: a dma-heap cannot be removed, it pins the module. */

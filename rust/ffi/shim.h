@@ -95,6 +95,9 @@ struct work_struct;
 void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *));
 void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms);
 
+/* Whether another dma-heap has this name (seen from a device of ours: sysfs) */
+bool cmabuf_dma_heap_exists(struct device *dev, const char *name);
+
 /* The module's own reference count (a dma-heap cannot be removed: it pins the module) */
 void cmabuf_module_get(void);
 void cmabuf_module_put(void);
@@ -116,7 +119,8 @@ void cmabuf_put_pid(struct pid *pid);
 int cmabuf_pid_nr(struct pid *pid);
 
 /* dmem cgroup controller (stubs from linux/cgroup_dmem.h when it is off) */
-struct dmem_cgroup_region *cmabuf_dmem_register(u64 size, const char *name);
+struct cma;
+struct dmem_cgroup_region *cmabuf_dmem_region(struct cma *cma, u64 size, bool *owned);
 void cmabuf_dmem_unregister(struct dmem_cgroup_region *region);
 int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
 			   struct dmem_cgroup_pool_state **pool);

@@ -285,6 +285,9 @@ unsafe extern "C" {
     pub fn cmabuf_schedule_delayed_work(dwork: *mut delayed_work, ms: ffi::c_uint);
 }
 unsafe extern "C" {
+    pub fn cmabuf_dma_heap_exists(dev: *mut device, name: *const ffi::c_char) -> bool_;
+}
+unsafe extern "C" {
     pub fn cmabuf_module_get();
 }
 unsafe extern "C" {
@@ -318,7 +321,11 @@ unsafe extern "C" {
     pub fn cmabuf_pid_nr(pid: *mut pid) -> ffi::c_int;
 }
 unsafe extern "C" {
-    pub fn cmabuf_dmem_register(size: u64_, name: *const ffi::c_char) -> *mut dmem_cgroup_region;
+    pub fn cmabuf_dmem_region(
+        cma: *mut cma,
+        size: u64_,
+        owned: *mut bool_,
+    ) -> *mut dmem_cgroup_region;
 }
 unsafe extern "C" {
     pub fn cmabuf_dmem_unregister(region: *mut dmem_cgroup_region);
