@@ -5,7 +5,9 @@
 # build directory (usable as KDIR for the module). Rebuilds only when the key changes.
 #
 # usage: [CMABUF_LLVM=-19] build-kernel.sh <source dir> [fragment...]
-# (CMABUF_LLVM: build with clang/ld.lld of that LLVM instead of GCC, see env.sh)
+# (CMABUF_LLVM: build with clang/ld.lld of that LLVM instead of GCC, see env.sh;
+# CMABUF_KBUILD_REMAKE=1: a cached build is made again, incrementally, for a source
+# that changes - cmabuf built in, build-builtin-kernel.sh)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -42,15 +44,21 @@ mkdir -p "$CMABUF_CACHE/kbuild"
 exec 9>"$CMABUF_CACHE/kbuild/.lock-$(basename "$out")"
 flock 9
 
+kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" ${CMABUF_LLVM:+LLVM="$CMABUF_LLVM"} "$@"; }
+
 if [ -e "$out/.cmabuf-built" ]; then
-	log "kernel cached: $out"
+	if [ "${CMABUF_KBUILD_REMAKE:-0}" = 1 ]; then
+		log "kernel cached: $out; making it again for what changed"
+		kmake -j"$(($(nproc) + 1))" "$(basename "$KIMAGE")" modules >&2
+	else
+		log "kernel cached: $out"
+	fi
 	echo "$out"
 	exit 0
 fi
 
 log "building kernel in $out (a few minutes; cached afterwards)"
 mkdir -p "$out"
-kmake() { make -s -C "$src" O="$out" "${KMAKE_VARS[@]}" ${CMABUF_LLVM:+LLVM="$CMABUF_LLVM"} "$@"; }
 # Modules for this build must use the same compiler (kmake_for in env.sh).
 if [ -n "$CMABUF_LLVM" ]; then
 	echo "$CMABUF_LLVM" >"$out/cmabuf.llvm"

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make check`: the whole suite on every architecture cmabuf supports, counted together.
 #
-#  - arm64 (the default board): host checks, the plain and the debug kernel;
+#  - arm64 (the default board): host checks, the plain and the debug kernel, and the
+#    kernel with cmabuf built in (CONFIG_CMABUF=y from the in-tree drop-in) on its
+#    smoke list (builtin.*; cold about 10 min more to build, then only cmabuf relinks);
 #  - 32-bit ARM (QEMU virt, Cortex-A15, HighMem, a pool in high memory): its own host
 #    checks (the module built for ARMv7) and the plain kernel; CMABUF_ARM_DEBUG=1 adds
 #    its debug kernel (`make matrix` does);
@@ -29,7 +31,7 @@ fi
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-ARCH=arm64 "$S/job.sh" check --results "$results/arm64"
+ARCH=arm64 CMABUF_BUILTIN="${CMABUF_BUILTIN:-1}" "$S/job.sh" check --results "$results/arm64"
 # The ARM build reuses nothing of arm64's but the kernel source and the toolchain.
 env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" \
 	"$S/job.sh" check --results "$results/arm"

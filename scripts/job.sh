@@ -141,11 +141,14 @@ check)
 	#  - debug, unless CMABUF_DEBUG_KERNEL=0: lockdep, KFENCE, kmemleak, ...;
 	#  - kasan, with CMABUF_KASAN=1 (make matrix; arm64 only): generic KASAN, built
 	#    with clang (Rust with KASAN needs it);
-	#  - kcsan, with CMABUF_KCSAN=1 (arm64 only): the data-race detector, clang too.
-	# CMABUF_KERNELS="kasan" (names from base debug kasan kcsan) runs just those.
+	#  - kcsan, with CMABUF_KCSAN=1 (arm64 only): the data-race detector, clang too;
+	#  - builtin, with CMABUF_BUILTIN=1 (arm64 only; make check sets it): cmabuf built
+	#    into the kernel (CONFIG_CMABUF=y, build-builtin-kernel.sh), its smoke list.
+	# CMABUF_KERNELS="kasan" (names from base debug kasan kcsan builtin) runs just those.
 	want=${CMABUF_KERNELS:-base}
 	if [ -z "${CMABUF_KERNELS:-}" ] && [ -z "${KDIR_GIVEN:-}" ]; then
 		[ "${CMABUF_DEBUG_KERNEL:-1}" != 1 ] || want+=" debug"
+		[ "${CMABUF_BUILTIN:-0}" != 1 ] || want+=" builtin"
 		[ "${CMABUF_KASAN:-0}" != 1 ] || want+=" kasan"
 		[ "${CMABUF_KCSAN:-0}" != 1 ] || want+=" kcsan"
 	fi
@@ -162,7 +165,14 @@ check)
 			kernels+=("$name=$(CMABUF_LLVM=$CMABUF_SANITIZER_LLVM "$S/build-kernel.sh" "$KSRC" \
 				"$CMABUF_TOP"/scripts/kconfig/{base,"$name"}.config)")
 			;;
-		*) die "CMABUF_KERNELS: unknown kernel $name (base, debug, kasan or kcsan)" ;;
+		builtin)
+			if [ "$ARCH" != arm64 ]; then
+				log "the builtin kernel is built for arm64 only: skipped on $ARCH"
+				continue
+			fi
+			kernels+=("builtin=$("$S/build-builtin-kernel.sh" "$KSRC")")
+			;;
+		*) die "CMABUF_KERNELS: unknown kernel $name (base, debug, kasan, kcsan or builtin)" ;;
 		esac
 	done
 	for entry in "${kernels[@]}"; do
@@ -172,11 +182,17 @@ check)
 		limit=2400 kargs=
 		case $name in
 		kasan) kargs=kasan_multi_shot ;;
+		# cmabuf is in the kernel: no cmabuf.ko, and the tests that do not reload it.
+		builtin) kargs=cmabuf_list=builtin ;;
 		esac
 		out=$CMABUF_BUILD/$name
 		mkdir -p "$out"
 		kmod=$ko
-		[ "$kdir" = "$KDIR" ] || kmod=$("$S/build-module.sh" "$kdir" "$out/module")
+		if [ "$name" = builtin ]; then
+			kmod=
+		elif [ "$kdir" != "$KDIR" ]; then
+			kmod=$("$S/build-module.sh" "$kdir" "$out/module")
+		fi
 		mapfile -t test_modules < <("$S/build-test-modules.sh" "$kdir" "$out")
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
 			"${test_modules[@]}"

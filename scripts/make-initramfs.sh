@@ -5,6 +5,7 @@
 #
 # usage: make-initramfs.sh <out.cpio.gz> <cmabuf.ko> <busybox> <selftests build dir>
 #                          [more modules for /lib/modules...]
+# An empty <cmabuf.ko> for a kernel with cmabuf built in: /init then loads nothing.
 # The selftests build dir holds install/, as `make -C selftests OUTPUT=<dir> install`
 # lays it out.
 set -euo pipefail
@@ -21,7 +22,7 @@ cp "$busybox" "$root/bin/busybox"
 for applet in sh mount; do ln -s busybox "$root/bin/$applet"; done
 install -m 755 "$CMABUF_TOP/scripts/guest/init" "$root/init"
 install -m 755 "$CMABUF_TOP"/scripts/guest/{demo,bench}.sh "$root/jobs/"
-cp "$ko" "$root/lib/modules/cmabuf.ko"
+[ -z "$ko" ] || cp "$ko" "$root/lib/modules/cmabuf.ko"
 for extra in "$@"; do cp "$extra" "$root/lib/modules/"; done
 # The tests with run_tests.sh and its list in /selftests, the tools in /bin: laid out by
 # `make -C selftests install` (scripts/job.sh), whose Makefile holds the one list.

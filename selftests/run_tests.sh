@@ -25,12 +25,15 @@ run() {
 	"$@"
 	echo "# cmabuf selftest: $* exit $?"
 }
-[ -s tests.list ] || { echo "not ok 1 run_tests.sh: no tests.list"; exit 1; }
+# cmabuf_list=builtin on the kernel command line: cmabuf is built into the kernel, run
+# tests-builtin.list (the tests that do not reload it).
+list=tests${cmabuf_list:+-$cmabuf_list}.list
+[ -s "$list" ] || { echo "not ok 1 run_tests.sh: no $list"; exit 1; }
 # Split the list at newlines only, then each line, a command and its arguments, at
 # blanks (unquoted $cmd on purpose). Not `while read`: the tests keep this shell's stdin.
 IFS='
 '
-for cmd in $(cat tests.list); do
+for cmd in $(cat "$list"); do
 	unset IFS
 	run $cmd
 done
