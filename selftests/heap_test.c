@@ -345,7 +345,7 @@ TEST(heap_allocation_is_traced)
 
 	ASSERT_EQ(0, tracefs_ready()) TH_LOG("tracefs: %s", strerror(errno));
 	ASSERT_EQ(0, trace_reset(true));
-	buf = heap_alloc("cmabuf-camera", 2 * MiB, O_RDWR | O_CLOEXEC, 0);
+	buf = heap_alloc("camera", 2 * MiB, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
 	close(buf);
 	ASSERT_EQ(0, write_text(TRACEFS "/events/cmabuf/enable", "0"));
