@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "cmabuf_util.h"
-#include "overlay_loader/cmabuf_test_overlay.h"
+#include "overlay_util.h"
 #include "kselftest_harness.h"
 
 #define CAMERA_PDEV PLATFORM_DEVICES "/cmabuf-camera"
@@ -191,10 +191,6 @@ TEST_F(installed, modprobe_by_modalias_binds_pools)
  */
 TEST_F(installed, uevent_of_new_pool_node_loads_cmabuf)
 {
-	static char blob[65536];
-	struct cmabuf_overlay req = { .blob = (uintptr_t)blob };
-	ssize_t n;
-
 	mkdir("/etc", 0755);
 	ASSERT_EQ(0, create_file(MDEV_CONF, MDEV_RULE, strlen(MDEV_RULE)))
 		TH_LOG("%s: %s", MDEV_CONF, strerror(errno));
@@ -210,11 +206,8 @@ TEST_F(installed, uevent_of_new_pool_node_loads_cmabuf)
 
 	self->loader = test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko");
 	ASSERT_LE(0, self->loader) TH_LOG("overlay loader: %s", strerror(errno));
-	n = read_bytes("/selftests/runtime-pool.dtbo", blob, sizeof(blob));
-	ASSERT_LT(0, n);
-	req.size = n;
-	ASSERT_EQ(0, ioctl(self->loader, OVERLAY_IOC_APPLY, &req)) TH_LOG("apply: %s", strerror(errno));
-	self->overlay = req.id;
+	self->overlay = overlay_apply(self->loader, "runtime-pool");
+	ASSERT_LT(0, self->overlay) TH_LOG("apply: %s", strerror(-self->overlay));
 
 	EXPECT_TRUE(wait_path(RUNTIME_DEV, true, 10000))
 		TH_LOG("cmabuf was not loaded for the new node (module loaded: %d)", module_loaded());

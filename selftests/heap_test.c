@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "cmabuf_util.h"
-#include "overlay_loader/cmabuf_test_overlay.h"
+#include "overlay_util.h"
 #include "kselftest_harness.h"
 #include "trace_util.h"
 
@@ -89,24 +89,6 @@ TEST(dma_heap_parameter)
 	EXPECT_NE(NULL, strstr(info, "\nheap: test,spare\n")) TH_LOG("info lacks its heap");
 	/* The kernel's own CMA heap for the region is still there, beside ours. */
 	EXPECT_TRUE(path_exists(HEAP_DIR "camera-pool@58000000"));
-}
-
-/* Applies /selftests/<name>.dtbo through the test overlay loader; its id or -errno. */
-static int overlay_apply(int loader, const char *name)
-{
-	static char blob[65536];
-	struct cmabuf_overlay req = { .blob = (uintptr_t)blob };
-	char path[128];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/selftests/%s.dtbo", name);
-	n = read_bytes(path, blob, sizeof(blob));
-	if (n <= 0)
-		return -ENOENT;
-	req.size = n;
-	if (ioctl(loader, OVERLAY_IOC_APPLY, &req))
-		return -errno;
-	return req.id;
 }
 
 /*

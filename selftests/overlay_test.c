@@ -15,7 +15,7 @@
 #include "cmabuf_util.h"
 #include "slab_usage.h"
 #include "importer/cmabuf_test_importer.h"
-#include "overlay_loader/cmabuf_test_overlay.h"
+#include "overlay_util.h"
 #include "kselftest_harness.h"
 
 #define DT "/proc/device-tree"
@@ -40,24 +40,6 @@
 static int loader_open(void)
 {
 	return test_module_open(LOADER, "/lib/modules/cmabuf_test_overlay.ko");
-}
-
-/* Applies /selftests/<name>.dtbo (built from dts/<name>.dtso); its id or -errno. */
-static int overlay_apply(int loader, const char *name)
-{
-	static char blob[65536];
-	struct cmabuf_overlay req = { .blob = (uintptr_t)blob };
-	char path[128];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/selftests/%s.dtbo", name);
-	n = read_bytes(path, blob, sizeof(blob));
-	if (n <= 0)
-		return -ENOENT;
-	req.size = n;
-	if (ioctl(loader, OVERLAY_IOC_APPLY, &req))
-		return -errno;
-	return req.id;
 }
 
 static int overlay_remove(int loader, int id)
