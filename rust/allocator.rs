@@ -22,8 +22,10 @@
 //!   while still referenced.
 //! - `cache.rs`: the warm cache, its background work and shrinker hooks; `prepare.rs`:
 //!   `CMABUF_IOC_PREPARE`.
-//! - `ranges.rs`: pure range maths (gaps, first fit); `failure.rs`: why an allocation
-//!   failed; `debugfs.rs`: the pool's debugfs views.
+//! - `places.rs`: where the runs are, with O(log n) lookups and first-fit search (a
+//!   red-black tree and a maple tree, `ffi/run_index.rs`); `ranges.rs`: pure range
+//!   maths (gaps; the linear references the tests check `places` against);
+//!   `failure.rs`: why an allocation failed; `debugfs.rs`: the pool's debugfs views.
 //!
 //! [`Buffer`]: crate::buffer::Buffer
 //!
@@ -43,6 +45,8 @@
 //! - `Exported::attachments` (per dma-buf, `ffi/dma_buf.rs`): the attachments and their
 //!   DMA mappings.
 //! - `Allocator::dev` (per pool): the bound device.
+//! - The maple tree's own spinlock (`RunIndex`, per pool, `ffi/run_index.rs`), taken by
+//!   each call into the tree, always under `ledger`.
 //!
 //! The order, outermost first: a lock is only taken while holding locks above it on its
 //! branch, and cmabuf never holds locks of different branches together.
@@ -50,6 +54,7 @@
 //! ```text
 //! device lock (driver core: probe, unbind)
 //!   Allocator::ledger
+//!     RunIndex's maple tree lock       leaf (spinlock)
 //!     REGISTRY
 //!       HeapSlot::server               leaf
 //!     BufferStatus::importers          leaf
@@ -69,7 +74,7 @@
 //! - `ledger`, then `REGISTRY`: `adopt_orphans` (`orphans::take`, `orphans::put`), the
 //!   allocator's drop (`orphans::put` of stranded pages), and `Ledger::keep_stranded` when
 //!   no stranded slot is left (`orphans::put`).
-//! - `ledger`, then `importers`: `write_buffers`.
+//! - `ledger`, then `importers`: `write_buffer`.
 //! - `REGISTRY`, then `HeapSlot::server`: `serve_heap`, `init_done`.
 //! - `dma_resv`, then `attachments`: `map_dma_buf`, `unmap_dma_buf`. `attach`, `detach`
 //!   and the CPU access brackets take `attachments` without it; `importers` is taken
@@ -140,6 +145,7 @@ mod cache;
 mod debugfs;
 mod failure;
 mod ledger;
+mod places;
 mod prepare;
 mod ranges;
 mod reservation;
@@ -288,7 +294,7 @@ impl Allocator {
         let dev_name = CString::try_from(dev.name())?;
         let dev: ARef<Device> = dev.into();
         let dmem = DmemRegion::of_area(&cma, spec.size)?;
-        let ledger_name = CString::try_from(&*spec.name)?;
+        let ledger = Ledger::new(CString::try_from(&*spec.name)?)?;
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,
@@ -302,7 +308,7 @@ impl Allocator {
                 dev_name,
                 dmem,
                 ticker <- Ticker::new(),
-                ledger <- new_mutex!(Ledger::new(ledger_name), "Allocator::ledger"),
+                ledger <- new_mutex!(ledger, "Allocator::ledger"),
                 ratelimit <- RateLimit::new(),
                 _claim: claim,
             }? Error),
@@ -388,7 +394,7 @@ impl Allocator {
         // For the `cmabuf_free` trace event: how long the buffer lived (looked up only
         // when the event is on, before its record goes).
         let lifetime = tracing::free_enabled()
-            .then(|| ledger.meta.iter().find(|m| m.id == id))
+            .then(|| ledger.meta.get(&id))
             .flatten()
             .map_or(0, |m| nanos_since(m.created));
         let freed = |stranded, cached| {
@@ -429,7 +435,7 @@ impl Allocator {
                         owner.nr()
                     );
                 }
-                if let Some(m) = ledger.meta.iter_mut().find(|m| m.id == id) {
+                if let Some(m) = ledger.meta.get_mut(&id) {
                     m.stranded = true;
                 }
                 ledger.keep_stranded(Stranded {
@@ -452,7 +458,7 @@ impl Allocator {
         ledger.retry_stranded();
         let free = self.total_pages().saturating_sub(ledger.used_pages) << PAGE_SHIFT;
         let largest_free = match self.base {
-            Some(_) => ranges::largest_gap(ledger.held(), self.total_pages()) << PAGE_SHIFT,
+            Some(_) => ledger.places.largest_gap(self.total_pages()) << PAGE_SHIFT,
             None => free,
         };
         UsageSnapshot {

@@ -37,6 +37,7 @@ mod pid;
 mod ratelimit;
 pub(crate) mod reaper;
 mod reserved_mem;
+mod run_index;
 mod shrinker;
 mod sys;
 pub(crate) mod sysfs;
@@ -87,6 +88,7 @@ pub(crate) use of::{
 pub(crate) use pid::PidRef;
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
+pub(crate) use run_index::RunIndex;
 pub(crate) use shrinker::{
     CacheShrinker,
     Shrink, //

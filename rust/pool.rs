@@ -14,7 +14,8 @@ use crate::{
         self,
         debugfs::{
             Dir,
-            File, //
+            File,
+            RecordsFile, //
         },
         decimal::dec,
         CacheShrinker,
@@ -109,7 +110,7 @@ impl Frontend {
 /// module.
 struct PoolFiles {
     _info: File<Arc<Allocator>>,
-    _buffers: File<Arc<Allocator>>,
+    _buffers: RecordsFile<Arc<Allocator>>,
     _latency: File<Arc<Allocator>>,
     _profile: File<Arc<Allocator>>,
     _last_failure: File<Arc<Allocator>>,
@@ -121,7 +122,13 @@ impl PoolFiles {
     fn new(dir: &Dir, a: &Arc<Allocator>) -> Result<Self> {
         Ok(Self {
             _info: dir.read_file(c"info", a.clone(), |a, f| a.write_info(f))?,
-            _buffers: dir.read_file(c"buffers", a.clone(), |a, f| a.write_buffers(f))?,
+            _buffers: dir.records_file(
+                c"buffers",
+                a.clone(),
+                |a, f| a.write_buffers_header(f),
+                |a, from| a.buffer_from(from),
+                |a, id, f| a.write_buffer(id, f),
+            )?,
             _latency: dir.read_write_file(
                 c"latency",
                 a.clone(),

@@ -155,6 +155,79 @@ TEST(buffers_lists_every_live_buffer)
 	close(pool);
 }
 
+/*
+ * buffers is written as it is read, one line per buffer by id (a seq_file iterator):
+ * read in small pieces, with buffers freed while it is read, every buffer still alive is
+ * listed exactly once, in order of id, and one freed before its line was reached is not.
+ */
+TEST(buffers_streams_by_id_in_small_reads)
+{
+	enum { N = 400, PIECE = 97 };
+	static char all[256 * 1024];
+	int pool = pool_open("display"), fds[N], fd, i, lines = 0, want = 0;
+	struct cmabuf_alloc req;
+	uint32_t ids[N];
+	long long last = 0;
+	bool seen[N] = { false };
+	size_t len = 0;
+	ssize_t n;
+	char *line;
+
+	ASSERT_LE(0, pool);
+	for (i = 0; i < N; i++) {
+		req = (struct cmabuf_alloc){ .size = 4096, .fd_flags = O_RDWR };
+		ASSERT_EQ(0, ioctl(pool, CMABUF_IOC_ALLOC, &req)) TH_LOG("buffer %d: %s", i,
+									  strerror(errno));
+		fds[i] = req.fd;
+		ids[i] = req.id;
+	}
+	fd = open(CMABUF_DEBUGFS "/display/buffers", O_RDONLY);
+	ASSERT_LE(0, fd);
+	/* A third of the lines (each over 100 bytes), in pieces smaller than a line. */
+	while (len < N / 3 * 100) {
+		n = read(fd, all + len, PIECE);
+		ASSERT_LT(0, n);
+		len += n;
+	}
+	/* Far beyond what seq_file has already formatted (one page ahead at most). */
+	for (i = N / 2 + 1; i < N; i += 2) {
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	while ((n = read(fd, all + len, PIECE)) > 0) {
+		len += n;
+		ASSERT_GT(sizeof(all) - PIECE, len);
+	}
+	ASSERT_EQ(0, n);
+	close(fd);
+	all[len] = 0;
+	ASSERT_EQ(0, strncmp(all, "id ", 3)) TH_LOG("no header: %.200s", all);
+	for (line = strchr(all, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		long long id = strtoll(line + 1, NULL, 10);
+
+		lines++;
+		EXPECT_LT(last, id) TH_LOG("id %lld after %lld", id, last);
+		last = id;
+		for (i = 0; i < N && ids[i] != id; i++)
+			;
+		ASSERT_GT(N, i) TH_LOG("id %lld is not one of this test's buffers", id);
+		EXPECT_FALSE(seen[i]);
+		seen[i] = true;
+	}
+	for (i = 0; i < N; i++) {
+		if (fds[i] < 0) {
+			EXPECT_FALSE(seen[i]) TH_LOG("buffer %u freed before its line, listed", ids[i]);
+			continue;
+		}
+		EXPECT_TRUE(seen[i]) TH_LOG("buffer %u alive and not listed", ids[i]);
+		want++;
+		close(fds[i]);
+	}
+	EXPECT_EQ(want, lines);
+	ASSERT_TRUE(wait_used(pool, 0, 5000));
+	close(pool);
+}
+
 TEST(latency_counts_allocations_and_resets)
 {
 	const char *path = CMABUF_DEBUGFS "/camera/latency";

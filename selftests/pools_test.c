@@ -137,6 +137,10 @@ FIXTURE_VARIANT_ADD(kunit, ledger) {
 	.suite = "cmabuf_ledger",
 };
 
+FIXTURE_VARIANT_ADD(kunit, places) {
+	.suite = "cmabuf_places",
+};
+
 FIXTURE_VARIANT_ADD(kunit, stats) {
 	.suite = "cmabuf_stats",
 };

@@ -22,10 +22,7 @@ use super::{
         BufferMeta,
         Ledger, //
     },
-    ranges::{
-        first_fit,
-        Range, //
-    },
+    ranges::Range,
     reservation::{
         Reservation,
         Reserved, //
@@ -308,8 +305,9 @@ impl Allocator {
             let (room, cleared) = match self.base {
                 Some(_) => {
                     let total = self.total_pages();
-                    let Some(first) =
-                        first_fit(ledger.held(), total, self.base_pfn(), pages, order)
+                    let Some(first) = ledger
+                        .places
+                        .first_fit(total, self.base_pfn(), pages, order)
                     else {
                         return (ledger, None);
                     };
@@ -432,13 +430,9 @@ impl Allocator {
     fn no_run_came_free(&self, pages: u64, order: u32, attempts: u32) -> Failure {
         if self.base.is_some() {
             let ledger = self.ledger.lock();
-            let room = first_fit(
-                ledger.held(),
-                self.total_pages(),
-                self.base_pfn(),
-                pages,
-                order,
-            );
+            let room = ledger
+                .places
+                .first_fit(self.total_pages(), self.base_pfn(), pages, order);
             drop(ledger);
             if room.is_none() {
                 return Failure::new(ENOMEM, FailureKind::NoRoom);

@@ -92,7 +92,7 @@ pub(super) struct Prepared {
     pub(super) dmem: DmemCharge,
 }
 
-/// A run of the pool kept in the warm cache. Its range stays in `Ledger::ranges` under
+/// A run of the pool kept in the warm cache. Its range stays in `Ledger::places` under
 /// `id`, so the pool's own count of free runs never offers it to `cma_alloc`.
 pub(super) struct Cached {
     pub(super) id: u32,
@@ -280,9 +280,7 @@ impl Allocator {
         let first = pages.pfn() - self.base_pfn();
         ledger.unreserve(Some(owner), count);
         ledger.forget_meta(id);
-        if let Ok(pos) = ledger.range_index(first) {
-            ledger.ranges[pos].cached = true;
-        }
+        ledger.places.set_cached(first, true);
         let cached = Cached {
             id,
             phys: pages.phys(),
@@ -354,9 +352,7 @@ impl Ledger {
         let (_, idle_ms) = crate::params::cache_parameters();
         c.expires = expiry_in(idle_ms);
         let was_prepared = c.prepared.is_some();
-        if let Ok(pos) = self.range_index(c.first) {
-            self.ranges[pos].cached = !was_prepared;
-        }
+        self.places.set_cached(c.first, !was_prepared);
         if self.cache_closed || self.cache.reserve(1, GFP_KERNEL).is_err() {
             self.release_run(c);
             return;
@@ -393,9 +389,7 @@ impl Ledger {
             return;
         }
         // Still referenced (cannot happen to a run nobody mapped, but never share it).
-        if let Ok(pos) = self.range_index(first) {
-            self.ranges[pos].cached = false;
-        }
+        self.places.set_cached(first, false);
         if owner.is_none() {
             // A freed run charged to nobody: count it, as an adopted orphan.
             self.used_pages += count;

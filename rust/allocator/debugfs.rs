@@ -119,38 +119,56 @@ impl Allocator {
         Ok(())
     }
 
-    /// `debugfs/cmabuf/<name>/buffers`: one line per live or stranded buffer.
-    pub(crate) fn write_buffers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ledger = self.ledger.lock();
-        let base_pfn = self.base_pfn();
-        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  state     importers\n")?;
-        for m in ledger.meta.iter() {
-            let Some(r) = ledger.ranges.iter().find(|r| r.id == m.id) else {
-                continue;
-            };
-            let start = (base_pfn + r.first) << PAGE_SHIFT;
-            let end = start + (r.pages << PAGE_SHIFT) - 1;
-            let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
-            let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
-            // The pages are the buffer's (live or stranded) while the lock is held.
-            f.write_fmt(fmt!(
-                "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  ",
-                m.id,
-                dec(r.pages << PAGE_SHIFT),
-                start,
-                end,
-                m.cache.name(),
-                m.pid,
-                comm,
-                dec(m.created.elapsed().as_millis()),
-                mm::mapcount(base_pfn + r.first),
-                if m.stranded { "stranded" } else { "live" }
-            ))?;
-            m.status.write_importers(f)?;
-            f.write_str("\n")?;
-        }
-        Ok(())
+    /// `debugfs/cmabuf/<name>/buffers`, its header; then one line per live or stranded
+    /// buffer, by id ([`Allocator::buffer_from`], [`Allocator::write_buffer`]), written
+    /// as the file is read: the ledger is locked for one line at a time.
+    pub(crate) fn write_buffers_header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  state     importers\n")
     }
+
+    /// The id of the first live or stranded buffer whose id is at least `from`.
+    pub(crate) fn buffer_from(&self, from: u64) -> Option<u64> {
+        let from = u32::try_from(from).ok()?;
+        let ledger = self.ledger.lock();
+        let cursor = ledger.meta.cursor_lower_bound(&from)?;
+        Some(u64::from(*cursor.current().0))
+    }
+
+    /// The line of buffer `id` in `buffers` (nothing if it went meanwhile).
+    pub(crate) fn write_buffer(&self, id: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(id) = u32::try_from(id) else {
+            return Ok(());
+        };
+        let ledger = self.ledger.lock();
+        let Some(m) = ledger.meta.get(&id) else {
+            return Ok(());
+        };
+        let Some(r) = ledger.places.get(m.first) else {
+            return Ok(());
+        };
+        let base_pfn = self.base_pfn();
+        let start = (base_pfn + r.first) << PAGE_SHIFT;
+        let end = start + (r.pages << PAGE_SHIFT) - 1;
+        let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
+        let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
+        // The pages are the buffer's (live or stranded) while the lock is held.
+        f.write_fmt(fmt!(
+            "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  ",
+            m.id,
+            dec(r.pages << PAGE_SHIFT),
+            start,
+            end,
+            m.cache.name(),
+            m.pid,
+            comm,
+            dec(m.created.elapsed().as_millis()),
+            mm::mapcount(base_pfn + r.first),
+            if m.stranded { "stranded" } else { "live" }
+        ))?;
+        m.status.write_importers(f)?;
+        f.write_str("\n")
+    }
+
     /// `debugfs/cmabuf/<name>/latency`.
     pub(crate) fn write_latency(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let latency = self.ledger.lock().latency.clone();
@@ -190,23 +208,33 @@ impl Allocator {
         if self.base.is_none() || total == 0 {
             return f.write_str("unknown: the default CMA area's layout is not exported\n");
         }
-        let ledger = self.ledger.lock();
         let slice = total.div_ceil(SLICES);
+        let slices = total.div_ceil(slice);
+        // Pages held in each slice, in one walk over the runs (in order of place).
+        let mut held = [0u64; SLICES];
+        {
+            let ledger = self.ledger.lock();
+            for r in ledger.places.iter() {
+                let (mut s, e) = (r.first, r.first + r.pages);
+                while s < e {
+                    // Page offsets fit a usize (checked above); slices are < SLICES.
+                    let i = s as usize / slice;
+                    let slice_end = ((i + 1) * slice) as u64;
+                    let Some(h) = held.get_mut(i) else { break };
+                    *h += e.min(slice_end) - s;
+                    s = slice_end;
+                }
+            }
+        }
         f.write_fmt(fmt!(
             "# one character per {} KiB\n",
             (slice << PAGE_SHIFT) >> 10
         ))?;
-        for i in 0..total.div_ceil(slice) {
-            let (s, e) = (i * slice, ((i + 1) * slice).min(total));
-            let (s, e) = (s as u64, e as u64);
-            let held: u64 = ledger
-                .ranges
-                .iter()
-                .map(|r| (r.first + r.pages).min(e).saturating_sub(r.first.max(s)))
-                .sum();
-            let c = if held == 0 {
+        for (i, h) in held.iter().enumerate().take(slices) {
+            let width = (((i + 1) * slice).min(total) - i * slice) as u64;
+            let c = if *h == 0 {
                 "."
-            } else if held == e - s {
+            } else if *h == width {
                 "#"
             } else {
                 "+"

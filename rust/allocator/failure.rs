@@ -23,6 +23,7 @@ use crate::{
     uapi,
 };
 use kernel::{
+    alloc::KVVec,
     page::PAGE_SHIFT,
     prelude::*,
     time::Instant, //
@@ -160,10 +161,10 @@ impl Allocator {
     /// What the pool's pages outside cmabuf's runs are now (pools with a known base).
     pub(super) fn census(&self) -> Option<Census> {
         let base_pfn = self.base? >> PAGE_SHIFT;
-        let gaps: KVec<(u64, u64)> = {
+        let gaps: KVVec<(u64, u64)> = {
             let ledger = self.ledger.lock();
-            let mut gaps = KVec::new();
-            for gap in ranges::gaps(ledger.ranges.iter(), self.total_pages()) {
+            let mut gaps = KVVec::new();
+            for gap in ranges::gaps(ledger.places.iter(), self.total_pages()) {
                 gaps.push(gap, GFP_KERNEL).ok()?;
             }
             gaps

@@ -10,6 +10,7 @@ use super::{
         CacheStats,
         Cached, //
     },
+    places::Places,
     ranges::{
         swap_remove,
         Range, //
@@ -34,8 +35,10 @@ use crate::{
     uapi::CacheMode,
 };
 use kernel::{
+    alloc::KVVec,
     page::PAGE_SHIFT,
     prelude::*,
+    rbtree::RBTree,
     str::CString,
     sync::Arc,
     time::{
@@ -47,6 +50,8 @@ use kernel::{
 /// What debugfs shows of a live or stranded buffer besides its range.
 pub(super) struct BufferMeta {
     pub(super) id: u32,
+    /// Its run's first page (in `Ledger::places`).
+    pub(super) first: u64,
     pub(super) cache: CacheMode,
     /// The owner's pid in the initial pid namespace, when it allocated.
     pub(super) pid: i32,
@@ -62,6 +67,7 @@ impl BufferMeta {
     pub(super) fn new(cache: CacheMode, owner: &PidRef, status: Arc<BufferStatus>) -> Self {
         Self {
             id: 0,
+            first: 0,
             cache,
             pid: owner.nr(),
             comm: mm::current_comm(),
@@ -91,8 +97,9 @@ pub(super) enum LimitHit {
     NoMemory,
 }
 
-/// What the pool holds. `ranges` (sorted by `first`) are the places of every run; the
-/// counters also include allocations in flight, so limits hold under concurrency.
+/// What the pool holds. `places` are the places of every run, `meta` what debugfs shows
+/// of each buffer by id (both cost O(log n) per change or lookup); the counters also
+/// include allocations in flight, so limits hold under concurrency.
 ///
 /// `stranded` always has capacity for every live buffer and cached run besides its own
 /// entries, so that a buffer or run that turns out to be still referenced can always
@@ -100,10 +107,12 @@ pub(super) enum LimitHit {
 pub(super) struct Ledger {
     /// The pool's name, for the trace events emitted under the lock.
     pub(super) pool: CString,
-    pub(super) ranges: KVec<Range>,
-    pub(super) meta: KVec<BufferMeta>,
+    pub(super) places: Places,
+    pub(super) meta: RBTree<u32, BufferMeta>,
     processes: KVec<ProcessUsage>,
-    pub(super) stranded: KVec<Stranded>,
+    /// Room for one entry per run (see above): `kvmalloc`, since with thousands of
+    /// buffers it outgrows what `kmalloc` can be sure to find contiguous.
+    pub(super) stranded: KVVec<Stranded>,
     /// Live buffers (not stranded, not in the warm cache).
     pub(super) live: usize,
     /// Pages charged: live, stranded and prepared runs and allocations in flight.
@@ -131,13 +140,13 @@ pub(super) struct Ledger {
 
 impl Ledger {
     /// An empty pool's books, for pool `pool`.
-    pub(super) fn new(pool: CString) -> Self {
-        Self {
+    pub(super) fn new(pool: CString) -> Result<Self> {
+        Ok(Self {
             pool,
-            ranges: KVec::new(),
-            meta: KVec::new(),
+            places: Places::new()?,
+            meta: RBTree::new(),
             processes: KVec::new(),
-            stranded: KVec::new(),
+            stranded: KVVec::new(),
             live: 0,
             used_pages: 0,
             buffers: 0,
@@ -154,31 +163,17 @@ impl Ledger {
             cache: KVec::new(),
             cache_closed: false,
             cache_stats: CacheStats::default(),
-        }
-    }
-
-    /// The runs in the way of an allocation: all but freed runs in the warm cache.
-    pub(super) fn held(&self) -> impl Iterator<Item = &Range> + Clone + '_ {
-        self.ranges.iter().filter(|r| !r.cached)
-    }
-
-    /// The index in `ranges` of the range starting at page `first`.
-    pub(super) fn range_index(&self, first: u64) -> core::result::Result<usize, usize> {
-        self.ranges.binary_search_by_key(&first, |r| r.first)
+        })
     }
 
     /// Drops the range starting at page `first`: its pages are back in the area.
     pub(super) fn forget_range(&mut self, first: u64) {
-        if let Ok(pos) = self.range_index(first) {
-            let _ = self.ranges.remove(pos);
-        }
+        self.places.remove(first);
     }
 
     /// Drops what debugfs shows of buffer `id`.
     pub(super) fn forget_meta(&mut self, id: u32) {
-        if let Some(pos) = self.meta.iter().position(|m| m.id == id) {
-            let _ = swap_remove(&mut self.meta, pos);
-        }
+        self.meta.remove(&id);
     }
 
     /// Counts an allocation of `pages` for `owner` in advance, unless a limit forbids it:
@@ -249,10 +244,13 @@ impl Ledger {
 
     /// Records a new buffer's range and what debugfs shows of it; returns its id.
     pub(super) fn record(&mut self, mut range: Range, mut meta: BufferMeta) -> Result<u32> {
+        self.skip_ids_in_use();
         range.id = self.next_id;
         meta.id = self.next_id;
+        meta.first = range.first;
         self.reserve_stranded_slot()?;
-        self.meta.push(meta, GFP_KERNEL)?;
+        self.meta
+            .try_create_and_insert(range.id, meta, GFP_KERNEL)?;
         if let Err(e) = self.insert_range(range) {
             self.forget_meta(range.id);
             return Err(e);
@@ -270,36 +268,39 @@ impl Ledger {
         first: u64,
         mut meta: BufferMeta,
     ) -> Result<u32> {
+        self.skip_ids_in_use();
         let id = self.next_id;
         meta.id = id;
-        let pos = self.range_index(first).map_err(|_| EINVAL)?;
+        meta.first = first;
+        if self.places.get(first).map(|r| r.id) != Some(old_id) {
+            return Err(EINVAL);
+        }
         // Taken out of the cache, the run is neither cached nor live until now: a
         // `record` in between did not count it, so the slot is reserved here.
         self.reserve_stranded_slot()?;
-        self.meta.push(meta, GFP_KERNEL)?;
-        let range = &mut self.ranges[pos];
-        if range.id != old_id {
+        self.meta.try_create_and_insert(id, meta, GFP_KERNEL)?;
+        if let Err(e) = self.places.rename(first, id) {
             self.forget_meta(id);
-            return Err(EINVAL);
+            return Err(e);
         }
-        range.id = id;
-        range.cached = false;
+        self.places.set_cached(first, false);
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.live += 1;
         self.allocations += 1;
         Ok(id)
     }
 
-    /// Inserts `range` (whose id is `next_id`) in order and moves `next_id` on.
+    /// Moves `next_id` past the ids of buffers still alive: after 2^32 allocations ids
+    /// wrap around, and one buffer's record must never replace another's.
+    fn skip_ids_in_use(&mut self) {
+        while self.meta.get(&self.next_id).is_some() {
+            self.next_id = self.next_id.wrapping_add(1).max(1);
+        }
+    }
+
+    /// Records `range` (whose id is `next_id`) and moves `next_id` on.
     pub(super) fn insert_range(&mut self, range: Range) -> Result {
-        let pos = match self.range_index(range.first) {
-            Ok(_) => return Err(EINVAL),
-            Err(pos) => pos,
-        };
-        self.ranges.reserve(1, GFP_KERNEL)?;
-        self.ranges
-            .insert_within_capacity(pos, range)
-            .map_err(|_| ENOMEM)?;
+        self.places.insert(range)?;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         Ok(())
     }
@@ -343,7 +344,7 @@ mod tests {
 
     #[test]
     fn no_limit_is_zero() {
-        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap()).unwrap();
         let me = PidRef::current().unwrap();
         let a = ledger.reserve(&Limits::default(), &me, pages(64 * MIB));
         assert!(a.is_ok());
@@ -358,7 +359,7 @@ mod tests {
 
     #[test]
     fn pool_bytes_limit_is_inclusive() {
-        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap()).unwrap();
         let me = PidRef::current().unwrap();
         let l = limits(8 * MIB, 0, 0, 0);
         let a = ledger.reserve(&l, &me, pages(5 * MIB));
@@ -377,7 +378,7 @@ mod tests {
 
     #[test]
     fn pool_buffers_limit() {
-        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap()).unwrap();
         let me = PidRef::current().unwrap();
         let l = limits(0, 2, 0, 0);
         let a = ledger.reserve(&l, &me, 1);
@@ -393,7 +394,7 @@ mod tests {
 
     #[test]
     fn process_limits_after_pool_limits() {
-        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap()).unwrap();
         let me = PidRef::current().unwrap();
         let l = limits(0, 0, 4 * MIB, 3);
         let a = ledger.reserve(&l, &me, pages(3 * MIB));
@@ -416,7 +417,7 @@ mod tests {
 
     #[test]
     fn ownerless_pages_leave_buffers_alone() {
-        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap());
+        let mut ledger = Ledger::new(CString::try_from(c"test").unwrap()).unwrap();
         let me = PidRef::current().unwrap();
         let a = ledger.reserve(&Limits::default(), &me, 10);
         assert!(a.is_ok());

@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Range maths on a pool's runs, in pages from its base: where the gaps are, the
-//! largest, and where `cma_alloc` would place an allocation. Pure, and tested in KUnit.
+//! Range maths on a pool's runs, in pages from its base: where the gaps are (for the
+//! failure census), and, as linear references for the tests of [`super::places`], the
+//! largest and where `cma_alloc` would place an allocation. Pure, and tested in KUnit.
 
-use kernel::prelude::*;
+use kernel::{
+    alloc::{
+        Allocator,
+        Vec, //
+    },
+    prelude::*,
+};
 
 /// A run of the pool that cmabuf holds, in pages from the pool's base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,7 +23,7 @@ pub(crate) struct Range {
 }
 
 /// Removes element `i` of `v` in O(1), moving the last one into its place.
-pub(super) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
+pub(super) fn swap_remove<T, A: Allocator>(v: &mut Vec<T, A>, i: usize) -> Option<T> {
     let last = v.len().checked_sub(1)?;
     if i > last {
         return None;
@@ -25,36 +32,36 @@ pub(super) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
     v.pop()
 }
 
-/// The size in pages of the range starting at page `first` (0 if there is none).
-pub(super) fn pages_of(ranges: &[Range], first: u64) -> u64 {
-    ranges
-        .binary_search_by_key(&first, |r| r.first)
-        .map_or(0, |pos| ranges[pos].pages)
-}
-
 /// The gaps between sorted `ranges` in a pool of `total` pages, as (first, end).
 pub(super) fn gaps<'a>(
-    ranges: impl Iterator<Item = &'a Range> + Clone + 'a,
+    ranges: impl Iterator<Item = &'a Range> + 'a,
     total: u64,
 ) -> impl Iterator<Item = (u64, u64)> + 'a {
-    let ends = Iterator::chain(ranges.clone().map(|r| r.first), core::iter::once(total));
-    let starts = Iterator::chain(core::iter::once(0), ranges.map(|r| r.first + r.pages));
-    starts.zip(ends).filter(|(s, e)| e > s)
+    let mut end = 0;
+    let runs = ranges.map(|r| (r.first, r.first + r.pages));
+    Iterator::chain(runs, core::iter::once((total, total)))
+        .map(move |(first, last)| {
+            let gap = (end, first);
+            end = end.max(last);
+            gap
+        })
+        .filter(|(s, e)| e > s)
 }
 
-/// The largest run of pages outside `ranges`.
-pub(super) fn largest_gap<'a>(
-    ranges: impl Iterator<Item = &'a Range> + Clone + 'a,
-    total: u64,
-) -> u64 {
+/// The largest run of pages outside `ranges`: the linear reference that
+/// [`super::places::Places::largest_gap`] is tested against.
+#[cfg(CONFIG_KUNIT)]
+pub(super) fn largest_gap<'a>(ranges: impl Iterator<Item = &'a Range> + 'a, total: u64) -> u64 {
     gaps(ranges, total).map(|(s, e)| e - s).max().unwrap_or(0)
 }
 
 /// Where `cma_alloc` would place `pages` pages aligned to `1 << order` pages (of
 /// physical page frames; the pool starts at frame `base_pfn`) among sorted `ranges`:
-/// the first gap that fits. `None` if none does.
+/// the first gap that fits. `None` if none does. The linear reference that
+/// [`super::places::Places::first_fit`] is tested against.
+#[cfg(CONFIG_KUNIT)]
 pub(super) fn first_fit<'a>(
-    ranges: impl Iterator<Item = &'a Range> + Clone + 'a,
+    ranges: impl Iterator<Item = &'a Range> + 'a,
     total: u64,
     base_pfn: u64,
     pages: u64,

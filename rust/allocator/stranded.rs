@@ -5,13 +5,7 @@
 //! (room for one is reserved with every buffer and cached run) and retried until let
 //! go, or, as a last resort and when the pool goes, handed to the module's [`orphans`].
 
-use super::{
-    ledger::Ledger,
-    ranges::{
-        pages_of,
-        swap_remove, //
-    },
-};
+use super::{ledger::Ledger, ranges::swap_remove};
 use crate::{
     ffi::{
         CmaPages,
@@ -79,7 +73,7 @@ impl Ledger {
             let Some(s) = swap_remove(&mut self.stranded, i) else {
                 break;
             };
-            let count = pages_of(&self.ranges, s.first);
+            let count = self.places.get(s.first).map_or(0, |r| r.pages);
             self.unreserve(s.owner.as_ref(), count);
             self.forget_meta(s.id);
             self.forget_range(s.first);

@@ -14,7 +14,10 @@
 //!
 //! The text comes from a plain function of the file's data, as with
 //! `kernel::debugfs::Dir::read_callback_file`; a writable file also has a function that
-//! takes what user space wrote. After removal (drop), debugfs refuses reads and writes
+//! takes what user space wrote. A file of records ([`Dir::records_file`]: one line per
+//! buffer, say) is instead written one record at a time as it is read, keyed by a
+//! number, so that its size and each read's cost do not grow with the number of records
+//! (`seq_file`'s iterator: a partial read resumes at the next key). After removal (drop), debugfs refuses reads and writes
 //! of files still open (`EIO`), so the data may go right after.
 
 use super::sys;
@@ -38,6 +41,10 @@ use kernel::{
 pub(crate) type ShowFn<T> = fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result;
 /// Takes what user space wrote to a file; `Ok` consumes all of it.
 pub(crate) type WriteFn<T> = fn(&T, &mut UserSliceReader) -> Result;
+/// The key of the first record whose key is at least the one given, if any.
+pub(crate) type NextFn<T> = fn(&T, u64) -> Option<u64>;
+/// Writes the record of a key (nothing if it went since [`NextFn`] found it).
+pub(crate) type RecordFn<T> = fn(&T, u64, &mut fmt::Formatter<'_>) -> fmt::Result;
 
 /// A debugfs dentry, removed with everything below it on drop.
 ///
@@ -121,6 +128,77 @@ impl Dir {
     ) -> Result<File<T>> {
         File::create(self, name, data, show, Some(write))
     }
+
+    /// A read-only file (mode 0400) of `header(&data)`, then one record per key in
+    /// increasing order (`next` finds them), each written by `record` when it is read.
+    pub(crate) fn records_file<T: Send + Sync>(
+        &self,
+        name: &CStr,
+        data: T,
+        header: ShowFn<T>,
+        next: NextFn<T>,
+        record: RecordFn<T>,
+    ) -> Result<RecordsFile<T>> {
+        let node = KBox::new(
+            RecordsNode {
+                head: RecordsHead {
+                    header: records_header::<T>,
+                    next: records_next_key::<T>,
+                    record: records_record::<T>,
+                },
+                header,
+                next,
+                record,
+                data,
+            },
+            GFP_KERNEL,
+        )?;
+        let private: *const RecordsHead = &node.head;
+        // SAFETY: As in `File::create`: `private` outlives the file (field order of
+        // `RecordsFile`), and `RECORDS_FOPS` expects exactly such a private pointer.
+        let entry = unsafe { self.create_file(name, 0o400, private.cast(), &RECORDS_FOPS.0) };
+        // INVARIANT: Created above with the node's head and `RECORDS_FOPS`.
+        Ok(RecordsFile {
+            _entry: entry,
+            _node: node,
+        })
+    }
+
+    /// A file below this directory whose inode's private data is `private`; an entry
+    /// of no file if the directory was not created.
+    ///
+    /// # Safety
+    ///
+    /// `private` is what `fops` expects, and stays valid until the entry is dropped.
+    unsafe fn create_file(
+        &self,
+        name: &CStr,
+        mode: u16,
+        private: *const c_void,
+        fops: &'static bindings::file_operations,
+    ) -> Entry {
+        let Some(parent) = &self.0 else {
+            return Entry {
+                dentry: ptr::null_mut(),
+                _parent: None,
+            };
+        };
+        // SAFETY: `name` is a C string and the parent a directory kept alive by the new
+        // entry; the caller vouches for `private` and `fops`.
+        let dentry = unsafe {
+            sys::cmabuf_debugfs_create_file(
+                name.as_char_ptr(),
+                mode,
+                parent.dentry,
+                private.cast_mut(),
+                fops,
+            )
+        };
+        Entry {
+            dentry,
+            _parent: Some(parent.clone()),
+        }
+    }
 }
 
 /// What a file's inode points to: type-erased entry points, first, then the callbacks
@@ -198,35 +276,14 @@ impl<T: Send + Sync> File<T> {
             Some(_) => (0o600, &READ_WRITE_FOPS.0),
             None => (0o400, &READ_FOPS.0),
         };
-        let Some(parent) = &dir.0 else {
-            return Ok(Self {
-                _entry: Entry {
-                    dentry: ptr::null_mut(),
-                    _parent: None,
-                },
-                _node: node,
-            });
-        };
         let private: *const Head = &node.head;
-        // SAFETY: `name` is a C string and the parent a directory kept alive by the new
-        // entry. `private` stays valid until the file is removed: the box is freed only
+        // SAFETY: `private` stays valid until the file is removed: the box is freed only
         // after `_entry` (field order), whose drop removes the file and waits for
         // operations in progress. The operations expect exactly such a private pointer.
-        let dentry = unsafe {
-            sys::cmabuf_debugfs_create_file(
-                name.as_char_ptr(),
-                mode,
-                parent.dentry,
-                private.cast_mut().cast(),
-                fops,
-            )
-        };
+        let entry = unsafe { dir.create_file(name, mode, private.cast(), fops) };
         // INVARIANT: Created above with the node's head and one of the two tables.
         Ok(Self {
-            _entry: Entry {
-                dentry,
-                _parent: Some(parent.clone()),
-            },
+            _entry: entry,
             _node: node,
         })
     }
@@ -323,5 +380,235 @@ unsafe extern "C" fn write(
         // The VFS caps `count` at `MAX_RW_COUNT`, well within `isize`.
         Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
         Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// A file of records (see [`Dir::records_file`]); removed on drop, before its data goes.
+///
+/// # Invariants
+///
+/// `entry`'s dentry (if created) has `node`'s head as its inode's private data and
+/// [`RECORDS_FOPS`] as its operations.
+pub(crate) struct RecordsFile<T> {
+    // Dropped first: debugfs stops calling into `node` before it is freed.
+    _entry: Entry,
+    _node: KBox<RecordsNode<T>>,
+}
+
+/// What a records file's inode points to: type-erased entry points, first.
+#[repr(C)]
+pub(crate) struct RecordsNode<T> {
+    head: RecordsHead,
+    header: ShowFn<T>,
+    next: NextFn<T>,
+    record: RecordFn<T>,
+    data: T,
+}
+
+/// The start of every [`RecordsNode`], whatever its `T`.
+#[repr(C)]
+struct RecordsHead {
+    header: unsafe fn(*const RecordsHead, &mut fmt::Formatter<'_>) -> fmt::Result,
+    next: unsafe fn(*const RecordsHead, u64) -> Option<u64>,
+    record: unsafe fn(*const RecordsHead, u64, &mut fmt::Formatter<'_>) -> fmt::Result,
+}
+
+/// # Safety
+///
+/// `head` is the `head` of a live `RecordsNode<T>`.
+unsafe fn records_node<'a, T>(head: *const RecordsHead) -> &'a RecordsNode<T> {
+    // SAFETY: `RecordsNode` is `repr(C)` with `head` first; the caller guarantees the
+    // node is live.
+    unsafe { &*head.cast::<RecordsNode<T>>() }
+}
+
+/// # Safety
+///
+/// `head` is the `head` of a live `RecordsNode<T>`.
+unsafe fn records_header<T>(head: *const RecordsHead, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    // SAFETY: The caller's guarantee.
+    let node = unsafe { records_node::<T>(head) };
+    (node.header)(&node.data, f)
+}
+
+/// # Safety
+///
+/// `head` is the `head` of a live `RecordsNode<T>`.
+unsafe fn records_next_key<T>(head: *const RecordsHead, from: u64) -> Option<u64> {
+    // SAFETY: The caller's guarantee.
+    let node = unsafe { records_node::<T>(head) };
+    (node.next)(&node.data, from)
+}
+
+/// # Safety
+///
+/// `head` is the `head` of a live `RecordsNode<T>`.
+unsafe fn records_record<T>(
+    head: *const RecordsHead,
+    key: u64,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    // SAFETY: The caller's guarantee.
+    let node = unsafe { records_node::<T>(head) };
+    (node.record)(&node.data, key, f)
+}
+
+/// `bindings::seq_operations` in a static.
+#[repr(transparent)]
+struct StaticSeqOps(bindings::seq_operations);
+
+// SAFETY: The table is immutable; its pointers are to functions of this module.
+unsafe impl Sync for StaticSeqOps {}
+
+/// Records files: `seq_file`'s iterator over the node's keys.
+static RECORDS_SEQ_OPS: StaticSeqOps = StaticSeqOps(bindings::seq_operations {
+    start: Some(records_start),
+    stop: Some(records_stop),
+    next: Some(records_next),
+    show: Some(records_show),
+});
+
+static RECORDS_FOPS: StaticFops = StaticFops(bindings::file_operations {
+    owner: super::this_module().as_ptr(),
+    open: Some(records_open),
+    read: Some(bindings::seq_read),
+    llseek: Some(bindings::seq_lseek),
+    release: Some(bindings::seq_release),
+    ..pin_init::zeroed()
+});
+
+/// The iterator's element for the header (`SEQ_START_TOKEN`), at position 0.
+const HEADER: *mut c_void = 1 as *mut c_void;
+/// The iterator's element for a record: its key is the position (`seq_file::index`).
+const RECORD: *mut c_void = 2 as *mut c_void;
+
+/// `open`: a `seq_file` whose private data is the node's head.
+///
+/// # Safety
+///
+/// Called by debugfs (through its proxy) on a file made by [`Dir::records_file`].
+unsafe extern "C" fn records_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `file` is being opened; `seq_open` makes its `seq_file`.
+    let ret = unsafe { bindings::seq_open(file, &RECORDS_SEQ_OPS.0) };
+    if ret == 0 {
+        // SAFETY: `seq_open` set the file's private data to its new `seq_file`; the
+        // inode's private data is the node's head (type invariant of `RecordsFile`).
+        unsafe {
+            let seq = (*file).private_data.cast::<bindings::seq_file>();
+            (*seq).private = (*inode).i_private;
+        }
+    }
+    ret
+}
+
+/// The element at the first record whose key is at least `from`, with `*pos` set to
+/// its key; NULL (and `*pos` past `from`) if there is none.
+///
+/// # Safety
+///
+/// `seq` is a `seq_file` made by [`records_open`], during a read that debugfs holds
+/// against removal; `pos` is its position.
+unsafe fn seek(seq: *mut bindings::seq_file, pos: *mut bindings::loff_t, from: u64) -> *mut c_void {
+    // SAFETY: `records_open` set the private data to a live node's head.
+    let head = unsafe { (*seq).private.cast::<RecordsHead>().cast_const() };
+    // SAFETY: `head` is a live node's head (the caller's guarantee).
+    let found = unsafe { ((*head).next)(head, from) }.and_then(|k| i64::try_from(k).ok());
+    // SAFETY: `pos` is the `seq_file`'s position, ours during the call.
+    unsafe {
+        match found {
+            Some(key) => {
+                *pos = key;
+                RECORD
+            }
+            None => {
+                *pos = i64::try_from(from).unwrap_or(i64::MAX);
+                ptr::null_mut()
+            }
+        }
+    }
+}
+
+/// `seq_operations::start`: the header at 0, else the record at `*pos` or after.
+///
+/// # Safety
+///
+/// As for [`seek`].
+unsafe extern "C" fn records_start(
+    seq: *mut bindings::seq_file,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    // SAFETY: `pos` is the `seq_file`'s position.
+    let at = unsafe { *pos };
+    if at == 0 {
+        return HEADER;
+    }
+    let Ok(from) = u64::try_from(at) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: The caller's guarantee.
+    unsafe { seek(seq, pos, from) }
+}
+
+/// `seq_operations::next`: the record after the one at `*pos` (keys start at 1).
+///
+/// # Safety
+///
+/// As for [`seek`].
+unsafe extern "C" fn records_next(
+    seq: *mut bindings::seq_file,
+    _: *mut c_void,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    // SAFETY: `pos` is the `seq_file`'s position.
+    let from = u64::try_from(unsafe { *pos }).map_or(u64::MAX, |p| p.saturating_add(1));
+    // SAFETY: The caller's guarantee.
+    unsafe { seek(seq, pos, from) }
+}
+
+/// `seq_operations::stop`: nothing is held between records.
+unsafe extern "C" fn records_stop(_: *mut bindings::seq_file, _: *mut c_void) {}
+
+/// `seq_operations::show`: the header, or the record whose key is the position.
+///
+/// # Safety
+///
+/// As for [`seek`]; `v` came from [`records_start`] or [`records_next`].
+unsafe extern "C" fn records_show(seq: *mut bindings::seq_file, v: *mut c_void) -> c_int {
+    // SAFETY: `records_open` set the private data to a live node's head; the position is
+    // the key `seek` found.
+    let (head, key) = unsafe {
+        (
+            (*seq).private.cast::<RecordsHead>().cast_const(),
+            u64::try_from((*seq).index).unwrap_or(0),
+        )
+    };
+    let shown = RecordShown {
+        head,
+        key,
+        header: v == HEADER,
+    };
+    // SAFETY: `seq` is live and used by this thread only during `show`.
+    let seq_file = unsafe { SeqFile::from_raw(seq) };
+    seq_file.call_printf(format_args!("{}", shown));
+    0
+}
+
+/// Formats the header or one record of a records node.
+struct RecordShown {
+    head: *const RecordsHead,
+    key: u64,
+    header: bool,
+}
+
+impl fmt::Display for RecordShown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: Made in `records_show` only, from a live node's head.
+        unsafe {
+            if self.header {
+                ((*self.head).header)(self.head, f)
+            } else {
+                ((*self.head).record)(self.head, self.key, f)
+            }
+        }
     }
 }
