@@ -36,15 +36,10 @@ unsafe impl Send for RunIndex {}
 // SAFETY: As above: `&RunIndex` only makes locked calls into the tree.
 unsafe impl Sync for RunIndex {}
 
-/// `xa_mk_value(id)`: an entry the tree stores as is, never taken for a pointer.
+/// `xa_mk_value(id)`: an entry the tree stores as is, never taken for a pointer. The
+/// id is there for whoever reads the tree in a debugger; on 32-bit its top bit is lost.
 fn value_entry(id: u32) -> *mut c_void {
     ((id as usize) << 1 | 1) as *mut c_void
-}
-
-/// `xa_to_value`, for entries made by [`value_entry`].
-fn entry_value(entry: *mut c_void) -> Option<u32> {
-    let raw = entry as usize;
-    (raw & 1 == 1).then(|| (raw >> 1) as u32)
 }
 
 /// A page index as the tree's `unsigned long` (pools are far below 2^32 pages).
@@ -84,12 +79,14 @@ impl RunIndex {
         })
     }
 
-    /// Forgets the run that covers page `first`; returns its id. Never fails: erasing
-    /// waits for memory if the tree must reshape.
-    pub(crate) fn remove(&self, first: u64) -> Option<u32> {
-        let first = index(first).ok()?;
+    /// Forgets the run that covers page `first`; says whether there was one. Never
+    /// fails: erasing waits for memory if the tree must reshape.
+    pub(crate) fn remove(&self, first: u64) -> bool {
+        let Ok(first) = index(first) else {
+            return false;
+        };
         // SAFETY: The tree is initialised; the entry erased is a value, owning nothing.
-        entry_value(unsafe { bindings::mtree_erase(self.tree.get(), first) })
+        !unsafe { bindings::mtree_erase(self.tree.get(), first) }.is_null()
     }
 
     /// The lowest page `p >= min` such that pages `p .. p + size` are all free and end
