@@ -20,7 +20,8 @@ OPS = {
     "pool_info": "CMABUF_IOC_POOL_INFO",
     "sysfs_used": "read of sysfs `used`",
     "debugfs_buffers": "full read of debugfs `buffers`",
-    "alloc_own": "of that ALLOC: cmabuf's own time (debugfs profile `own_ns`)",
+    "alloc_room": "of that ALLOC: the first-fit search (debugfs profile `room_ns`)",
+    "alloc_own": "of that ALLOC: the rest of cmabuf's own time (profile `own_ns`)",
     "alloc_cma": "of that ALLOC: cma_alloc() (profile `cma_alloc_ns`)",
 }
 MEMORY = [("slab_bytes", "Slab (meminfo)"),

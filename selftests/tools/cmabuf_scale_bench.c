@@ -11,6 +11,10 @@
  * operation, interleaved round by round:
  *   alloc      CMABUF_IOC_ALLOC of one page (the pool's first-fit search among N runs)
  *   free       the close() that frees that buffer again (the ledger's lookup of it)
+ * and, where the module has its debugfs profile, that allocation's stages:
+ *   alloc_room the first-fit search for its place (profile room_ns)
+ *   alloc_own  the rest of its bookkeeping (own_ns: ledger insertion, limits, export)
+ *   alloc_cma  its cma_alloc() (cma_alloc_ns)
  *   pool_info  CMABUF_IOC_POOL_INFO
  *   sysfs_used a read of /sys/class/misc/cmabuf-<pool>/used (open, read, close)
  *   debugfs_buffers  a full read of debugfs <pool>/buffers (one line per buffer)
@@ -50,10 +54,11 @@
 enum op {
 	OP_ALLOC, OP_FREE, OP_POOL_INFO, OP_SYSFS_USED, OP_DEBUGFS_BUFFERS, NR_OPS,
 	/* Not operations: the stages of each timed allocation, from debugfs profile. */
-	ST_ALLOC_OWN = NR_OPS, ST_ALLOC_CMA, NR_SERIES,
+	ST_ALLOC_ROOM = NR_OPS, ST_ALLOC_OWN, ST_ALLOC_CMA, NR_SERIES,
 };
 static const char *const op_names[NR_SERIES] = {
-	"alloc", "free", "pool_info", "sysfs_used", "debugfs_buffers", "alloc_own", "alloc_cma",
+	"alloc", "free", "pool_info", "sysfs_used", "debugfs_buffers", "alloc_room", "alloc_own",
+	"alloc_cma",
 };
 
 static struct {
@@ -148,12 +153,13 @@ static long long sysfs_used(void)
 }
 
 /*
- * The module's allocation profile (debugfs <pool>/profile, cumulative): allocations,
- * the time of cma_alloc() in them, and the rest of their time outside the measured
- * stages (own_ns: cmabuf's own bookkeeping: the ledger's search and insertion, limits).
+ * The module's allocation profile (debugfs <pool>/profile, cumulative): allocations;
+ * the time of their room-making (room_ns: the first-fit search of the pool's free runs),
+ * of cma_alloc() in them, and the rest of their time outside the measured stages
+ * (own_ns: the rest of the bookkeeping, the limits, the dma-buf export).
  */
 struct profile {
-	long long allocs, own_ns, cma_alloc_ns;
+	long long allocs, room_ns, own_ns, cma_alloc_ns;
 };
 
 static bool profile_read(struct profile *p)
@@ -164,9 +170,10 @@ static bool profile_read(struct profile *p)
 	if (read_text(path, text, sizeof(text)) <= 0)
 		return false;
 	p->allocs = text_field(text, "allocs");
+	p->room_ns = text_field(text, "room_ns");
 	p->own_ns = text_field(text, "own_ns");
 	p->cma_alloc_ns = text_field(text, "cma_alloc_ns");
-	return p->allocs >= 0 && p->own_ns >= 0 && p->cma_alloc_ns >= 0;
+	return p->allocs >= 0 && p->room_ns >= 0 && p->own_ns >= 0 && p->cma_alloc_ns >= 0;
 }
 
 /* One sample of op into *us; the buffer of OP_ALLOC stays in *fd for OP_FREE. */
@@ -413,6 +420,8 @@ static void measure(int live)
 			/* Only this allocation can have counted: the tool is alone on the pool. */
 			if (op == OP_ALLOC && fd >= 0 && profiled && profile_read(&after) &&
 			    after.allocs == before.allocs + 1) {
+				v[ST_ALLOC_ROOM][n[ST_ALLOC_ROOM]++] =
+					(after.room_ns - before.room_ns) / 1000.0;
 				v[ST_ALLOC_OWN][n[ST_ALLOC_OWN]++] = (after.own_ns - before.own_ns) / 1000.0;
 				v[ST_ALLOC_CMA][n[ST_ALLOC_CMA]++] =
 					(after.cma_alloc_ns - before.cma_alloc_ns) / 1000.0;
