@@ -20,6 +20,7 @@ OPS = {
     "pool_info": "CMABUF_IOC_POOL_INFO",
     "sysfs_used": "read of sysfs `used`",
     "debugfs_buffers": "full read of debugfs `buffers`",
+    "control": "control: 100 getppid() system calls (no cmabuf)",
     "alloc_room": "of that ALLOC: the first-fit search (debugfs profile `room_ns`)",
     "alloc_own": "of that ALLOC: the rest of cmabuf's own time (profile `own_ns`)",
     "alloc_cma": "of that ALLOC: cma_alloc() (profile `cma_alloc_ns`)",
@@ -96,6 +97,12 @@ def per_buffer(rec, field):
     return v / live if isinstance(v, (int, float)) else None
 
 
+def control_growth(boot, live, first):
+    """The control's p50 at live ÷ its p50 at the first count, in one boot, or None."""
+    at = {r["live"]: r.get("p50") for r in boot["results"] if r["op"] == "control"}
+    return at[live] / at[first] if at.get(live) and at.get(first) else None
+
+
 def aggregate(boots):
     ops = []
     keys = list(dict.fromkeys((r["op"], r["live"]) for b in boots for r in b["results"]))
@@ -111,6 +118,10 @@ def aggregate(boots):
                      None) for b in boots]
         growth = [r["p50"] / f["p50"] if r and f and f.get("p50") else None
                   for r, f in zip(recs, base)]
+        # The same growth divided by the control's (getppid(), no cmabuf) at this
+        # count in the same boot: how much of it the machine's own drift explains.
+        ctrl = [control_growth(b, live, first_live.get("control")) for b in boots]
+        norm = [g / c if g is not None and c else None for g, c in zip(growth, ctrl)]
         have = [r for r in recs if r]
         ops.append({
             "op": op, "live": live, "boots": len(have),
@@ -119,7 +130,8 @@ def aggregate(boots):
             "p50": spread(r.get("p50") for r in have),
             "p10": spread(r.get("p10") for r in have),
             "p90": spread(r.get("p90") for r in have),
-            "growth_p50": spread(growth), "growth_from": first_live[op]})
+            "growth_p50": spread(growth), "growth_from": first_live[op],
+            "growth_vs_control": spread(norm)})
     memory = []
     for live in dict.fromkeys(m["live"] for b in boots for m in b["memory"] if m["live"] > 0):
         recs = [next((m for m in b["memory"] if m["live"] == live), None) for b in boots]
@@ -195,16 +207,18 @@ def md_platform(p):
     lines += ["Time per operation (µs): p50 = median over boots of the per-boot median "
               "[min–max across boots]; p10–p90 = the medians over boots of the per-boot p10 "
               "and p90 (the spread within a boot); growth = p50 ÷ p50 at the smallest count, "
-              "per boot.", "",
-              "| Operation | live buffers | p50 | p10–p90 | growth | samples |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "per boot; ÷ control = that growth divided by the control's at the same count "
+              "in the same boot (the machine's drift over the run taken out).", "",
+              "| Operation | live buffers | p50 | p10–p90 | growth | ÷ control | samples |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for a in aggs["ops"]:
         fail = f" ({a['failed']} failed)" if a["failed"] else ""
-        growth = "1×" if a["live"] == a["growth_from"] else fmt_spread(a["growth_p50"],
-                                                                       suffix="×")
+        first = a["live"] == a["growth_from"]
+        growth = "1×" if first else fmt_spread(a["growth_p50"], suffix="×")
+        norm = "1×" if first else fmt_spread(a.get("growth_vs_control"), suffix="×")
         lines.append(f"| {OPS.get(a['op'], a['op'])} | {a['live']} | {fmt_spread(a['p50'])} | "
                      f"{fmt(a['p10'] and a['p10']['median'])}–"
-                     f"{fmt(a['p90'] and a['p90']['median'])} | {growth} | "
+                     f"{fmt(a['p90'] and a['p90']['median'])} | {growth} | {norm} | "
                      f"{a['samples']}{fail} |")
     lines += ["", "Kernel memory per live buffer (bytes ÷ live buffers, against no buffer "
               "live, settled: drop_caches and every slab cache shrunk), median [min–max "

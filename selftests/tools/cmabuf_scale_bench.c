@@ -18,6 +18,9 @@
  *   pool_info  CMABUF_IOC_POOL_INFO
  *   sysfs_used a read of /sys/class/misc/cmabuf-<pool>/used (open, read, close)
  *   debugfs_buffers  a full read of debugfs <pool>/buffers (one line per buffer)
+ *   control    CONTROL_SYSCALLS getppid() system calls, which do not depend on cmabuf:
+ *              how fast the machine ran at this N (the host's other load drifts
+ *              over a run, and N only grows with time)
  * An operation stops early once it has taken --budget-ms of time and at least
  * MIN_SAMPLES samples (a full debugfs read of 10 000 buffers is slow).
  *
@@ -48,17 +51,19 @@
 #define MAX_COUNTS 8
 /* Fewer samples than this and an operation is not stopped by its time budget. */
 #define MIN_SAMPLES 11
+/* System calls per sample of the control operation. */
+#define CONTROL_SYSCALLS 100
 /* Room left free in the pool besides the N buffers (the timed allocation's page). */
 #define HEADROOM_PAGES 16
 
 enum op {
-	OP_ALLOC, OP_FREE, OP_POOL_INFO, OP_SYSFS_USED, OP_DEBUGFS_BUFFERS, NR_OPS,
+	OP_ALLOC, OP_FREE, OP_POOL_INFO, OP_SYSFS_USED, OP_DEBUGFS_BUFFERS, OP_CONTROL, NR_OPS,
 	/* Not operations: the stages of each timed allocation, from debugfs profile. */
 	ST_ALLOC_ROOM = NR_OPS, ST_ALLOC_OWN, ST_ALLOC_CMA, NR_SERIES,
 };
 static const char *const op_names[NR_SERIES] = {
-	"alloc", "free", "pool_info", "sysfs_used", "debugfs_buffers", "alloc_room", "alloc_own",
-	"alloc_cma",
+	"alloc", "free", "pool_info", "sysfs_used", "debugfs_buffers", "control", "alloc_room",
+	"alloc_own", "alloc_cma",
 };
 
 static struct {
@@ -183,6 +188,7 @@ static bool run_op(enum op op, int *fd, double *us)
 	long long lines;
 	uint64_t t0 = now_ns();
 	bool ok;
+	int i;
 
 	switch (op) {
 	case OP_ALLOC:
@@ -198,6 +204,11 @@ static bool run_op(enum op op, int *fd, double *us)
 		break;
 	case OP_SYSFS_USED:
 		ok = sysfs_used() >= 0;
+		break;
+	case OP_CONTROL:
+		for (i = 0; i < CONTROL_SYSCALLS; i++)
+			syscall(SYS_getppid);
+		ok = true;
 		break;
 	default:
 		ok = read_whole(B.debugfs_buffers, io_buf, sizeof(io_buf), &lines) > 0;
