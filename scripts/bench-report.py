@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the guest consoles of `make bench` into the benchmark report.
 
-usage: bench-report.py --out DIR --command CMD
+usage: bench-report.py [--scale-only] --out DIR --command CMD
                        [--platform kvm MACHINE LOG...] [--platform tcg MACHINE LOG...]
                        [--not-run PLATFORM WHY]
 
@@ -11,7 +11,9 @@ selftests/tools/cmabuf_bench.c, run once per config (cache-off, cache-on). Write
 DIR/results.json (every boot's raw records and samples, the aggregates and the targets),
 DIR/results.md, DIR/plot-<platform>.png (if matplotlib is importable) and the figures
 section of DIR/../benchmarks.md between its results markers. Method: benchmarks.md.
-Exits 1 only if no platform has a complete boot.
+Its "cmabuf-scale: {json}" lines (selftests/tools/cmabuf_scale_bench.c, the cost per
+live buffer) become DIR/scale.{json,md} and the scale section (scripts/bench_scale.py);
+--scale-only writes just those. Exits 1 only if no platform has a complete boot.
 """
 import argparse
 import json
@@ -20,6 +22,8 @@ import re
 import statistics
 import sys
 import textwrap
+
+import bench_scale
 
 PLATFORMS = {
     "kvm": "KVM: x86_64 guest under KVM, hardware speed",
@@ -75,6 +79,8 @@ def parse_args(argv):
     ap.add_argument("--command", default="make bench", help="the command that ran it")
     ap.add_argument("--platform", nargs="+", action="append", default=[], metavar="ARG",
                     help="NAME MACHINE LOG...: NAME is kvm or tcg, MACHINE the QEMU options")
+    ap.add_argument("--scale-only", action="store_true",
+                    help="only the cost per live buffer (scale.{json,md})")
     ap.add_argument("--not-run", nargs=2, action="append", default=[],
                     metavar=("PLATFORM", "WHY"), help="say why a platform was not run")
     args = ap.parse_args(argv)
@@ -701,8 +707,29 @@ def update_doc(path, text):
         f.write(head + BEGIN + "\n" + text + END + rest.split(END, 1)[1])
 
 
+def scale_report(args):
+    """The cost per live buffer: scale.{json,md} and its section; whether written."""
+    plats = {name: bench_scale.read_platform(name, PLATFORMS[name], machine, logs)
+             for name, machine, *logs in args.platform}
+    for name, why in args.not_run:
+        if name in PLATFORMS and name not in plats:
+            plats[name] = {"name": name, "label": PLATFORMS[name], "not_run": why,
+                           "boots": [], "complete_boots": 0}
+    for name, p in plats.items():
+        for b in p["boots"]:
+            if not b["complete"]:
+                print(f"bench-report: scale {name} {b['log']} left out: {b['why']}",
+                      file=sys.stderr)
+    os.makedirs(args.out, exist_ok=True)
+    return bench_scale.write(args.out, plats, args.command, write_json)
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.scale_only:
+        if not scale_report(args):
+            sys.exit("bench-report: no platform has a complete scale boot; nothing written")
+        return
     plats = {}
     for name, machine, *logs in args.platform:
         plats[name] = read_platform(name, machine, logs)
@@ -728,6 +755,9 @@ def main(argv):
     update_doc(os.path.join(os.path.dirname(os.path.abspath(args.out)), "benchmarks.md"),
                markdown(plats, args.command, {n: v.replace("{img}", sub)
                                               for n, v in notes.items()}))
+    if not scale_report(args):
+        print("bench-report: no complete scale run; scale.{json,md} not written",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@
 #  - tcg: the arm64 QEMU virt board under TCG emulation, the camera pool beside the
 #    heap of its region: behaviour and ratios, not hardware times; CMABUF_TCG_BOOTS
 #    boots (3).
+# Each boot also measures what cmabuf's bookkeeping costs per live buffer
+# (cmabuf_scale_bench: "Cost vs live buffers" in benchmarks.md). CMABUF_BENCH_RUNS
+# chooses the runs of a boot (scripts/job.sh); "scale" alone writes only that part of
+# the report (Documentation/benchmarks/scale.{md,json} and its section).
 # CMABUF_BENCH_PLATFORMS="kvm tcg" chooses. When /dev/kvm is not usable the KVM section
 # says so and is left out; it is never replaced by TCG figures.
 # Writes Documentation/benchmarks/results.{md,json}, the plots and the figures section
@@ -67,7 +71,14 @@ for name in ${CMABUF_BENCH_PLATFORMS:-kvm tcg}; do
 	esac
 done
 
+only=() command="make bench"
+case " ${CMABUF_BENCH_RUNS:-scale cache-off cache-on} " in
+*" cache-off "* | *" cache-on "*) ;;
+*) only=(--scale-only) ;;
+esac
+[ -z "${CMABUF_BENCH_PLATFORMS:-}" ] || command="CMABUF_BENCH_PLATFORMS='$CMABUF_BENCH_PLATFORMS' $command"
+[ -z "${CMABUF_BENCH_RUNS:-}" ] || command="CMABUF_BENCH_RUNS='$CMABUF_BENCH_RUNS' $command"
 "$S/install-bench-tools.sh"
-PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" --out "$top/Documentation/benchmarks" \
-	--command "make bench" "${report_args[@]}"
+PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" "${only[@]}" \
+	--out "$top/Documentation/benchmarks" --command "$command" "${report_args[@]}"
 log "bench: done in $((SECONDS - start))s: Documentation/benchmarks/"

@@ -92,18 +92,32 @@ bench)
 	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
 	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	boots=${CMABUF_BENCH_BOOTS:-3}
+	# CMABUF_BENCH_RUNS: which runs each boot makes (scripts/guest/bench.sh), of
+	# "scale cache-off cache-on" (all by default); "scale" alone for the cost per live
+	# buffer only.
+	runs=${CMABUF_BENCH_RUNS:-scale cache-off cache-on}
+	heap_runs=0 scale_runs=0 guest_runs=
+	for run in $runs; do
+		guest_runs+=${guest_runs:+,}$run
+		case $run in
+		scale) scale_runs=1 ;;
+		cache-off | cache-on) heap_runs=$((heap_runs + 1)) ;;
+		*) die "CMABUF_BENCH_RUNS: unknown run $run (scale, cache-off or cache-on)" ;;
+		esac
+	done
 	logs=()
 	rm -rf "$CMABUF_BUILD/bench"
 	for boot in $(seq 1 "$boots"); do
 		log "benchmark boot $boot of $boots: $QEMU ${QEMU_MACHINE[*]}, cmabuf against the CMA heap"
 		blog=$CMABUF_BUILD/bench/boot-$boot.log
 		# CMABUF_BENCH_GUEST_ARGS: what scripts/guest/bench.sh reads (cmabuf_pool=, ...).
-		CMABUF_KERNEL_ARGS=${CMABUF_BENCH_GUEST_ARGS:-} "$S/run-qemu.sh" "$KDIR/$KIMAGE" \
-			"$CMABUF_BUILD/bench.cpio.gz" "$dtb" "$blog" bench 3600 "$CMABUF_BUILD/bench-disk.img" ||
-			log "QEMU exited with status $?"
-		# Two runs per boot (cache off, cache on), each ending in "done".
-		[ "$(grep -c '^cmabuf-bench: {"done": true' "$blog")" = 2 ] ||
-			die "benchmark boot $boot did not finish both runs (see $blog)"
+		CMABUF_KERNEL_ARGS="${CMABUF_BENCH_GUEST_ARGS:-} cmabuf_runs=$guest_runs" \
+			"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" "$blog" bench 3600 \
+			"$CMABUF_BUILD/bench-disk.img" || log "QEMU exited with status $?"
+		# Each run ends in "done": cmabuf_bench's per config, cmabuf_scale_bench's.
+		[ "$(grep -c '^cmabuf-bench: {"done": true' "$blog")" = "$heap_runs" ] &&
+			[ "$(grep -c '^cmabuf-scale: {"done": true' "$blog")" = "$scale_runs" ] ||
+			die "benchmark boot $boot did not finish its runs ($runs; see $blog)"
 		logs+=("$blog")
 	done
 	if [ -n "$results" ]; then
@@ -112,8 +126,11 @@ bench)
 		platform=tcg
 		[ "$ARCH" != x86_64 ] || platform=kvm
 		"$S/install-bench-tools.sh"
-		PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" \
-			--out "$CMABUF_TOP/Documentation/benchmarks" --command "ARCH=$ARCH job.sh bench" \
+		only=()
+		[ "$heap_runs" != 0 ] || only=(--scale-only)
+		PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" "${only[@]}" \
+			--out "$CMABUF_TOP/Documentation/benchmarks" \
+			--command "CMABUF_BENCH_RUNS='$runs' ARCH=$ARCH job.sh bench" \
 			--platform "$platform" "${QEMU_MACHINE[*]}" "${logs[@]}"
 	fi
 	log "done in $((SECONDS - start))s"
