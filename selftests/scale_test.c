@@ -188,13 +188,14 @@ TEST_F(scale, pool_above_4g_shows_64_bit_figures)
  * The whole life of one buffer of want bytes, and the pool's figures before, during and
  * after: allocated, its 64-bit figures everywhere, mapped, synced, written at the
  * windows (which must read zero first), imported and walked, written by the importer,
- * freed. seed tells its patterns from another buffer's.
+ * mapped by the kernel (vmap), freed. seed tells its patterns from another buffer's.
  */
 static void buffer_end_to_end(struct __test_metadata *_metadata, int pool, int importer,
 			      uint64_t want, uint64_t seed)
 {
 	struct cmabuf_walk_window w[IMPORTER_WALK_WINDOWS];
 	struct cmabuf_walk walk = { .marker = 0x5ca1ab1e0ddba11ULL };
+	struct cmabuf_import check = { .marker = 0xfeedbeef };
 	uint64_t phys, size, base, pool_size, dstart, dend, dsize, sums[IMPORTER_WALK_WINDOWS];
 	uint64_t t0 = now_ms();
 	struct cmabuf_alloc req = { .size = want, .fd_flags = O_RDWR | O_CLOEXEC };
@@ -282,6 +283,23 @@ static void buffer_end_to_end(struct __test_metadata *_metadata, int pool, int i
 	EXPECT_EQ(~walk.marker, p[want / 8 - 1]) TH_LOG("the importer's last word is lost");
 	EXPECT_EQ(walk.marker, p[SG_MAX / 8])
 		TH_LOG("the importer's word in the second entry is lost");
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+
+	/*
+	 * The kernel's mapping (vmap, IMPORTER_IOC_CHECK): its first and last 32-bit words
+	 * are user space's, and its write at byte 4 comes back.
+	 */
+	t0 = now_ms();
+	check.fd = buf;
+	ASSERT_EQ(0, ioctl(importer, IMPORTER_IOC_CHECK, &check))
+		TH_LOG("importer vmap: %s", strerror(errno));
+	TH_LOG("attached, mapped and vmapped in %llu ms", (unsigned long long)(now_ms() - t0));
+	EXPECT_EQ((uint32_t)pattern(0, seed), check.first);
+	EXPECT_EQ((uint32_t)(~walk.marker >> 32), check.last);
+	EXPECT_EQ(want < SG_MAX ? want : SG_MAX, check.dma_len);
+	EXPECT_EQ(phys, check.dma_addr);
+	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(check.marker, (uint32_t)(p[0] >> 32)) TH_LOG("the write through vmap is lost");
 	ASSERT_EQ(0, buf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 
 	t0 = now_ms();
