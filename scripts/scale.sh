@@ -9,8 +9,10 @@
 #  - arm64: QEMU virt with 8 GiB of RAM and a 4.5 GiB pool at 0x1_0000_0000
 #    (dts/big-pool.dtso), on the plain and the debug kernel (CMABUF_DEBUG_KERNEL=0
 #    leaves the debug one out).
-# Another architecture's board is one more line below and one more case in env.sh
-# (QEMU machine) and job.sh (SCALE_OVERLAYS).
+# Another architecture's board is one more `entry` line below (its environment, e.g.
+# `entry arm -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm ...`), one more case in env.sh
+# (its QEMU machine under CMABUF_BOARD=scale) and in job.sh (its SCALE_OVERLAYS);
+# another test is one more word in selftests/Makefile's SCALE_LIST.
 #
 # With ARCH= (or KDIR=) given, only that architecture (or that tree), with job.sh's own
 # verdict. Prints every result, then "N passed, N failed, N skipped", and how long
@@ -26,7 +28,8 @@ fi
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 took=()
-# usage: entry <name> <env assignments...>: one job.sh scale, its results in $results/<name>.
+# usage: entry <name> <env arguments...>: one job.sh scale in that environment (env's
+# arguments: NAME=value, -u NAME), its results in $results/<name>.
 entry() {
 	local name=$1 began=$SECONDS
 	shift

@@ -12,6 +12,7 @@
  * pages spread over the buffer, each read back by the importer through the entries'
  * pages; the entries themselves are checked whole (lengths, contiguity, DMA addresses).
  */
+#include <inttypes.h>
 #include <linux/dma-buf.h>
 #include <sys/mman.h>
 
@@ -329,6 +330,42 @@ TEST_F_TIMEOUT(scale, largest_buffer_end_to_end, BIG_TIMEOUT)
 	buffer_end_to_end(_metadata, self->pool, self->importer, self->empty.largest_free,
 			  0xb16b00b500000001ULL);
 	EXPECT_EQ(self->empty.size, self->empty.largest_free);
+}
+
+/*
+ * CMABUF_IOC_PREPARE of one run past 4 GiB: evacuated, zeroed and charged ahead
+ * (debugfs prepared and cache, POOL_INFO used, 64-bit), then taken by the allocation
+ * of that size.
+ */
+TEST_F_TIMEOUT(scale, prepare_past_4g, BIG_TIMEOUT)
+{
+	struct cmabuf_prepare req = { .size = BIG, .count = 1, .timeout_ms = 600000 };
+	long long hits = info_value(POOL, "cache_hits");
+	uint64_t phys, size, cphys = 0, csize = 0;
+	unsigned long long id;
+	char *line;
+	int buf;
+
+	ASSERT_EQ(0, ioctl(self->pool, CMABUF_IOC_PREPARE, &req)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ((long long)BIG, info_value(POOL, "prepared"));
+	EXPECT_EQ((long long)BIG, pool_used(self->pool));
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/" POOL "/cache", text, sizeof(text)));
+	line = strchr(text, '\n');
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(3, sscanf(line + 1, "%llu %" SCNu64 " %" SCNx64, &id, &csize, &cphys))
+		TH_LOG("debugfs cache:\n%s", text);
+	EXPECT_EQ(BIG, csize);
+	EXPECT_LE(4 * GiB, cphys) TH_LOG("the prepared run is below 4 GiB");
+
+	buf = buf_alloc_rw(self->pool, BIG);
+	ASSERT_LE(0, buf) TH_LOG("%s", strerror(-buf));
+	EXPECT_EQ(hits + 1, info_value(POOL, "cache_hits")) TH_LOG("not the prepared run");
+	EXPECT_EQ(0, info_value(POOL, "prepared"));
+	EXPECT_EQ((long long)BIG, pool_used(self->pool));
+	ASSERT_EQ(0, buf_phys(self->pool, buf, &phys, &size));
+	EXPECT_EQ(cphys, phys);
+	EXPECT_EQ(BIG, size);
+	EXPECT_EQ(0, close(buf));
 }
 
 /* Sizes past the pool, or that overflow when rounded up to pages: EINVAL, and said. */
