@@ -8,6 +8,7 @@
 #   make bench   cmabuf against the kernel's CMA heap, under KVM and TCG (Documentation/benchmarks.md)
 #   make soak    make check with the reliability tests 10 times longer
 #   make matrix  make check on Linux 7.2 and 7.3, debug kernels on arm64 and 32-bit ARM
+#   make scale   a 4.5 GiB pool above 4 GiB and buffers past 4 GiB, plain and debug kernels
 #   make module KDIR=<Rust-enabled kernel build> [ARCH=arm64 CROSS_COMPILE=...]
 #   make toolchain | kernel | fmt | clean
 #
@@ -36,6 +37,10 @@ soak:
 matrix:
 	@$(S)/matrix.sh
 
+# The scale list on the big boards (scripts/scale.sh; too long for make check).
+scale:
+	@$(S)/scale.sh
+
 toolchain:
 	@$(S)/install-toolchain.sh
 
@@ -53,4 +58,4 @@ fmt:
 clean:
 	rm -rf build
 
-.PHONY: run check bench soak matrix toolchain kernel module fmt clean
+.PHONY: run check bench soak matrix scale toolchain kernel module fmt clean

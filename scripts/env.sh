@@ -93,6 +93,16 @@ else
 	QEMU=${QEMU:-qemu-system-aarch64}
 	QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 1G -nic none)
 fi
+# The scale board (make scale: scripts/scale.sh sets CMABUF_BOARD=scale for job.sh scale):
+# enough RAM for a pool of more than 4 GiB above the 4 GiB physical boundary. One entry per
+# architecture it runs on; the pools themselves are job.sh's scale overlays.
+if [ "${CMABUF_BOARD:-}" = scale ]; then
+	case $ARCH in
+	# RAM at 0x4000_0000..0x2_4000_0000; the pool at 0x1_0000_0000 (dts/big-pool.dtso).
+	arm64) QEMU_MACHINE=(-M virt -cpu cortex-a53 -smp 2 -m 8G -nic none) ;;
+	*) die "ARCH=$ARCH has no scale board (CMABUF_BOARD=scale)" ;;
+	esac
+fi
 
 # Whether the architecture's board has a device tree (pools in reserved-memory, the
 # make-dtb.sh overlays, the DT-only tests). x86_64 has none: its pools come from the

@@ -3,17 +3,21 @@
 # The two jobs behind `make run` and `make check`: install what is missing, build (all
 # cached), boot the QEMU virt board with cmabuf's pools, and show or test cmabuf.
 #
-# usage: job.sh run|check|bench       (KDIR=<prepared kernel build> to skip the kernel build)
-#        job.sh check|bench --results <file>
+# usage: job.sh run|check|scale|bench  (KDIR=<prepared kernel build> to skip the kernel build)
+#        job.sh check|scale|bench --results <file>
 # check prints the verdict (scripts/verdict.sh) of its results; with --results it writes
 # instead where they are, one a line, for scripts/check.sh to count several
 # architectures together: host=<host checks' TAP>, then <kernel>=<guest console log>
 # per kernel run (the arguments verdict.sh takes). bench makes the report of its boots;
 # with --results it writes their console logs there, for scripts/bench.sh.
+# scale is check on the scale board (CMABUF_BOARD=scale in env.sh: more RAM, the pools
+# of SCALE_OVERLAYS below) with the scale list (selftests/Makefile SCALE_LIST) and no
+# host checks; scripts/scale.sh (make scale) runs it per architecture.
 set -euo pipefail
+[ "${1:-}" != scale ] || export CMABUF_BOARD=scale
 . "$(dirname "$0")/env.sh"
 S=$CMABUF_TOP/scripts
-usage="usage: job.sh run|check|bench, or job.sh check|bench --results <file>"
+usage="usage: job.sh run|check|scale|bench, or job.sh check|scale|bench --results <file>"
 job=${1:?$usage}
 results=
 if [ $# -gt 1 ]; then
@@ -135,12 +139,27 @@ bench)
 	fi
 	log "done in $((SECONDS - start))s"
 	;;
-check)
-	"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
+check | scale)
+	# The scale job: the board's pools and what the guest runs (its list, its time).
+	if [ "$job" = scale ]; then
+		has_dt || die "ARCH=$ARCH: the scale board needs a device tree"
+		case $ARCH in
+		# A 4.5 GiB pool above 4 GiB physical (dts/big-pool.dtso), /dev/cmabuf-big.
+		arm64) SCALE_OVERLAYS=("$CMABUF_TOP/dts/big-pool.dtso") ;;
+		*) die "ARCH=$ARCH has no scale overlays" ;;
+		esac
+		# No host checks (make check runs them, the scale overlay's among them).
+		: >"$CMABUF_BUILD/host.tap"
+	else
+		"$S/host-checks.sh" "$KSRC" "$KDIR" >"$CMABUF_BUILD/host.tap"
+	fi
 	# x86_64 has no device tree: no test board, no run-time overlays; its test list is
 	# the smoke subset that needs none (selftests/Makefile).
 	dtb=
-	if has_dt; then
+	if [ "$job" = scale ]; then
+		dtb=$CMABUF_BUILD/scale.dtb
+		"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP"/dts/{pools,cmabuf-pools}.dtso "${SCALE_OVERLAYS[@]}"
+	elif has_dt; then
 		dtb=$CMABUF_BUILD/test.dtb
 		overlays=("$CMABUF_TOP"/dts/{pools,cmabuf-pools,test-regions,test-consumers}.dtso)
 		# 32-bit ARM: also a pool in HighMem.
@@ -183,6 +202,10 @@ check)
 				"$CMABUF_TOP"/scripts/kconfig/{base,"$name"}.config)")
 			;;
 		builtin)
+			if [ "$job" = scale ]; then
+				log "the scale list runs on module kernels: the builtin kernel is skipped"
+				continue
+			fi
 			if [ "$ARCH" != arm64 ]; then
 				log "the builtin kernel is built for arm64 only: skipped on $ARCH"
 				continue
@@ -202,6 +225,8 @@ check)
 		# cmabuf is in the kernel: no cmabuf.ko, and the tests that do not reload it.
 		builtin) kargs=cmabuf_list=builtin ;;
 		esac
+		# The scale list (tests-scale.list); its guest log is scale-<kernel>.log.
+		[ "$job" != scale ] || limit=${CMABUF_SCALE_LIMIT:-3600} kargs+=" cmabuf_list=scale"
 		out=$CMABUF_BUILD/$name
 		mkdir -p "$out"
 		kmod=$ko
@@ -213,12 +238,14 @@ check)
 		mapfile -t test_modules < <("$S/build-test-modules.sh" "$kdir" "$out")
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
 			"${test_modules[@]}"
-		log "booting the test board on the $name kernel"
-		CMABUF_KERNEL_ARGS=$kargs "$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
-			"$CMABUF_BUILD/check-$name.log" check "$limit" "$CMABUF_BUILD/disk.img" ||
+		log "booting the $job board ($QEMU ${QEMU_MACHINE[*]}) on the $name kernel"
+		glog=$CMABUF_BUILD/$job-$name.log
+		booted=$SECONDS
+		CMABUF_KERNEL_ARGS=${kargs# } "$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
+			"$glog" check "$limit" "$CMABUF_BUILD/disk.img" ||
 			log "QEMU exited with status $?"
-		log "$name kernel: guest finished after $((SECONDS - start))s; console in build/check-$name.log"
-		runs+=("$name=$CMABUF_BUILD/check-$name.log")
+		log "$name kernel: guest finished after $((SECONDS - start))s (this boot $((SECONDS - booted))s); console in ${glog#"$CMABUF_TOP"/}"
+		runs+=("$name=$glog")
 	done
 	if [ -n "$results" ]; then
 		printf '%s\n' "host=$CMABUF_BUILD/host.tap" "${runs[@]}" >"$results"

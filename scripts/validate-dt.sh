@@ -45,6 +45,12 @@ got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.d
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
 got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
 tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"
+# make scale's board (arm64): a 4.5 GiB pool above 4 GiB, merged onto that board's DTB
+# (8 GiB of RAM: env.sh CMABUF_BOARD=scale).
+if [ "$ARCH" = arm64 ]; then
+	got=$(CMABUF_BOARD=scale findings scale "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/big-pool.dtso")
+	tap $([ -z "$got" ]; echo $?) big_pool_overlay_valid "$got"
+fi
 for ex in "$D"/examples/*.dtso; do
 	got=$(findings "example-$(basename "$ex" .dtso)" "$ex")
 	tap $([ -z "$got" ]; echo $?) "example_$(basename "$ex" .dtso | tr - _)_valid" "$got"
