@@ -676,4 +676,71 @@ TEST_F_TIMEOUT(many, ten_thousand_buffers, 1200)
 	       (unsigned long long)(now_ms() - test_start));
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* 4. Racing for one run. */
+
+#define RACERS 8
+/* More than half the pool: one racer at most gets it. */
+#define RACE_SIZE (40 * MiB)
+
+/*
+ * Eight processes ask at the same moment for 40 MiB of the empty 64 MiB pool: one gets
+ * it, and each of the others is told ENOMEM (no free run large enough), the errno for
+ * a pool whose room another allocation took, not EBUSY (pages that could not be
+ * migrated). Three rounds.
+ */
+TEST_F_TIMEOUT(many, racing_for_one_run, 600)
+{
+	struct crowd *c = &self->c;
+	int round, i, status, won, enomem;
+
+	ASSERT_EQ(0, module_reload(""));
+	c->pool = pool_open(POOL);
+	ASSERT_LE(0, c->pool);
+	for (round = 0; round < 3; round++) {
+		atomic_store(&c->sh->stop, 0);
+		for (i = 0; i < RACERS; i++) {
+			c->pids[i] = fork();
+			ASSERT_LE(0, c->pids[i]);
+			if (c->pids[i] == 0) {
+				int fd;
+
+				atomic_fetch_add(&c->sh->started, 1);
+				while (!atomic_load(&c->sh->stop))
+					sched_yield();
+				fd = buf_alloc_rw(c->pool, RACE_SIZE);
+				c->sh->proc[i].refusal = fd < 0 ? fd : 0;
+				atomic_fetch_add(&c->sh->proc[i].done, 1);
+				/* Hold it until all have answered. */
+				while (atomic_load(&c->sh->stop) != 2)
+					usleep(1000);
+				_exit(0);
+			}
+		}
+		while (atomic_load(&c->sh->started) < RACERS * (round + 1))
+			usleep(1000);
+		atomic_store(&c->sh->stop, 1);
+		for (i = 0; i < RACERS; i++)
+			while (atomic_load(&c->sh->proc[i].done) < round + 1)
+				usleep(1000);
+		won = enomem = 0;
+		for (i = 0; i < RACERS; i++) {
+			won += c->sh->proc[i].refusal == 0;
+			enomem += c->sh->proc[i].refusal == -ENOMEM;
+			EXPECT_TRUE(c->sh->proc[i].refusal == 0 ||
+				    c->sh->proc[i].refusal == -ENOMEM)
+				TH_LOG("round %d: racer %d got %d, not 0 or -ENOMEM (%d)", round, i,
+				       c->sh->proc[i].refusal, -ENOMEM);
+		}
+		EXPECT_EQ(1, won) TH_LOG("round %d", round);
+		EXPECT_EQ(RACERS - 1, enomem) TH_LOG("round %d", round);
+		atomic_store(&c->sh->stop, 2);
+		for (i = 0; i < RACERS; i++) {
+			ASSERT_EQ(c->pids[i], waitpid(c->pids[i], &status, 0));
+			c->pids[i] = 0;
+		}
+		EXPECT_TRUE(wait_used(c->pool, 0, 5000));
+	}
+}
+
 TEST_HARNESS_MAIN
