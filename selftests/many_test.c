@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Many processes, many buffers (issue 17): 64 processes reaching their per-process
- * limits at the same moment, a kill storm among them, and 10 000 live one-page buffers
- * mixed with frames in the camera pool. After each phase the pool's books (POOL_INFO,
+ * limits at the same moment, a kill storm among them, 10 000 live one-page buffers
+ * mixed with frames in the camera pool, and eight processes racing for one run. After each phase the pool's books (POOL_INFO,
  * sysfs, the lines of debugfs buffers, the dmem cgroup's charge) must equal what the
  * processes hold, and return to zero when they let go.
  *
@@ -39,7 +39,7 @@ struct proc_report {
 	int frames_refused;	/* frames refused with ENOMEM (fragmentation) */
 	int unexpected;		/* -errno of anything else that went wrong, 0 if none */
 	atomic_int state;	/* kill storm: what it is doing (enum storm_state) */
-	atomic_int done;	/* kill storm: it let go of everything after stop */
+	atomic_int done;	/* kill storm: it let go of everything after stop; race: answered */
 	int successes, edquot, enomem, ebusy;	/* kill storm tallies */
 };
 
@@ -225,7 +225,7 @@ FIXTURE_VARIANT_ADD(limits, process_buffers)
 	.params = "max_process_buffers=6", .size = 12 * KiB, .limit = 6,
 };
 
-/* Child of limits_reached_together: allocates until refused, holds, lets go. */
+/* Child of limits.reached_together: allocates until refused, holds, lets go. */
 static void limit_child(struct shared *sh, int idx, int pool, uint64_t size)
 {
 	struct proc_report *me = &sh->proc[idx];
@@ -271,8 +271,8 @@ TEST_F_TIMEOUT(limits, reached_together, 600)
 		if (c->pids[i] == 0)
 			limit_child(c->sh, i, c->pool, variant->size);
 	}
-	barrier(c->sh);
-	barrier(c->sh);
+	barrier(c->sh);	/* start */
+	barrier(c->sh);	/* all at their limit */
 	for (i = 0; i < PROCS; i++) {
 		EXPECT_EQ(variant->limit, c->sh->proc[i].got) TH_LOG("process %d", i);
 		EXPECT_EQ(-EDQUOT, c->sh->proc[i].refusal) TH_LOG("process %d", i);
@@ -284,8 +284,8 @@ TEST_F_TIMEOUT(limits, reached_together, 600)
 	EXPECT_EQ(limit_failures + PROCS, sysfs_value("failures/limit"));
 	EXPECT_EQ(all_failures + PROCS, sysfs_value("alloc_failures"));
 	EXPECT_EQ(edquot + PROCS, info_value(POOL, "failures_edquot_limit"));
-	barrier(c->sh);
-	barrier(c->sh);
+	barrier(c->sh);	/* checked: let go */
+	barrier(c->sh);	/* all let go */
 	reap_ok(_metadata, c->pids);
 	check_books(_metadata, c->pool, 0, 0, "all let go");
 }
@@ -401,7 +401,7 @@ static void *storm_work(void *arg)
 }
 
 /*
- * Child of kill_storm: works (in THREADS threads if threaded) until stopped or killed;
+ * Child of many.kill_storm: works (in THREADS threads if threaded) until stopped or killed;
  * a survivor then waits for its turn (a byte on go) and takes exactly its budget again,
  * which it can only if its count went back to zero.
  */
@@ -592,7 +592,7 @@ static void drop_one(struct proc_report *me, struct holding *h, int i)
 	h->size[i] = h->size[h->n];
 }
 
-/* Child of ten_thousand_buffers: its share of pages, then rounds of frees and allocations. */
+/* Child of many.ten_thousand_buffers: its share of pages, then rounds of frees and allocations. */
 static void pages_child(struct shared *sh, int idx, int pool)
 {
 	struct proc_report *me = &sh->proc[idx];
