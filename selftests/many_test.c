@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "cmabuf_util.h"
@@ -70,6 +71,32 @@ static void reap_all(pid_t *pids)
 		}
 }
 
+/*
+ * fork(), with the child killed should this process die: a test the harness ends on
+ * its timeout leaves no children behind, holding buffers in the cgroup.
+ */
+static pid_t fork_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && prctl(PR_SET_PDEATHSIG, SIGKILL))
+		_exit(2);
+	return pid;
+}
+
+/* Kills whatever a previous run left in TEST_CGROUP, and removes it; 0 or -1. */
+static int cgroup_clear(void)
+{
+	uint64_t end = now_ms() + 5000;
+
+	if (!path_exists(TEST_CGROUP))
+		return 0;
+	write_text(TEST_CGROUP "/cgroup.kill", "1");
+	while (rmdir(TEST_CGROUP) && now_ms() < end)
+		usleep(10000);
+	return path_exists(TEST_CGROUP) ? -1 : 0;
+}
+
 static void crowd_setup(struct __test_metadata *_metadata, struct crowd *c)
 {
 	pthread_barrierattr_t attr;
@@ -83,6 +110,7 @@ static void crowd_setup(struct __test_metadata *_metadata, struct crowd *c)
 	ASSERT_EQ(0, pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED));
 	/* The children and this process. */
 	ASSERT_EQ(0, pthread_barrier_init(&c->sh->barrier, &attr, PROCS + 1));
+	ASSERT_EQ(0, cgroup_clear());
 	ASSERT_EQ(0, dmem_cgroup_create(TEST_CGROUP, NULL));
 	ASSERT_EQ(0, cgroup_join(TEST_CGROUP, getpid()));
 }
@@ -266,7 +294,7 @@ TEST_F_TIMEOUT(limits, reached_together, 600)
 	all_failures = sysfs_value("alloc_failures");
 	edquot = info_value(POOL, "failures_edquot_limit");
 	for (i = 0; i < PROCS; i++) {
-		c->pids[i] = fork();
+		c->pids[i] = fork_child();
 		ASSERT_LE(0, c->pids[i]);
 		if (c->pids[i] == 0)
 			limit_child(c->sh, i, c->pool, variant->size);
@@ -475,7 +503,7 @@ TEST_F_TIMEOUT(many, kill_storm, 900)
 	busy_failures = sysfs_value("failures/migration");
 	for (i = 0; i < PROCS; i++) {
 		ASSERT_EQ(0, pipe(go[i]));
-		c->pids[i] = fork();
+		c->pids[i] = fork_child();
 		ASSERT_LE(0, c->pids[i]);
 		if (c->pids[i] == 0)
 			storm_child(c->sh, i, c->pool, i < THREADED, go[i][0]);
@@ -645,7 +673,7 @@ TEST_F_TIMEOUT(many, ten_thousand_buffers, 1200)
 	c->pool = pool_open(POOL);
 	ASSERT_LE(0, c->pool);
 	for (i = 0; i < PROCS; i++) {
-		c->pids[i] = fork();
+		c->pids[i] = fork_child();
 		ASSERT_LE(0, c->pids[i]);
 		if (c->pids[i] == 0)
 			pages_child(c->sh, i, c->pool);
@@ -706,7 +734,7 @@ TEST_F_TIMEOUT(many, racing_for_one_run, 600)
 	for (round = 0; round < 3; round++) {
 		atomic_store(&c->sh->stop, 0);
 		for (i = 0; i < RACERS; i++) {
-			c->pids[i] = fork();
+			c->pids[i] = fork_child();
 			ASSERT_LE(0, c->pids[i]);
 			if (c->pids[i] == 0) {
 				int fd;
