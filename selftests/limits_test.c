@@ -11,12 +11,11 @@
 #include <sys/wait.h>
 
 #include "cmabuf_util.h"
+#include "dmem_util.h"
 #include "kselftest_harness.h"
 
-#define CGROUP "/sys/fs/cgroup"
+#define CGROUP CGROUP_ROOT
 #define TEST_CGROUP CGROUP "/cmabuf_test"
-/* The camera pool's dmem region: its CMA area's, cma/<area>. */
-#define CAMERA_REGION "cma/camera-pool@58000000"
 /* The test board's pool with limits in the device tree (cmabuf-spare). */
 #define SPARE_OVERLAYS "dts/test-regions.dtso and dts/test-consumers.dtso"
 
@@ -108,37 +107,16 @@ TEST(module_parameters_override_limits)
 	ASSERT_EQ(0, module_reload(""));
 }
 
-static long long dmem_value(const char *file, const char *region)
-{
-	char text[4096], *line;
-	size_t len = strlen(region);
-
-	if (read_text(file, text, sizeof(text)) < 0)
-		return -1;
-	for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		if (!strncmp(line, region, len) && line[len] == ' ')
-			return strtoll(line + len + 1, NULL, 0);
-	return -1;
-}
-
 /* A fresh TEST_CGROUP, with the dmem controller on, limited to max ("region bytes"). */
 static int dmem_test_cgroup(const char *max)
 {
-	if (write_text(CGROUP "/cgroup.subtree_control", "+dmem"))
-		return -1;
-	rmdir(TEST_CGROUP);
-	if (mkdir(TEST_CGROUP, 0755))
-		return -1;
-	return write_text(TEST_CGROUP "/dmem.max", max);
+	return dmem_cgroup_create(TEST_CGROUP, max);
 }
 
 /* Moves the calling process into TEST_CGROUP. */
 static int join_test_cgroup(void)
 {
-	char pidtext[32];
-
-	snprintf(pidtext, sizeof(pidtext), "%d", getpid());
-	return write_text(TEST_CGROUP "/cgroup.procs", pidtext);
+	return cgroup_join(TEST_CGROUP, getpid());
 }
 
 /*
