@@ -22,7 +22,6 @@ use super::{
         BufferMeta,
         Ledger, //
     },
-    ranges::Range,
     reservation::{
         Reservation,
         Reserved, //
@@ -59,6 +58,7 @@ use kernel::{
     prelude::*,
     sync::{
         Arc,
+        Mutex,
         MutexGuard, //
     },
     time::{
@@ -68,6 +68,22 @@ use kernel::{
         Monotonic, //
     },
 };
+
+/// A run placed in the books for an allocation in progress ([`Ledger::place`]):
+/// forgotten again on drop unless the allocation kept it.
+struct Placed<'a> {
+    ledger: &'a Mutex<Ledger>,
+    first: u64,
+    kept: bool,
+}
+
+impl Drop for Placed<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.ledger.lock().forget_range(self.first);
+        }
+    }
+}
 
 impl Allocator {
     /// Allocates, zeroes and records a buffer for process `owner`, charged to the
@@ -410,17 +426,24 @@ impl Allocator {
         let Some(cma_pages) = allocated else {
             return Err(self.no_run_came_free(pages, req.align_order, attempts));
         };
-        let (status, meta) = self.ready(&cma_pages, &mut false, req, owner, stages)?;
-        let range = Range {
-            id: 0,
-            first: cma_pages.pfn() - self.base_pfn(),
-            pages,
-            cached: false,
+        // The run is in the books before it is zeroed: an allocation racing with this
+        // one finds its room taken (ENOMEM), not room that `cma_alloc` cannot give
+        // (EBUSY). Should the allocation fail from here on, `placed` forgets the run
+        // before the pages go back (it drops before `cma_pages`).
+        let first = cma_pages.pfn() - self.base_pfn();
+        // Not `self.ledger.lock().place(..)?`: a failure drops the reservation, which
+        // takes the same lock, and the guard must be gone by then.
+        let placed_id = self.ledger.lock().place(first, pages);
+        let id = placed_id?;
+        let mut placed = Placed {
+            ledger: &self.ledger,
+            first,
+            kept: false,
         };
-        // Not `match self.ledger.lock().record(..)`: the guard would live through the
-        // arms, and a failure drops the reservation, which takes the same lock.
-        let recorded = self.ledger.lock().record(range, meta);
-        let id = recorded?;
+        let (status, meta) = self.ready(&cma_pages, &mut false, req, owner, stages)?;
+        let recorded = self.ledger.lock().record(id, first, meta);
+        recorded?;
+        placed.kept = true;
         self.hand_out(reservation, cma_pages, charge, id, req, status)
     }
 

@@ -242,22 +242,30 @@ impl Ledger {
         }
     }
 
-    /// Records a new buffer's range and what debugfs shows of it; returns its id.
-    pub(super) fn record(&mut self, mut range: Range, mut meta: BufferMeta) -> Result<u32> {
+    /// Places a run just taken from the CMA area at page `first` in the books under a
+    /// new id, returned, before the buffer made of it is ready ([`Ledger::record`]).
+    pub(super) fn place(&mut self, first: u64, pages: u64) -> Result<u32> {
         self.skip_ids_in_use();
-        range.id = self.next_id;
-        meta.id = self.next_id;
-        meta.first = range.first;
+        let id = self.next_id;
+        self.insert_range(Range {
+            id,
+            first,
+            pages,
+            cached: false,
+        })?;
+        Ok(id)
+    }
+
+    /// Records the buffer made of the run placed as `id` at page `first`: what debugfs
+    /// shows of it.
+    pub(super) fn record(&mut self, id: u32, first: u64, mut meta: BufferMeta) -> Result {
+        meta.id = id;
+        meta.first = first;
         self.reserve_stranded_slot()?;
-        self.meta
-            .try_create_and_insert(range.id, meta, GFP_KERNEL)?;
-        if let Err(e) = self.insert_range(range) {
-            self.forget_meta(range.id);
-            return Err(e);
-        }
+        self.meta.try_create_and_insert(id, meta, GFP_KERNEL)?;
         self.live += 1;
         self.allocations += 1;
-        Ok(range.id)
+        Ok(())
     }
 
     /// Records a buffer made of the cached run `old_id` at page `first`: the range is
