@@ -45,6 +45,10 @@ got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.d
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
 got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
 tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"
+# The LPAE board's pool above 4 GiB (on ARCH=arm merged onto that board, env.sh).
+got=$(CMABUF_LPAE=1 findings lpae "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso" \
+	"$D/lpae-pool.dtso")
+tap $([ -z "$got" ]; echo $?) lpae_pool_overlay_valid "$got"
 for ex in "$D"/examples/*.dtso; do
 	got=$(findings "example-$(basename "$ex" .dtso)" "$ex")
 	tap $([ -z "$got" ]; echo $?) "example_$(basename "$ex" .dtso | tr - _)_valid" "$got"
