@@ -76,6 +76,13 @@ die() { printf '[cmabuf] error: %s\n' "$*" >&2; exit 1; }
 if [ "$ARCH" = arm ]; then
 	QEMU=${QEMU:-qemu-system-arm}
 	QEMU_MACHINE=(-M virt,highmem=off -cpu cortex-a15 -smp 2 -m 1G -nic none)
+	# The lpae kernel's board (job.sh sets CMABUF_LPAE=1 for its DTB and boot): RAM
+	# above 4 GiB, which QEMU gives a 32-bit CPU with LPAE (the Cortex-A15) only with
+	# highmem=on. 6 GiB from 0x4000_0000 ends at 0x1_c000_0000, leaving 3 GiB above
+	# 4 GiB, 2 GiB of it for dts/lpae-pool.dtso.
+	if [ "${CMABUF_LPAE:-0}" = 1 ]; then
+		QEMU_MACHINE=(-M virt,highmem=on -cpu cortex-a15 -smp 2 -m 6G -nic none)
+	fi
 elif [ "$ARCH" = x86_64 ]; then
 	# KVM only, never TCG: a silent fallback would make every timing meaningless and
 	# the runs many times slower (jobs check kvm_usable first and say so).

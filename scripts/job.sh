@@ -180,7 +180,10 @@ check | scale)
 	#  - kcsan, with CMABUF_KCSAN=1 (arm64 only): the data-race detector, clang too;
 	#  - builtin, with CMABUF_BUILTIN=1 (arm64 only; make check sets it): cmabuf built
 	#    into the kernel (CONFIG_CMABUF=y, build-builtin-kernel.sh), its smoke list.
-	# CMABUF_KERNELS="kasan" (names from base debug kasan kcsan builtin) runs just those.
+	#  - lpae, only when named in CMABUF_KERNELS (ARCH=arm only): a 32-bit kernel with
+	#    LPAE on a board with RAM and a 2 GiB pool above 4 GiB physical (env.sh's
+	#    CMABUF_LPAE board, dts/lpae-pool.dtso), its own list (selftests/Makefile).
+	# CMABUF_KERNELS="kasan" (names from base debug kasan kcsan builtin lpae) runs just those.
 	want=${CMABUF_KERNELS:-base}
 	if [ -z "${CMABUF_KERNELS:-}" ] && [ -z "${KDIR_GIVEN:-}" ]; then
 		[ "${CMABUF_DEBUG_KERNEL:-1}" != 1 ] || want+=" debug"
@@ -212,18 +215,30 @@ check | scale)
 			fi
 			kernels+=("builtin=$("$S/build-builtin-kernel.sh" "$KSRC")")
 			;;
-		*) die "CMABUF_KERNELS: unknown kernel $name (base, debug, kasan, kcsan or builtin)" ;;
+		lpae)
+			if [ "$ARCH" != arm ]; then
+				log "the lpae kernel is built for 32-bit ARM (ARCH=arm) only: skipped on $ARCH"
+				continue
+			fi
+			kernels+=("lpae=$("$S/build-kernel.sh" "$KSRC" "$CMABUF_TOP"/scripts/kconfig/{base,lpae}.config)")
+			;;
+		*) die "CMABUF_KERNELS: unknown kernel $name (base, debug, kasan, kcsan, builtin or lpae)" ;;
 		esac
 	done
 	for entry in "${kernels[@]}"; do
 		name=${entry%%=*} kdir=${entry#*=}
 		# The KASAN and KCSAN guests took 8 to 9 min for the whole suite (2026-12-01),
 		# like the plain one; every KASAN report is printed, not just the first.
-		limit=2400 kargs=
+		limit=2400 kargs= board=$dtb lpae=0
 		case $name in
 		kasan) kargs=kasan_multi_shot ;;
 		# cmabuf is in the kernel: no cmabuf.ko, and the tests that do not reload it.
 		builtin) kargs=cmabuf_list=builtin ;;
+		# Its own board (RAM above 4 GiB) with the pool above 4 GiB, and its own list.
+		lpae)
+			kargs=cmabuf_list=lpae lpae=1 board=$CMABUF_BUILD/test-lpae.dtb
+			CMABUF_LPAE=1 "$S/make-dtb.sh" "$board" "${overlays[@]}" "$CMABUF_TOP/dts/lpae-pool.dtso"
+			;;
 		esac
 		# The scale list (tests-scale.list); its guest log is scale-<kernel>.log.
 		[ "$job" != scale ] || limit=${CMABUF_SCALE_LIMIT:-3600} kargs+=" cmabuf_list=scale"
@@ -238,11 +253,13 @@ check | scale)
 		mapfile -t test_modules < <("$S/build-test-modules.sh" "$kdir" "$out")
 		"$S/make-initramfs.sh" "$out/check.cpio.gz" "$kmod" "$busybox" "$CMABUF_BUILD/selftests" \
 			"${test_modules[@]}"
-		log "booting the $job board ($QEMU ${QEMU_MACHINE[*]}) on the $name kernel"
+		machine="$QEMU ${QEMU_MACHINE[*]}"
+		[ "$lpae" = 0 ] || machine="the LPAE machine of env.sh"
+		log "booting the $job board ($machine) on the $name kernel"
 		glog=$CMABUF_BUILD/$job-$name.log
 		booted=$SECONDS
-		CMABUF_KERNEL_ARGS=${kargs# } "$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" "$dtb" \
-			"$glog" check "$limit" "$CMABUF_BUILD/disk.img" ||
+		CMABUF_LPAE=$lpae CMABUF_KERNEL_ARGS=${kargs# } "$S/run-qemu.sh" "$kdir/$KIMAGE" "$out/check.cpio.gz" \
+			"$board" "$glog" check "$limit" "$CMABUF_BUILD/disk.img" ||
 			log "QEMU exited with status $?"
 		log "$name kernel: guest finished after $((SECONDS - start))s (this boot $((SECONDS - booted))s); console in ${glog#"$CMABUF_TOP"/}"
 		runs+=("$name=$glog")

@@ -51,6 +51,10 @@ if [ "$ARCH" = arm64 ]; then
 	got=$(CMABUF_BOARD=scale findings scale "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/big-pool.dtso")
 	tap $([ -z "$got" ]; echo $?) big_pool_overlay_valid "$got"
 fi
+# The LPAE board's pool above 4 GiB (on ARCH=arm merged onto that board, env.sh).
+got=$(CMABUF_LPAE=1 findings lpae "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso" \
+	"$D/lpae-pool.dtso")
+tap $([ -z "$got" ]; echo $?) lpae_pool_overlay_valid "$got"
 for ex in "$D"/examples/*.dtso; do
 	got=$(findings "example-$(basename "$ex" .dtso)" "$ex")
 	tap $([ -z "$got" ]; echo $?) "example_$(basename "$ex" .dtso | tr - _)_valid" "$got"

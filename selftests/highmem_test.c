@@ -12,28 +12,11 @@
 #include "cmabuf_util.h"
 #include "importer/cmabuf_test_importer.h"
 #include "kselftest_harness.h"
+#include "zone_util.h"
 
 #define POOL "highmem"
 #define OVERLAY "dts/highmem-pool.dtso"
 #define SIZE (4 * 1024 * 1024)
-
-/* The `zone: <nid> <name>` block of cmabuf's zones file in text, or NULL. */
-static const char *zone_block(const char *text, const char *name)
-{
-	char head[48];
-	const char *p = text;
-
-	snprintf(head, sizeof(head), " %s\n", name);
-	while ((p = strstr(p, "zone: "))) {
-		const char *eol = strchr(p, '\n');
-
-		if (eol && eol - p >= (long)strlen(head) - 1 &&
-		    !strncmp(eol - strlen(head) + 1, head, strlen(head)))
-			return p;
-		p += 6;
-	}
-	return NULL;
-}
 
 TEST(zones_file_shows_highmem_and_the_pool_is_in_it)
 {

@@ -93,7 +93,19 @@ impl Allocator {
         if e != uapi::edquot() {
             return Failure::new(e, FailureKind::Other);
         }
-        if self.ratelimit.allow() {
+        // dmem counts bytes in a page_counter, whose most is LONG_MAX: on a 32-bit kernel
+        // no cgroup, the root neither, can hold 2 GiB, whatever its dmem.max.
+        if !self.ratelimit.allow() {
+            return Failure::new(e, FailureKind::Dmem);
+        }
+        if bytes > isize::MAX as u64 {
+            pr_err!(
+                "{}: pid {}: buffer of {} bytes refused: more than dmem can count on a 32-bit kernel (2 GiB less a byte per cgroup); allocate less than 2 GiB at once\n",
+                &*self.name,
+                pid,
+                dec(bytes)
+            );
+        } else {
             pr_err!(
                 "{}: pid {}: dmem.max of its cgroup reached: buffer of {} bytes refused\n",
                 &*self.name,

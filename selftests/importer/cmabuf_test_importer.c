@@ -58,7 +58,8 @@ static void release(void)
 	mutex_unlock(&held_lock);
 }
 
-static int check(struct cmabuf_import *req)
+/* IMPORTER_IOC_CHECK, or IMPORTER_IOC_DMA without the vmap when cpu is false. */
+static int check(struct cmabuf_import *req, bool cpu)
 {
 	struct dma_buf_attachment *att[2] = { NULL, NULL };
 	struct device *dev = importer.this_device;
@@ -93,8 +94,9 @@ static int check(struct cmabuf_import *req)
 	ret = dma_buf_begin_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
 	if (ret)
 		goto out;
-	ret = dma_buf_vmap_unlocked(dmabuf, &map);
-	if (!ret) {
+	if (cpu)
+		ret = dma_buf_vmap_unlocked(dmabuf, &map);
+	if (cpu && !ret) {
 		words = map.vaddr;
 		req->first = words[0];
 		req->last = words[dmabuf->size / 4 - 1];
@@ -292,11 +294,11 @@ static long importer_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 		kfree(w);
 		return ret;
 	}
-	if (cmd != IMPORTER_IOC_CHECK)
+	if (cmd != IMPORTER_IOC_CHECK && cmd != IMPORTER_IOC_DMA)
 		return -ENOTTY;
 	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
 		return -EFAULT;
-	ret = check(&req);
+	ret = check(&req, cmd == IMPORTER_IOC_CHECK);
 	if (ret)
 		return ret;
 	return copy_to_user((void __user *)arg, &req, sizeof(req)) ? -EFAULT : 0;

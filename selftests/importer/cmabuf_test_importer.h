@@ -32,6 +32,11 @@ struct cmabuf_import {
 };
 
 #define IMPORTER_IOC_CHECK _IOWR('J', 0x40, struct cmabuf_import)
+/*
+ * IMPORTER_IOC_CHECK without the vmap (first, last and marker unused): a DMA-only
+ * importer, for buffers larger than the kernel's vmalloc space (32-bit ARM).
+ */
+#define IMPORTER_IOC_DMA _IOWR('J', 0x44, struct cmabuf_import)
 /* Attach to the dma-buf fd passed by value and keep the attachment (one at a time). */
 #define IMPORTER_IOC_HOLD _IO('J', 0x41)
 /* Detach and drop what IMPORTER_IOC_HOLD took. */
