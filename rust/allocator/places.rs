@@ -59,7 +59,7 @@ impl Places {
             if !range.cached {
                 self.held.remove(range.first);
             }
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }

@@ -478,9 +478,9 @@ static RECORDS_FOPS: StaticFops = StaticFops(bindings::file_operations {
 });
 
 /// The iterator's element for the header (`SEQ_START_TOKEN`), at position 0.
-const HEADER: *mut c_void = 1 as *mut c_void;
+const HEADER: *mut c_void = ptr::without_provenance_mut(1);
 /// The iterator's element for a record: its key is the position (`seq_file::index`).
-const RECORD: *mut c_void = 2 as *mut c_void;
+const RECORD: *mut c_void = ptr::without_provenance_mut(2);
 
 /// `open`: a `seq_file` whose private data is the node's head.
 ///
@@ -566,6 +566,10 @@ unsafe extern "C" fn records_next(
 }
 
 /// `seq_operations::stop`: nothing is held between records.
+///
+/// # Safety
+///
+/// None needed: it touches nothing (`seq_file` calls it with its own arguments).
 unsafe extern "C" fn records_stop(_: *mut bindings::seq_file, _: *mut c_void) {}
 
 /// `seq_operations::show`: the header, or the record whose key is the position.
