@@ -91,10 +91,12 @@ for run in "$@"; do
 	fi
 	[ -z "$foreign" ] || printf '%s\n' "$foreign" | sed "s/^ */# $kernel: not cmabuf's, noted only: /"
 	# kmemleak's own start-up lines are not findings; everything else it says is.
-	# Nor is lifecycle_test's list of growing slab caches, which may name kmemleak_object.
+	# Nor is lifecycle_test's list of growing slab caches, which may name kmemleak_object,
+	# nor cmabuf_scale_bench's JSON records of slab caches (the debug kernel's too).
 	bad=$(drop_foreign_kcsan "$log" | grep -n -E 'BUG:|WARNING:|Oops|Call trace|kmemleak|UBSAN|unreferenced object' |
 		grep -v -E 'kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread started)' |
-		grep -v -E '^[0-9]+:# reload window [0-9]+ \([0-9]+ ms\): slab pages grew most in' || true)
+		grep -v -E '^[0-9]+:# reload window [0-9]+ \([0-9]+ ms\): slab pages grew most in' |
+		grep -v -E '^[0-9]+:cmabuf-scale: \{' || true)
 	if [ -z "$bad" ]; then
 		record ok "$kernel.guest.kernel_log_clean"
 	else
