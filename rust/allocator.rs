@@ -45,6 +45,8 @@
 //! - `Exported::attachments` (per dma-buf, `ffi/dma_buf.rs`): the attachments and their
 //!   DMA mappings.
 //! - `Allocator::dev` (per pool): the bound device.
+//! - `Allocator::placing` (per pool): one run at a time between `cma_alloc` and the
+//!   books.
 //! - The maple tree's own spinlock (`RunIndex`, per pool, `ffi/run_index.rs`), taken by
 //!   each call into the tree, always under `ledger`.
 //!
@@ -59,6 +61,8 @@
 //!       HeapSlot::server               leaf
 //!     BufferStatus::importers          leaf
 //!   Allocator::dev                     leaf
+//! Allocator::placing
+//!   Allocator::ledger                  and what nests under it, as above
 //! dma_resv (map_dma_buf, unmap_dma_buf)
 //!   Exported::attachments              leaf
 //! ```
@@ -74,6 +78,8 @@
 //! - `ledger`, then `REGISTRY`: `adopt_orphans` (`orphans::take`, `orphans::put`), the
 //!   allocator's drop (`orphans::put` of stranded pages), and `Ledger::keep_stranded` when
 //!   no stranded slot is left (`orphans::put`).
+//! - `placing`, then `ledger`: `try_alloc` and `prepare_one` put the run `cma_alloc`
+//!   gave them in the books (`Ledger::place`) before they let `placing` go.
 //! - `ledger`, then `importers`: `write_buffer`.
 //! - `REGISTRY`, then `HeapSlot::server`: `serve_heap`, `init_done`.
 //! - `dma_resv`, then `attachments`: `map_dma_buf`, `unmap_dma_buf`. `attach`, `detach`
@@ -95,9 +101,11 @@
 //!   `importers` (`Buffer::importer`) and `attachments` (`attach`). Never under
 //!   `HeapSlot::server` or `dev`.
 //! - `cma_alloc`, which takes the area's `alloc_mutex`, migrates pages, may reclaim and
-//!   can take seconds: under none of cmabuf's locks (`try_alloc` and `prepare_one` let
-//!   `ledger` go first). So are zeroing (`CmaPages::clear`) and cache maintenance
-//!   (`clean_dcache`).
+//!   can take seconds: under `placing` only (`try_alloc` and `prepare_one` let `ledger`
+//!   go first), which is held on until the run is in the books (`ledger` taken under
+//!   it, never the other way round; nothing else takes `placing`). Zeroing
+//!   (`CmaPages::clear`) and cache maintenance (`clean_dcache`) are under no cmabuf lock.
+//!   The shrinker, which reclaim may call inside `cma_alloc`, never takes `placing`.
 //! - `cma_release`, which takes only spinlocks (the area's `lock`, the page allocator's)
 //!   and does not sleep: under `ledger` (`free`, `release_or_strand`, `retry_stranded`),
 //!   under `REGISTRY` (`orphans::reap`, and an orphan `orphans::put` could not keep), and
@@ -276,6 +284,14 @@ pub(crate) struct Allocator {
     pub(crate) ticker: Ticker<Allocator>,
     #[pin]
     ledger: Mutex<Ledger>,
+    /// Held from an allocation's (or preparation's) call to `cma_alloc` until its run is
+    /// in the books: `cma_alloc` holds the run in the CMA area before `ledger` shows it,
+    /// and an allocation that found no run while another held one unseen would take the
+    /// other's room for pages that cannot be migrated (`EBUSY`), not for room another
+    /// allocation took (`ENOMEM`). Costs no concurrency the area has: `cma_alloc`
+    /// migrates under the area's `alloc_mutex` anyway.
+    #[pin]
+    placing: Mutex<()>,
     /// Limits the messages user space can cause.
     #[pin]
     pub(crate) ratelimit: RateLimit,
@@ -309,6 +325,7 @@ impl Allocator {
                 dmem,
                 ticker <- Ticker::new(),
                 ledger <- new_mutex!(ledger, "Allocator::ledger"),
+                placing <- new_mutex!((), "Allocator::placing"),
                 ratelimit <- RateLimit::new(),
                 _claim: claim,
             }? Error),

@@ -756,7 +756,7 @@ TEST_F_TIMEOUT(many, thousands_of_live_buffers, 1200)
  * Eight processes ask at the same moment for 40 MiB of the empty 64 MiB pool: one gets
  * it, and each of the others is told ENOMEM (no free run large enough), the errno for
  * a pool whose room another allocation took, not EBUSY (pages that could not be
- * migrated). Three rounds.
+ * migrated). Five rounds.
  */
 TEST_F_TIMEOUT(many, racing_for_one_run, 600)
 {
@@ -766,7 +766,7 @@ TEST_F_TIMEOUT(many, racing_for_one_run, 600)
 	ASSERT_EQ(0, reload_settled(""));
 	c->pool = pool_open(POOL);
 	ASSERT_LE(0, c->pool);
-	for (round = 0; round < 3; round++) {
+	for (round = 0; round < 5; round++) {
 		atomic_store(&c->sh->stop, 0);
 		for (i = 0; i < RACERS; i++) {
 			c->pids[i] = fork_child();

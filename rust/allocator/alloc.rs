@@ -71,10 +71,22 @@ use kernel::{
 
 /// A run placed in the books for an allocation in progress ([`Ledger::place`]):
 /// forgotten again on drop unless the allocation kept it.
-struct Placed<'a> {
+pub(super) struct Placed<'a> {
     ledger: &'a Mutex<Ledger>,
     first: u64,
-    kept: bool,
+    /// Set once the run's place is settled: kept, or forgotten under the lock already.
+    pub(super) kept: bool,
+}
+
+impl<'a> Placed<'a> {
+    /// The run at page `first`, just placed in `ledger`'s books.
+    pub(super) fn new(ledger: &'a Mutex<Ledger>, first: u64) -> Self {
+        Self {
+            ledger,
+            first,
+            kept: false,
+        }
+    }
 }
 
 impl Drop for Placed<'_> {
@@ -397,6 +409,8 @@ impl Allocator {
             .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
         let before = timed(&mut stages.vm_events_ns, mm::vm_events);
         let mut allocated = None;
+        // Held from the `cma_alloc` that gives a run until the run is in the books.
+        let mut placing = None;
         let mut attempts = 0;
         while attempts < ALLOC_ATTEMPTS && allocated.is_none() {
             if attempts > 0 {
@@ -412,6 +426,7 @@ impl Allocator {
                 });
             }
             attempts += 1;
+            let guard = self.placing.lock();
             allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
                 None
             } else {
@@ -419,6 +434,9 @@ impl Allocator {
                     self.cma.alloc(req.pages, req.align_order)
                 })
             };
+            if allocated.is_some() {
+                placing = Some(guard);
+            }
         }
         stages.attempts = attempts;
         let after = timed(&mut stages.vm_events_ns, mm::vm_events);
@@ -426,20 +444,18 @@ impl Allocator {
         let Some(cma_pages) = allocated else {
             return Err(self.no_run_came_free(pages, req.align_order, attempts));
         };
-        // The run is in the books before it is zeroed: an allocation racing with this
-        // one finds its room taken (ENOMEM), not room that `cma_alloc` cannot give
-        // (EBUSY). Should the allocation fail from here on, `placed` forgets the run
-        // before the pages go back (it drops before `cma_pages`).
+        // The run is in the books before `placing` is let go and before it is zeroed:
+        // an allocation racing with this one finds its room taken (ENOMEM), not room
+        // that `cma_alloc` cannot give (EBUSY). Should the allocation fail from here on,
+        // `placed` forgets the run before the pages go back (it drops before
+        // `cma_pages`).
         let first = cma_pages.pfn() - self.base_pfn();
         // Not `self.ledger.lock().place(..)?`: a failure drops the reservation, which
         // takes the same lock, and the guard must be gone by then.
         let placed_id = self.ledger.lock().place(first, pages);
+        drop(placing);
         let id = placed_id?;
-        let mut placed = Placed {
-            ledger: &self.ledger,
-            first,
-            kept: false,
-        };
+        let mut placed = Placed::new(&self.ledger, first);
         let (status, meta) = self.ready(&cma_pages, &mut false, req, owner, stages)?;
         let recorded = self.ledger.lock().record(id, first, meta);
         recorded?;
@@ -466,7 +482,7 @@ impl Allocator {
                 "{}: no run of {} pages came free after {} tries: pages in the way could not be migrated, or another user of CMA area {} (such as /dev/dma_heap) holds them; see last_failure in debugfs\n",
                 &*self.name,
                 dec(pages),
-                ALLOC_ATTEMPTS,
+                attempts,
                 self.cma.name()
             );
         }

@@ -4,6 +4,7 @@
 //! the warm cache for their caller, charged to it until it allocates them or they expire.
 
 use super::{
+    alloc::Placed,
     cache::{
         expiry_in,
         CacheRelease,
@@ -11,7 +12,6 @@ use super::{
         Expiry,
         Prepared, //
     },
-    ranges::Range,
     Allocator,
 };
 use crate::{
@@ -132,6 +132,11 @@ impl Allocator {
             .dmem
             .try_charge(bytes)
             .map_err(|e| self.dmem_refused(e, owner.nr(), bytes).err)?;
+        // As in `try_alloc`: the run is in the books before `placing` is let go, so
+        // that an allocation racing with this one finds its room taken (ENOMEM), not
+        // room that `cma_alloc` cannot give (EBUSY). `placed` forgets it on failure,
+        // before the pages go back (it drops before `cma_pages`).
+        let placing = self.placing.lock();
         let allocated = if ffi::fault::should_fail_alloc(bytes as usize) {
             None
         } else {
@@ -140,18 +145,19 @@ impl Allocator {
             })
         };
         let cma_pages = allocated.ok_or(EBUSY)?;
+        let first = cma_pages.pfn() - self.base_pfn();
+        // Not `self.ledger.lock().place(..)?`: a failure drops the reservation, which
+        // takes the same lock, and the guard must be gone by then.
+        let placed_id = self.ledger.lock().place(first, pages);
+        drop(placing);
+        let id = placed_id?;
+        let mut placed = Placed::new(&self.ledger, first);
         timed(&mut stages.zero_ns, || cma_pages.clear())?;
         let mut ledger = self.ledger.lock();
-        let range = Range {
-            id: ledger.next_id,
-            first: cma_pages.pfn() - self.base_pfn(),
-            pages,
-            cached: false,
-        };
         let cached = Cached {
-            id: range.id,
+            id,
             phys: cma_pages.phys(),
-            first: range.first,
+            first,
             pages: cma_pages,
             count: pages,
             zeroed: true,
@@ -167,14 +173,16 @@ impl Allocator {
             Some(ENODEV)
         } else if ledger.reserve_stranded_slot().is_err()
             || ledger.cache.reserve(1, GFP_KERNEL).is_err()
-            || ledger.insert_range(range).is_err()
         {
             Some(ENOMEM)
         } else {
             None
         };
+        // Whatever happens now, the run's place in the books is settled under this lock.
+        placed.kept = true;
         if let Some(e) = err {
             reservation.undo(&mut ledger);
+            ledger.forget_range(first);
             drop(ledger);
             drop(cached);
             return Err(e);
@@ -184,6 +192,6 @@ impl Allocator {
         // Cannot fail: room was reserved above.
         let _ = ledger.cache.push_within_capacity(cached);
         ledger.cache_stats.prepared += 1;
-        Ok(range.id)
+        Ok(id)
     }
 }
