@@ -5,11 +5,13 @@
  *
  *   cmabuf_aging_bench [--smoke] [--pool NAME] [--heap PATH] [--ops N] [--seed S]
  *                      [--switch-every N] [--only cmabuf|cma-heap]
- *   cmabuf_aging_bench --plan-only POOL-BYTES [--ops N] [--seed S] [--switch-every N]
+ *   cmabuf_aging_bench --plan-only POOL-BYTES [--dump] [--ops N] [--seed S] [--switch-every N]
  *
  * --plan-only prints what the plan for a pool of that size would be (its operations,
  * allocations, mode switches, planned occupancy and hash) without any device: on any
- * machine, to check a seed's plan.
+ * machine, to check a seed's plan; --dump also prints its steps, one a line:
+ * "alloc <buffer> <bytes> frame|meta", "free <buffer>", "switched" (a mode switch's
+ * frames are freed).
  *
  * The workload is a plan made from the seed alone (xorshift64*, printed), never from
  * what an allocation returned, so both allocators get exactly the same sequence of
@@ -627,6 +629,7 @@ int main(int argc, char **argv)
 {
 	const char *heap = NULL;
 	uint64_t plan_only = 0;
+	bool dump = false;
 	struct rlimit rl = { 4096, 4096 };
 	struct utsname u;
 	int i, k, ret = 0;
@@ -648,10 +651,12 @@ int main(int argc, char **argv)
 			B.only = argv[++i];
 		else if (!strcmp(argv[i], "--plan-only") && i + 1 < argc)
 			plan_only = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--dump"))
+			dump = true;
 		else {
 			fprintf(stderr, "usage: cmabuf_aging_bench [--smoke] [--pool NAME] [--heap PATH] "
 				"[--ops N] [--seed S] [--switch-every N] [--only cmabuf|cma-heap]\n"
-				"       cmabuf_aging_bench --plan-only POOL-BYTES [--ops N] [--seed S] "
+				"       cmabuf_aging_bench --plan-only POOL-BYTES [--dump] [--ops N] [--seed S] "
 				"[--switch-every N]\n");
 			return 2;
 		}
@@ -675,6 +680,18 @@ int main(int argc, char **argv)
 		make_plan(&p);
 		for (i = 0; i < p.nr_bufs; i++)
 			frames += p.bufs[i].frame;
+		for (long st = 0; dump && st < p.nr_steps; st++) {
+			const struct op *op = &p.ops[st];
+
+			if (op->kind == OP_ALLOC)
+				printf("alloc %d %llu %s\n", op->buf,
+				       (unsigned long long)p.bufs[op->buf].bytes,
+				       p.bufs[op->buf].frame ? "frame" : "meta");
+			else if (op->kind == OP_FREE)
+				printf("free %d\n", op->buf);
+			else
+				printf("switched\n");
+		}
 		printf("plan: seed %llu, pool %llu bytes: %ld operations, %ld allocations (%ld "
 		       "frames), %ld mode switches, planned occupancy mean %.1f %% peak %.1f %%, "
 		       "hash %016llx\n", (unsigned long long)B.seed,
