@@ -37,7 +37,7 @@ other_runs= aging=0
 for run in $runs; do
 	if [ "$run" = aging ]; then aging=1; else other_runs+=${other_runs:+ }$run; fi
 done
-aging_args=()
+aging_args=() aging_default=
 
 # usage: platform <name> <ARCH> <boots> [kernel command-line words...]
 platform() {
@@ -53,11 +53,13 @@ platform() {
 	fi
 	if [ "$aging" = 1 ]; then
 		# CMABUF_AGING_BOOTS boots (3), one seed each (the boot's number);
-		# CMABUF_AGING_ARGS: more cmabuf_aging_bench arguments (e.g. --ops 20000).
-		log "bench: platform $name ($arch), aging, ${CMABUF_AGING_BOOTS:-3} boots"
+		# CMABUF_AGING_ARGS: cmabuf_aging_bench's arguments (the platform's
+		# aging_default if unset).
+		local args=${CMABUF_AGING_ARGS-$aging_default}
+		log "bench: platform $name ($arch), aging${args:+ ($args)}, ${CMABUF_AGING_BOOTS:-3} boots"
 		env -u CROSS_COMPILE -u CMABUF_BUILD ARCH="$arch" CMABUF_BENCH_BOOTS="${CMABUF_AGING_BOOTS:-3}" \
 			CMABUF_BENCH_RUNS=aging \
-			CMABUF_BENCH_GUEST_ARGS="$* ${CMABUF_AGING_ARGS:+cmabuf_aging=\"$CMABUF_AGING_ARGS\"}" \
+			CMABUF_BENCH_GUEST_ARGS="$* ${args:+cmabuf_aging=\"$args\"}" \
 			"$S/job.sh" bench --results "$lists/aging-$name"
 		mapfile -t logs < <(grep -v '^machine=' "$lists/aging-$name")
 		aging_args+=(--platform "$name" "$(sed -n 's/^machine=//p' "$lists/aging-$name")" "${logs[@]}")
@@ -87,11 +89,16 @@ for name in ${CMABUF_BENCH_PLATFORMS:-kvm tcg}; do
 		fi
 		# The default CMA area (cma= in env.sh) served as /dev/cmabuf-default: the
 		# guest is told so by run-qemu.sh (cmabuf_pool=default, cmabuf_params=).
+		# The aging run: the tool's 100 000 operations.
+		aging_default=
 		platform kvm x86_64 "${CMABUF_KVM_BOOTS:-5}"
 		;;
 	tcg)
 		# Fewer rounds under pressure: each round lends the pool out and migrates it
-		# back at emulated speed (30 rounds took 24 of a boot's 27 minutes).
+		# back at emulated speed (30 rounds took 24 of a boot's 27 minutes). The aging
+		# run: 20 000 operations (each small allocation takes milliseconds under TCG:
+		# 100 000 would take about 17 minutes a boot).
+		aging_default="--ops 20000"
 		platform tcg arm64 "${CMABUF_TCG_BOOTS:-3}" cmabuf_pool=camera \
 			'cmabuf_bench="--pressure-rounds 10"'
 		;;
@@ -113,7 +120,7 @@ if [ -n "$other_runs" ]; then
 fi
 if [ "$aging" = 1 ]; then
 	[ -z "${CMABUF_AGING_BOOTS:-}" ] || command="CMABUF_AGING_BOOTS=$CMABUF_AGING_BOOTS $command"
-	[ -z "${CMABUF_AGING_ARGS:-}" ] || command="CMABUF_AGING_ARGS='$CMABUF_AGING_ARGS' $command"
+	[ -z "${CMABUF_AGING_ARGS+set}" ] || command="CMABUF_AGING_ARGS='$CMABUF_AGING_ARGS' $command"
 	python3 "$S/aging-report.py" --out "$top/Documentation/benchmarks" --command "$command" \
 		"${aging_args[@]}"
 fi
