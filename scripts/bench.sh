@@ -97,7 +97,8 @@ for name in ${CMABUF_BENCH_PLATFORMS:-kvm tcg}; do
 		# Fewer rounds under pressure: each round lends the pool out and migrates it
 		# back at emulated speed (30 rounds took 24 of a boot's 27 minutes). The aging
 		# run: 20 000 operations (each small allocation takes milliseconds under TCG:
-		# 100 000 would take about 17 minutes a boot).
+		# 20 000 took 1 to 2 minutes per allocator, 100 000 would take 10 to 20 minutes
+		# a boot).
 		aging_default="--ops 20000"
 		platform tcg arm64 "${CMABUF_TCG_BOOTS:-3}" cmabuf_pool=camera \
 			'cmabuf_bench="--pressure-rounds 10"'
