@@ -9,7 +9,8 @@
 # instead where they are, one a line, for scripts/check.sh to count several
 # architectures together: host=<host checks' TAP>, then <kernel>=<guest console log>
 # per kernel run (the arguments verdict.sh takes). bench makes the report of its boots;
-# with --results it writes their console logs there, for scripts/bench.sh.
+# with --results it writes their console logs there, for scripts/bench.sh. Its aging run
+# (CMABUF_BENCH_RUNS=aging, alone) adds the aging pool to the board (arm64).
 # scale is check on the scale board (CMABUF_BOARD=scale in env.sh: more RAM, the pools
 # of SCALE_OVERLAYS below) with the scale list (selftests/Makefile SCALE_LIST) and no
 # host checks; scripts/scale.sh (make scale) runs it per architecture.
@@ -88,39 +89,51 @@ bench)
 	# CMABUF_BENCH_BOOTS boots of the benchmark guest (scripts/guest/bench.sh), each
 	# console kept as build/.../bench/boot-<n>.log; with --results, their paths are
 	# written there for scripts/bench.sh, which makes the report of every platform.
-	dtb=
-	if has_dt; then
-		dtb=$CMABUF_BUILD/board.dtb
-		"$S/make-dtb.sh" "$dtb" "$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso"
-	fi
-	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
-	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	boots=${CMABUF_BENCH_BOOTS:-3}
 	# CMABUF_BENCH_RUNS: which runs each boot makes (scripts/guest/bench.sh), of
 	# "scale cache-off cache-on" (all by default); "scale" alone for the cost per live
-	# buffer only.
+	# buffer only; "aging" (cmabuf_aging_bench, alone: its boots have a pool of their own).
 	runs=${CMABUF_BENCH_RUNS:-scale cache-off cache-on}
-	heap_runs=0 scale_runs=0 guest_runs=
+	heap_runs=0 scale_runs=0 aging_runs=0 guest_runs=
 	for run in $runs; do
 		guest_runs+=${guest_runs:+,}$run
 		case $run in
 		scale) scale_runs=1 ;;
 		cache-off | cache-on) heap_runs=$((heap_runs + 1)) ;;
-		*) die "CMABUF_BENCH_RUNS: unknown run $run (scale, cache-off or cache-on)" ;;
+		aging) aging_runs=1 ;;
+		*) die "CMABUF_BENCH_RUNS: unknown run $run (scale, cache-off, cache-on or aging)" ;;
 		esac
 	done
+	[ "$aging_runs" = 0 ] || [ "$runs" = aging ] ||
+		die "CMABUF_BENCH_RUNS: aging runs in boots of its own (its 256 MiB pool would change the other runs' board): CMABUF_BENCH_RUNS=aging"
+	dtb= aging_args=
+	if has_dt; then
+		dtb=$CMABUF_BUILD/board.dtb
+		overlays=("$CMABUF_TOP/dts/pools.dtso" "$CMABUF_TOP/dts/cmabuf-pools.dtso")
+		# The aging run's pool: 256 MiB, room for seven 4K RGBA frames (dts/aging-pool.dtso).
+		if [ "$aging_runs" = 1 ]; then
+			overlays+=("$CMABUF_TOP/dts/aging-pool.dtso")
+			aging_args=cmabuf_aging_pool=aging
+		fi
+		"$S/make-dtb.sh" "$dtb" "${overlays[@]}"
+	fi
+	"$S/make-bench-disk.sh" "$CMABUF_BUILD/bench-disk.img"
+	"$S/make-initramfs.sh" "$CMABUF_BUILD/bench.cpio.gz" "$ko" "$busybox" "$CMABUF_BUILD/selftests"
 	logs=()
 	rm -rf "$CMABUF_BUILD/bench"
 	for boot in $(seq 1 "$boots"); do
 		log "benchmark boot $boot of $boots: $QEMU ${QEMU_MACHINE[*]}, cmabuf against the CMA heap"
 		blog=$CMABUF_BUILD/bench/boot-$boot.log
 		# CMABUF_BENCH_GUEST_ARGS: what scripts/guest/bench.sh reads (cmabuf_pool=, ...).
-		CMABUF_KERNEL_ARGS="${CMABUF_BENCH_GUEST_ARGS:-} cmabuf_runs=$guest_runs" \
+		# cmabuf_boot: the boot's number, the aging run's seed.
+		CMABUF_KERNEL_ARGS="${CMABUF_BENCH_GUEST_ARGS:-} cmabuf_runs=$guest_runs cmabuf_boot=$boot${aging_args:+ $aging_args}" \
 			"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" "$blog" bench 3600 \
 			"$CMABUF_BUILD/bench-disk.img" || log "QEMU exited with status $?"
-		# Each run ends in "done": cmabuf_bench's per config, cmabuf_scale_bench's.
+		# Each run ends in "done": cmabuf_bench's per config, cmabuf_scale_bench's,
+		# cmabuf_aging_bench's.
 		[ "$(grep -c '^cmabuf-bench: {"done": true' "$blog")" = "$heap_runs" ] &&
-			[ "$(grep -c '^cmabuf-scale: {"done": true' "$blog")" = "$scale_runs" ] ||
+			[ "$(grep -c '^cmabuf-scale: {"done": true' "$blog")" = "$scale_runs" ] &&
+			[ "$(grep -c '^cmabuf-aging: {"done": true' "$blog")" = "$aging_runs" ] ||
 			die "benchmark boot $boot did not finish its runs ($runs; see $blog)"
 		logs+=("$blog")
 	done
@@ -130,6 +143,13 @@ bench)
 		platform=tcg
 		[ "$ARCH" != x86_64 ] || platform=kvm
 		"$S/install-bench-tools.sh"
+		if [ "$aging_runs" = 1 ]; then
+			python3 "$S/aging-report.py" --out "$CMABUF_TOP/Documentation/benchmarks" \
+				--command "CMABUF_BENCH_RUNS=aging ARCH=$ARCH job.sh bench" \
+				--platform "$platform" "${QEMU_MACHINE[*]}" "${logs[@]}"
+			log "done in $((SECONDS - start))s"
+			exit 0
+		fi
 		only=()
 		[ "$heap_runs" != 0 ] || only=(--scale-only)
 		PYTHONPATH=$CMABUF_CACHE/pylib python3 "$S/bench-report.py" "${only[@]}" \

@@ -50,6 +50,9 @@ tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"
 if [ "$ARCH" = arm64 ]; then
 	got=$(CMABUF_BOARD=scale findings scale "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/big-pool.dtso")
 	tap $([ -z "$got" ]; echo $?) big_pool_overlay_valid "$got"
+	# make bench's aging board: a 256 MiB pool beside the board's own (dts/aging-pool.dtso).
+	got=$(findings aging "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/aging-pool.dtso")
+	tap $([ -z "$got" ]; echo $?) aging_pool_overlay_valid "$got"
 fi
 # The LPAE board's pool above 4 GiB (on ARCH=arm merged onto that board, env.sh).
 got=$(CMABUF_LPAE=1 findings lpae "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso" \

@@ -7,12 +7,17 @@
 #     default (no warm cache): every scenario;
 #  cache-on: cmabuf_bench again, cmabuf reloaded with a warm cache of a quarter of the
 #     pool (the rest is room for the CMA heap sharing the area): the scenarios the cache
-#     changes.
+#     changes;
+#  aging: cmabuf_aging_bench, mode switches against the CMA heap of the same area
+#     (cmabuf as loaded by default), in boots of its own (scripts/job.sh).
 # The host passes on the kernel command line (scripts/bench.sh, scripts/job.sh):
 #  cmabuf_pool     the pool (camera on the arm64 board, default on x86_64);
 #  cmabuf_params   the module parameters the board needs (default_pool= on x86_64);
 #  cmabuf_bench    more cmabuf_bench arguments (e.g. --pressure-rounds 10);
-#  cmabuf_runs     which runs, comma-separated (all three by default).
+#  cmabuf_runs     which runs, comma-separated (scale, cache-off, cache-on by default);
+#  cmabuf_boot     the boot's number (1, 2, ...): the aging run's seed;
+#  cmabuf_aging_pool  the aging run's pool (aging on the arm64 board, else cmabuf_pool);
+#  cmabuf_aging    more cmabuf_aging_bench arguments (e.g. --ops 20000).
 pool=${cmabuf_pool:-camera}
 runs=,${cmabuf_runs:-scale,cache-off,cache-on},
 mkdir -p /mnt
@@ -49,4 +54,18 @@ if [ "${runs#*,cache-on,}" != "$runs" ]; then
 	cmabuf_bench --pool "$pool" ${file:+--file $file} ${cmabuf_bench:-} \
 		--only idle_alloc_free,steady_pipeline,mixed_sizes,small_buffers,concurrency,lending
 	echo "cmabuf-bench: exit $?"
+fi
+
+if [ "${runs#*,aging,}" != "$runs" ]; then
+	load
+	# Each failed allocation of the CMA heap prints an error and every free run of the
+	# area (cma_alloc): to the kernel log only, not the emulated serial console.
+	read -r level _ </proc/sys/kernel/printk
+	echo 1 >/proc/sys/kernel/printk
+	# shellcheck disable=SC2086 # cmabuf_aging: several arguments
+	cmabuf_aging_bench --pool "${cmabuf_aging_pool:-$pool}" --seed "${cmabuf_boot:-1}" \
+		${cmabuf_aging:-}
+	echo "cmabuf-aging: exit $?"
+	echo "$level" >/proc/sys/kernel/printk
+	echo "cmabuf-aging: kernel log: $(dmesg | grep -c 'alloc failed, req-size') CMA allocation failures reported"
 fi
