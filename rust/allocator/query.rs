@@ -46,6 +46,7 @@ use crate::{
         Census,
         PidRef, //
     },
+    region::Limits,
     uapi::{
         edquot,
         QueryRequest, //
@@ -108,7 +109,8 @@ struct Found {
 
 struct Simulation<'a> {
     ledger: &'a Ledger,
-    allocator: &'a Allocator,
+    limits: &'a Limits,
+    census: fn(&mut Census, u64, u64),
     owner: &'a PidRef,
     /// Pages in the pool, its first page frame (when known), and the request.
     total: u64,
@@ -142,35 +144,63 @@ impl Allocator {
         let mut ledger = self.ledger.lock();
         // As `alloc` does first: stranded pages let go since are free room.
         ledger.retry_stranded();
-        let mut fates = KVec::with_capacity(ledger.cache.len(), GFP_KERNEL)?;
-        for _ in 0..ledger.cache.len() {
-            fates.push(Fate::Kept, GFP_KERNEL)?;
-        }
-        let mut sim = Simulation {
-            ledger: &ledger,
-            allocator: self,
-            owner,
+        let pool = Pool {
             total: self.total_pages(),
             base_pfn: self.base.map(|_| self.base_pfn()),
-            pages: req.pages as u64,
-            order: req.align_order,
-            fates,
-            taken: RBTree::new(),
-            blockers: RBTree::new(),
-            floor: 0,
-            ahead: Ahead::default(),
-            answer: QueryAnswer::default(),
+            limits: &self.limits,
+            census: mm::census,
         };
-        sim.answer.bytes_only = sim.base_pfn.is_none();
-        sim.answer.blocking_pages = sim.blocking_now();
-        for _ in 0..req.count {
-            if let Step::Fails(e) = sim.step()? {
-                sim.answer.stop = Some(e);
-                break;
-            }
-        }
-        Ok(sim.answer)
+        simulate(&ledger, &pool, owner, req)
     }
+}
+
+/// What the simulation needs of the pool besides its books.
+struct Pool<'a> {
+    /// Pages in the pool.
+    total: u64,
+    /// Its first page frame, when known.
+    base_pfn: Option<u64>,
+    limits: &'a Limits,
+    /// How pages are looked at: `mm::census` (KUnit passes a pretend one).
+    census: fn(&mut Census, u64, u64),
+}
+
+/// Plays `req` through against `ledger`, for `owner`.
+fn simulate(
+    ledger: &Ledger,
+    pool: &Pool<'_>,
+    owner: &PidRef,
+    req: &QueryRequest,
+) -> Result<QueryAnswer> {
+    let mut fates = KVec::with_capacity(ledger.cache.len(), GFP_KERNEL)?;
+    for _ in 0..ledger.cache.len() {
+        fates.push(Fate::Kept, GFP_KERNEL)?;
+    }
+    let mut sim = Simulation {
+        ledger,
+        limits: pool.limits,
+        census: pool.census,
+        owner,
+        total: pool.total,
+        base_pfn: pool.base_pfn,
+        pages: req.pages as u64,
+        order: req.align_order,
+        fates,
+        taken: RBTree::new(),
+        blockers: RBTree::new(),
+        floor: 0,
+        ahead: Ahead::default(),
+        answer: QueryAnswer::default(),
+    };
+    sim.answer.bytes_only = sim.base_pfn.is_none();
+    sim.answer.blocking_pages = sim.blocking_now();
+    for _ in 0..req.count {
+        if let Step::Fails(e) = sim.step()? {
+            sim.answer.stop = Some(e);
+            break;
+        }
+    }
+    Ok(sim.answer)
 }
 
 impl Simulation<'_> {
@@ -291,10 +321,9 @@ impl Simulation<'_> {
     /// The limit the next allocation would break (`Ledger::reserve`), counting the
     /// simulated ones; else counts it as ahead.
     fn refused(&mut self) -> Option<Error> {
-        let limits = &self.allocator.limits;
         match self
             .ledger
-            .check_limits(limits, self.owner, self.pages, self.ahead)
+            .check_limits(self.limits, self.owner, self.pages, self.ahead)
         {
             Ok(_) => {
                 self.ahead.pages += self.pages;
@@ -404,7 +433,7 @@ impl Simulation<'_> {
     fn look(&self, base_pfn: u64, first: u64) -> (u64, Option<u64>) {
         let (start, end) = (base_pfn + first, base_pfn + first + self.pages);
         let mut census = Census::default();
-        mm::census(&mut census, start, self.pages);
+        (self.census)(&mut census, start, self.pages);
         let movable = census.movable();
         let mut blocking = census.blocking();
         // The census keeps only the first few odd pages: look again past them until
@@ -418,7 +447,7 @@ impl Simulation<'_> {
             }
             census = Census::default();
             if at < end {
-                mm::census(&mut census, at, end - at);
+                (self.census)(&mut census, at, end - at);
             }
             blocking = census.blocking();
         }
@@ -432,8 +461,167 @@ impl Simulation<'_> {
         };
         let mut census = Census::default();
         for (start, end) in ranges::gaps(self.ledger.places.iter(), self.total) {
-            mm::census(&mut census, base_pfn + start, end - start);
+            (self.census)(&mut census, base_pfn + start, end - start);
         }
         census.blocking()
+    }
+}
+
+#[kunit_tests(cmabuf_query)]
+mod tests {
+    use super::*;
+    use crate::allocator::ranges::Range;
+    use kernel::str::CString;
+
+    // No `assert_eq!`: its message formats `u64`s in decimal, which 32-bit ARM cannot
+    // link (no 64-bit division in the kernel).
+
+    /// Pretend pages: every 509th is pinned, every third of the others movable. (The
+    /// test's frames fit in 32 bits: 32-bit ARM has no 64-bit division.)
+    fn pinned(pfn: u64) -> bool {
+        pfn as u32 % 509 == 100
+    }
+    fn movable(pfn: u64) -> bool {
+        pfn as u32 % 3 == 0
+    }
+    fn pretend_census(census: &mut Census, pfn: u64, count: u64) {
+        for p in pfn..pfn + count {
+            census.pretend(p, movable(p), pinned(p));
+        }
+    }
+
+    /// What `cma_alloc` does, the slow way: every aligned start from the bottom, until
+    /// a run is free of cmabuf's runs and of pinned pages. `(fit, moved, free runs,
+    /// errno of the next)`.
+    fn linear(
+        held: &KVec<(u64, u64)>,
+        total: u64,
+        base_pfn: u64,
+        pages: u64,
+        order: u32,
+        count: u32,
+    ) -> Result<(u32, u64, u32, i32)> {
+        let mut taken = KVec::new();
+        let (mut fit, mut moved, mut free) = (0u32, 0u64, 0u32);
+        let align = 1u64 << order;
+        'each: for _ in 0..count {
+            let mut room = false;
+            let mut s = 0;
+            while s + pages <= total {
+                let aligned = (base_pfn + s) & (align - 1) == 0;
+                let clear =
+                    |runs: &KVec<(u64, u64)>| runs.iter().all(|&(f, e)| e <= s || s + pages <= f);
+                if aligned && clear(held) && clear(&taken) {
+                    room = true;
+                    let pfns = base_pfn + s..base_pfn + s + pages;
+                    if !pfns.clone().any(pinned) {
+                        let m = pfns.filter(|&p| movable(p)).count() as u64;
+                        moved += m;
+                        free += u32::from(m == 0);
+                        fit += 1;
+                        taken.push((s, s + pages), GFP_KERNEL)?;
+                        continue 'each;
+                    }
+                }
+                s += 1;
+            }
+            let errno = if room { EBUSY } else { ENOMEM };
+            return Ok((fit, moved, free, -errno.to_errno()));
+        }
+        Ok((fit, moved, free, 0))
+    }
+
+    #[test]
+    fn agrees_with_cma_alloc_the_slow_way() -> Result {
+        let none = Limits {
+            max_bytes: 0,
+            max_buffers: 0,
+            max_process_bytes: 0,
+            max_process_buffers: 0,
+        };
+        let me = PidRef::current()?;
+        let mut seed = 0x9e37_79b9u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            u64::from(seed)
+        };
+        for base_pfn in [0u64, 3, 0x10_0000] {
+            let total = 3000;
+            let mut ledger = Ledger::new(CString::try_from_fmt(fmt!("kunit"))?)?;
+            let mut held = KVec::new();
+            let (mut at, mut id) = (0, 1);
+            while at < total {
+                at += next() & 127;
+                let pages = 1 + (next() & 63);
+                if at + pages > total {
+                    break;
+                }
+                ledger.insert_range(Range {
+                    id,
+                    first: at,
+                    pages,
+                    cached: false,
+                })?;
+                held.push((at, at + pages), GFP_KERNEL)?;
+                id += 1;
+                at += pages;
+            }
+            let pool = Pool {
+                total,
+                base_pfn: Some(base_pfn),
+                limits: &none,
+                census: pretend_census,
+            };
+            for pages in [1usize, 2, 5, 16, 40, 64, 150] {
+                for order in [0u32, 1, 4] {
+                    let req = QueryRequest {
+                        pages,
+                        align_order: order,
+                        count: 64,
+                    };
+                    let a = simulate(&ledger, &pool, &me, &req)?;
+                    let (fit, moved, free, errno) =
+                        linear(&held, total, base_pfn, pages as u64, order, 64)?;
+                    assert!(a.fit == fit);
+                    assert!(a.pages_to_move == moved);
+                    assert!(a.fit_without_migration == free);
+                    assert!(a.stop.map_or(0, |e| -e.to_errno()) == errno);
+                    assert!(a.cache_hits == 0 && !a.bytes_only);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn limits_are_folded_in() -> Result {
+        let limits = Limits {
+            max_bytes: 0,
+            max_buffers: 0,
+            max_process_bytes: 0,
+            max_process_buffers: 3,
+        };
+        let me = PidRef::current()?;
+        let ledger = Ledger::new(CString::try_from_fmt(fmt!("kunit"))?)?;
+        let req = QueryRequest {
+            pages: 4,
+            align_order: 0,
+            count: 10,
+        };
+        for base_pfn in [Some(1000), None] {
+            let pool = Pool {
+                total: 1000,
+                base_pfn,
+                limits: &limits,
+                census: pretend_census,
+            };
+            let a = simulate(&ledger, &pool, &me, &req)?;
+            assert!(a.fit == 3);
+            assert!(a.stop == Some(crate::uapi::edquot()));
+            assert!(a.bytes_only == base_pfn.is_none());
+        }
+        Ok(())
     }
 }

@@ -36,6 +36,26 @@ impl Census {
         .sum()
     }
 
+    /// Counts the page at `pfn` as movable, pinned or free, as the census would (for
+    /// KUnit tests that pretend what pages are).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn pretend(&mut self, pfn: u64, movable: bool, pinned: bool) {
+        let kind = if pinned {
+            sys::cmabuf_page_kind_CMABUF_PAGE_PINNED
+        } else if movable {
+            sys::cmabuf_page_kind_CMABUF_PAGE_MOVABLE
+        } else {
+            sys::cmabuf_page_kind_CMABUF_PAGE_FREE
+        };
+        self.pages[kind as usize] += 1;
+        let n = self.nr_samples as usize;
+        if pinned && n < self.sample_pfn.len() {
+            self.sample_kind[n] = kind;
+            self.sample_pfn[n] = pfn as usize;
+            self.nr_samples += 1;
+        }
+    }
+
     /// The first sampled page that blocks migration (see [`Census::blocking`]), if
     /// any; else the last sample (the samples also keep pages of no known kind).
     pub(crate) fn first_blocking_sample(&self) -> Result<u64, Option<u64>> {
