@@ -125,6 +125,9 @@ struct Simulation<'a> {
     blockers: RBTree<u64, ()>,
     /// No place below this page can serve any more (held, taken or blocked).
     floor: u64,
+    /// No place below this page is free of held and taken runs (`make_room`'s search
+    /// ignores pages: a place given up for a pinned page still counts as room).
+    room_floor: u64,
     ahead: Ahead,
     answer: QueryAnswer,
 }
@@ -189,6 +192,7 @@ fn simulate(
         taken: RBTree::new(),
         blockers: RBTree::new(),
         floor: 0,
+        room_floor: 0,
         ahead: Ahead::default(),
         answer: QueryAnswer::default(),
     };
@@ -228,9 +232,13 @@ impl Simulation<'_> {
             return Ok(self.step_bytes_only());
         };
         // make_room: the first fit among held and taken runs.
-        let Some(room) = self.fit_from(self.floor, false).map(|(first, _)| first) else {
+        let Some(room) = self
+            .fit_from(self.room_floor, false)
+            .map(|(first, _)| first)
+        else {
             return Ok(Step::Fails(ENOMEM));
         };
+        self.room_floor = room;
         let end = room + self.pages;
         self.release(|c| c.first < end && room < c.first + c.count);
         if let Some(e) = self.refused() {
@@ -238,7 +246,7 @@ impl Simulation<'_> {
         }
         // cma_alloc: freed cached runs still in the bitmap; then, after they are given
         // back, from the bottom again.
-        let found = match self.search(base_pfn, room, true)? {
+        let found = match self.search(base_pfn, room.max(self.floor), true)? {
             Some(found) => Some(found),
             None => {
                 self.release(|_| true);
@@ -252,7 +260,7 @@ impl Simulation<'_> {
         // Everything below the place found is held, taken or blocked, unless a freed
         // cached run was stepped over: then only what lies below `room` is.
         self.floor = if found.past_cache {
-            room
+            room.max(self.floor)
         } else {
             found.first + self.pages
         };
