@@ -227,19 +227,22 @@ static void drain_lru(void)
 	write_text("/proc/sys/vm/drop_caches", "1");
 }
 
-/* Filling memory takes a while under emulation: more than the harness's default 30 s. */
-FIXTURE(filled) {
+/*
+ * Filling memory, and reloading the module on the debug kernel, take a while under
+ * emulation: more than the harness's default 30 s.
+ */
+FIXTURE(slow) {
 };
 
-FIXTURE_SETUP(filled)
+FIXTURE_SETUP(slow)
 {
 }
 
-FIXTURE_TEARDOWN(filled)
+FIXTURE_TEARDOWN(slow)
 {
 }
 
-TEST_F_TIMEOUT(filled, movable_pages_are_pages_to_move, 300)
+TEST_F_TIMEOUT(slow, movable_pages_are_pages_to_move, 300)
 {
 	int pool = pool_open("camera");
 	struct cmabuf_query q;
@@ -265,7 +268,7 @@ TEST_F_TIMEOUT(filled, movable_pages_are_pages_to_move, 300)
 	close(pool);
 }
 
-TEST_F_TIMEOUT(filled, pinned_page_is_in_the_way, 300)
+TEST_F_TIMEOUT(slow, pinned_page_is_in_the_way, 300)
 {
 	int pool = pool_open("display"), pipefd[2];
 	struct cmabuf_query q, unpinned;
@@ -313,7 +316,7 @@ TEST_F_TIMEOUT(filled, pinned_page_is_in_the_way, 300)
 	close(pool);
 }
 
-TEST(limits_and_warm_cache)
+TEST_F_TIMEOUT(slow, limits_and_warm_cache, 180)
 {
 	struct cmabuf_query q;
 	struct outcome o;
@@ -353,7 +356,7 @@ TEST(limits_and_warm_cache)
 	ASSERT_EQ(0, module_reload(""));
 }
 
-TEST(default_area_counts_bytes)
+TEST_F_TIMEOUT(slow, default_area_counts_bytes, 120)
 {
 	struct cmabuf_query q;
 	struct outcome o;
@@ -378,7 +381,7 @@ TEST(default_area_counts_bytes)
 }
 
 /* Each mistake: EINVAL and a line saying what to fix, the same as ALLOC's. */
-TEST(bad_input_is_refused_with_a_reason)
+TEST_F_TIMEOUT(slow, bad_input_is_refused_with_a_reason, 120)
 {
 	static const struct {
 		struct cmabuf_query q;

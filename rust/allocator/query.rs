@@ -484,10 +484,10 @@ mod tests {
     // No `assert_eq!`: its message formats `u64`s in decimal, which 32-bit ARM cannot
     // link (no 64-bit division in the kernel).
 
-    /// Pretend pages: every 509th is pinned, every third of the others movable. (The
+    /// Pretend pages: every 127th is pinned, every third of the others movable. (The
     /// test's frames fit in 32 bits: 32-bit ARM has no 64-bit division.)
     fn pinned(pfn: u64) -> bool {
-        pfn as u32 % 509 == 100
+        pfn as u32 % 127 == 50
     }
     fn movable(pfn: u64) -> bool {
         pfn as u32 % 3 == 0
@@ -555,14 +555,15 @@ mod tests {
             seed ^= seed << 5;
             u64::from(seed)
         };
-        for base_pfn in [0u64, 3, 0x10_0000] {
-            let total = 3000;
+        // Small: the suite runs at every load of the module, on the debug kernel too.
+        for base_pfn in [0u64, 3] {
+            let total = 512;
             let mut ledger = Ledger::new(CString::try_from_fmt(fmt!("kunit"))?)?;
             let mut held = KVec::new();
             let (mut at, mut id) = (0, 1);
             while at < total {
-                at += next() & 127;
-                let pages = 1 + (next() & 63);
+                at += next() & 31;
+                let pages = 1 + (next() & 15);
                 if at + pages > total {
                     break;
                 }
@@ -582,16 +583,16 @@ mod tests {
                 limits: &none,
                 census: pretend_census,
             };
-            for pages in [1usize, 2, 5, 16, 40, 64, 150] {
-                for order in [0u32, 1, 4] {
+            for pages in [1usize, 5, 16, 40] {
+                for order in [0u32, 2] {
                     let req = QueryRequest {
                         pages,
                         align_order: order,
-                        count: 64,
+                        count: 12,
                     };
                     let a = simulate(&ledger, &pool, &me, &req)?;
                     let (fit, moved, free, errno) =
-                        linear(&held, total, base_pfn, pages as u64, order, 64)?;
+                        linear(&held, total, base_pfn, pages as u64, order, 12)?;
                     assert!(a.fit == fit);
                     assert!(a.pages_to_move == moved);
                     assert!(a.fit_without_migration == free);
