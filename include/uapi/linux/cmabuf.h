@@ -161,8 +161,8 @@ struct cmabuf_prepare {
  *			allocations would migrate out of their runs
  * @blocked_runs:	out: places the allocations would try and give up, because
  *			pinned or unmovable pages are in them (as cma_alloc gives up a run
- *			whose pages it cannot migrate and tries the next one); each
- *			allocation that meets such a page counts it, the failing one too
+ *			whose pages it cannot migrate and tries the next one), counted
+ *			each time a search meets one: a failing allocation searches twice
  * @cache_hits:		out: how many of the @fit come from the warm cache
  * @blocking_pages:	out: pinned, unmovable or reserved pages found in those places
  * @stop_errno:		out: the errno of allocation @fit + 1: ENOMEM (no room), EBUSY
