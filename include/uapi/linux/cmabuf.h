@@ -164,7 +164,8 @@ struct cmabuf_prepare {
  *			whose pages it cannot migrate and tries the next one), counted
  *			each time a search meets one: a failing allocation searches twice
  * @cache_hits:		out: how many of the @fit come from the warm cache
- * @blocking_pages:	out: pinned, unmovable or reserved pages found in those places
+ * @blocking_pages:	out: pinned, unmovable or reserved pages in the pool outside
+ *			cmabuf's runs, now
  * @stop_errno:		out: the errno of allocation @fit + 1: ENOMEM (no room), EBUSY
  *			(what room there is holds pages that cannot be migrated), EDQUOT
  *			(a pool or process limit); 0 when all @count fit
