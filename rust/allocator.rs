@@ -21,7 +21,8 @@
 //!   `reservation.rs`: a reservation that undoes itself; `stranded.rs`: pages freed
 //!   while still referenced.
 //! - `cache.rs`: the warm cache, its background work and shrinker hooks; `prepare.rs`:
-//!   `CMABUF_IOC_PREPARE`.
+//!   `CMABUF_IOC_PREPARE`; `query.rs`: `CMABUF_IOC_QUERY`, the allocations played
+//!   through without allocating.
 //! - `places.rs`: where the runs are, with O(log n) lookups and first-fit search (a
 //!   red-black tree and a maple tree, `ffi/run_index.rs`); `ranges.rs`: pure range
 //!   maths (gaps; the linear references the tests check `places` against);
@@ -155,6 +156,7 @@ mod failure;
 mod ledger;
 mod places;
 mod prepare;
+mod query;
 mod ranges;
 mod reservation;
 mod stranded;

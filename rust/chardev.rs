@@ -66,6 +66,7 @@ impl MiscDevice for PoolFile {
                 needs_write_access(&allocator, file, "CMABUF_IOC_PREPARE")?;
                 prepare(&allocator, arg)
             }
+            uapi::IOC_QUERY => query(&allocator, arg),
             _ => Err(ENOTTY),
         }
     }
@@ -149,6 +150,31 @@ fn prepare(allocator: &Allocator, arg: usize) -> Result<isize> {
         .validate(allocator.size)
         .map_err(|why| invalid(allocator, "CMABUF_IOC_PREPARE", why))?;
     allocator.prepare(&req, &ffi::PidRef::current()?)?;
+    Ok(0)
+}
+
+/// `CMABUF_IOC_QUERY`: how allocations of one size would go now, without allocating.
+fn query(allocator: &Allocator, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Query>()).reader_writer();
+    let mut args: uapi::Query = reader.read()?;
+    let req = args
+        .validate(allocator.size)
+        .map_err(|why| invalid(allocator, "CMABUF_IOC_QUERY", why))?;
+    let answer = allocator.query(&req, &ffi::PidRef::current()?)?;
+    args.fit = answer.fit;
+    args.fit_without_migration = answer.fit_without_migration;
+    args.pages_to_move = answer.pages_to_move;
+    args.blocked_runs = answer.blocked_runs;
+    args.cache_hits = answer.cache_hits;
+    args.blocking_pages = answer.blocking_pages;
+    args.stop_errno = answer.stop.map_or(0, |e| -e.to_errno());
+    args.answer_flags = if answer.bytes_only {
+        uapi::QUERY_BYTES_ONLY
+    } else {
+        0
+    };
+    writer.write(&args)?;
     Ok(0)
 }
 

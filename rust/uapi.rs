@@ -12,7 +12,8 @@ pub(crate) use crate::ffi::{
         cmabuf_alloc as Alloc,
         cmabuf_phys as Phys,
         cmabuf_pool_info as PoolInfo,
-        cmabuf_prepare as Prepare, //
+        cmabuf_prepare as Prepare,
+        cmabuf_query as Query, //
     },
 };
 use core::mem::offset_of;
@@ -38,6 +39,13 @@ pub(crate) const IOC_POOL_INFO: u32 = _IOR::<PoolInfo>(MAGIC, 0x01);
 pub(crate) const IOC_PHYS: u32 = _IOWR::<Phys>(MAGIC, 0x02);
 /// `CMABUF_IOC_PREPARE`.
 pub(crate) const IOC_PREPARE: u32 = _IOW::<Prepare>(MAGIC, 0x03);
+/// `CMABUF_IOC_QUERY`.
+pub(crate) const IOC_QUERY: u32 = _IOWR::<Query>(MAGIC, 0x04);
+
+/// `CMABUF_QUERY_MAX_COUNT`: most allocations one `CMABUF_IOC_QUERY` simulates.
+pub(crate) const QUERY_MAX_COUNT: u32 = abi::CMABUF_QUERY_MAX_COUNT;
+/// `CMABUF_QUERY_BYTES_ONLY`.
+pub(crate) const QUERY_BYTES_ONLY: u32 = abi::CMABUF_QUERY_BYTES_ONLY;
 
 /// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
 pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
@@ -100,6 +108,16 @@ kernel::static_assert!(core::mem::size_of::<Alloc>() == 64);
 kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
 kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
 kernel::static_assert!(core::mem::size_of::<Prepare>() == 32);
+kernel::static_assert!(core::mem::size_of::<Query>() == 96);
+kernel::static_assert!(
+    offset_of!(Query, count) == 16
+        && offset_of!(Query, fit) == 24
+        && offset_of!(Query, pages_to_move) == 32
+        && offset_of!(Query, blocked_runs) == 40
+        && offset_of!(Query, blocking_pages) == 48
+        && offset_of!(Query, stop_errno) == 56
+        && offset_of!(Query, reserved) == 64
+);
 kernel::static_assert!(
     offset_of!(Alloc, align) == 8
         && offset_of!(Alloc, flags) == 16
@@ -133,6 +151,8 @@ kernel::static_assert!(
         && ALLOC_FLAGS == CACHE_MASK
         && NAME_LEN == 40
         && PREPARE_MAX_COUNT == 1024
+        && QUERY_MAX_COUNT == 4096
+        && QUERY_BYTES_ONLY == 1
 );
 
 /// A request that passed every check of [`Alloc::validate`].
@@ -173,34 +193,75 @@ impl Alloc {
         if access != bindings::O_RDWR && access != bindings::O_RDONLY {
             return Err("fd_flags access mode must be O_RDWR or O_RDONLY");
         }
-        if self.size == 0 {
-            return Err("size is 0");
-        }
-        if self.size > pool_bytes {
-            return Err("size is larger than the pool");
-        }
-        let page = 1u64 << PAGE_SHIFT;
-        let pages = self.size.div_ceil(page);
-        // A dma-buf's size is a `size_t` (32 bits on 32-bit ARM, even with LPAE).
-        if usize::try_from(pages << PAGE_SHIFT).is_err() {
-            return Err(
-                "size is larger than a dma-buf can be on this 32-bit kernel (4 GiB less a page)",
-            );
-        }
-        let align_order = match self.align {
-            0 => 0,
-            a if !a.is_power_of_two() || a < page => {
-                return Err("align must be 0 or a power of two no smaller than the page size")
-            }
-            a if a > pool_bytes => return Err("align is larger than the pool"),
-            a => (a >> PAGE_SHIFT).trailing_zeros(),
-        };
+        let (pages, align_order) = pages_and_order(self.size, self.align, pool_bytes)?;
         Ok(AllocRequest {
-            pages: usize::try_from(pages).map_err(|_| "size is larger than the pool")?,
+            pages,
             align_order,
             cache,
             cloexec: self.fd_flags & bindings::O_CLOEXEC,
             access,
+        })
+    }
+}
+
+/// A buffer's `size` and `align` as `CMABUF_IOC_ALLOC` takes them, in pages and as a
+/// page order; on failure says what is wrong (the same words for every ioctl).
+fn pages_and_order(size: u64, align: u64, pool_bytes: u64) -> Result<(usize, u32), &'static str> {
+    if size == 0 {
+        return Err("size is 0");
+    }
+    if size > pool_bytes {
+        return Err("size is larger than the pool");
+    }
+    let page = 1u64 << PAGE_SHIFT;
+    let pages = size.div_ceil(page);
+    // A dma-buf's size is a `size_t` (32 bits on 32-bit ARM, even with LPAE).
+    if usize::try_from(pages << PAGE_SHIFT).is_err() {
+        return Err(
+            "size is larger than a dma-buf can be on this 32-bit kernel (4 GiB less a page)",
+        );
+    }
+    let align_order = match align {
+        0 => 0,
+        a if !a.is_power_of_two() || a < page => {
+            return Err("align must be 0 or a power of two no smaller than the page size")
+        }
+        a if a > pool_bytes => return Err("align is larger than the pool"),
+        a => (a >> PAGE_SHIFT).trailing_zeros(),
+    };
+    let pages = usize::try_from(pages).map_err(|_| "size is larger than the pool")?;
+    Ok((pages, align_order))
+}
+
+/// A query that passed every check of [`Query::validate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct QueryRequest {
+    /// Pages of each buffer.
+    pub(crate) pages: usize,
+    /// Physical alignment as a page order.
+    pub(crate) align_order: u32,
+    /// How many allocations to simulate.
+    pub(crate) count: u32,
+}
+
+impl Query {
+    /// Checks the request against the pool's size as `CMABUF_IOC_ALLOC` would check
+    /// its size and alignment; on failure says what is wrong.
+    pub(crate) fn validate(&self, pool_bytes: u64) -> Result<QueryRequest, &'static str> {
+        if self.reserved.iter().any(|&r| r != 0) {
+            return Err("reserved fields must be zero");
+        }
+        if self.flags != 0 {
+            return Err("flags must be zero (the cache mode does not change placement)");
+        }
+        if self.count == 0 || self.count > QUERY_MAX_COUNT {
+            return Err("count must be 1 to 4096 (CMABUF_QUERY_MAX_COUNT)");
+        }
+        let (pages, align_order) = pages_and_order(self.size, self.align, pool_bytes)?;
+        Ok(QueryRequest {
+            pages,
+            align_order,
+            count: self.count,
         })
     }
 }
@@ -338,6 +399,45 @@ mod tests {
         assert!(p(PAGE, PREPARE_MAX_COUNT + 1, 1).validate(POOL).is_err());
         let mut r = p(PAGE, 1, 1);
         r.reserved[1] = 1;
+        assert!(r.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn query_requests() {
+        let q = |size, align, count| Query {
+            size,
+            align,
+            count,
+            ..Query::default()
+        };
+        assert_eq!(
+            q(PAGE + 1, 0, 3).validate(POOL),
+            Ok(QueryRequest {
+                pages: 2,
+                align_order: 0,
+                count: 3
+            })
+        );
+        assert_eq!(
+            q(PAGE, 1 << 20, QUERY_MAX_COUNT)
+                .validate(POOL)
+                .map(|r| r.align_order),
+            Ok(20 - PAGE_SHIFT as u32)
+        );
+        // The same refusals, in the same words, as CMABUF_IOC_ALLOC.
+        for (size, align) in [(0, 0), (POOL + 1, 0), (PAGE, 3 * PAGE), (PAGE, PAGE / 2)] {
+            let mut a = req(size);
+            a.align = align;
+            assert!(q(size, align, 1).validate(POOL).err() == a.validate(POOL).err());
+            assert!(q(size, align, 1).validate(POOL).is_err());
+        }
+        assert!(q(PAGE, 0, 0).validate(POOL).is_err());
+        assert!(q(PAGE, 0, QUERY_MAX_COUNT + 1).validate(POOL).is_err());
+        let mut r = q(PAGE, 0, 1);
+        r.flags = 1;
+        assert!(r.validate(POOL).is_err());
+        let mut r = q(PAGE, 0, 1);
+        r.reserved[3] = 1;
         assert!(r.validate(POOL).is_err());
     }
 }

@@ -98,6 +98,7 @@ STATIC_ASSERT(sizeof(struct cmabuf_alloc) == 64, "cmabuf_alloc");
 STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
 STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
 STATIC_ASSERT(sizeof(struct cmabuf_prepare) == 32, "cmabuf_prepare");
+STATIC_ASSERT(sizeof(struct cmabuf_query) == 96, "cmabuf_query");
 STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
 	      offsetof(struct cmabuf_alloc, flags) == 16 &&
 	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
@@ -114,14 +115,23 @@ STATIC_ASSERT(offsetof(struct cmabuf_phys, reserved0) == 4 &&
 STATIC_ASSERT(offsetof(struct cmabuf_prepare, count) == 8 &&
 	      offsetof(struct cmabuf_prepare, timeout_ms) == 12 &&
 	      offsetof(struct cmabuf_prepare, reserved) == 16, "cmabuf_prepare fields");
+STATIC_ASSERT(offsetof(struct cmabuf_query, count) == 16 &&
+	      offsetof(struct cmabuf_query, fit) == 24 &&
+	      offsetof(struct cmabuf_query, pages_to_move) == 32 &&
+	      offsetof(struct cmabuf_query, blocked_runs) == 40 &&
+	      offsetof(struct cmabuf_query, blocking_pages) == 48 &&
+	      offsetof(struct cmabuf_query, stop_errno) == 56 &&
+	      offsetof(struct cmabuf_query, reserved) == 64, "cmabuf_query fields");
 STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
 	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
 	      CMABUF_ALLOC_FLAGS == CMABUF_CACHE_MASK && CMABUF_NAME_LEN == 40 &&
-	      CMABUF_PREPARE_MAX_COUNT == 1024, "cmabuf values");
+	      CMABUF_PREPARE_MAX_COUNT == 1024 && CMABUF_QUERY_MAX_COUNT == 4096 &&
+	      CMABUF_QUERY_BYTES_ONLY == 1, "cmabuf values");
 STATIC_ASSERT(CMABUF_IOC_ALLOC == _IOWR('J', 0x00, struct cmabuf_alloc) &&
 	      CMABUF_IOC_POOL_INFO == _IOR('J', 0x01, struct cmabuf_pool_info) &&
 	      CMABUF_IOC_PHYS == _IOWR('J', 0x02, struct cmabuf_phys) &&
-	      CMABUF_IOC_PREPARE == _IOW('J', 0x03, struct cmabuf_prepare), "cmabuf ioctls");
+	      CMABUF_IOC_PREPARE == _IOW('J', 0x03, struct cmabuf_prepare) &&
+	      CMABUF_IOC_QUERY == _IOWR('J', 0x04, struct cmabuf_query), "cmabuf ioctls");
 int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
 EOC
 	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&

@@ -141,6 +141,10 @@ FIXTURE_VARIANT_ADD(kunit, places) {
 	.suite = "cmabuf_places",
 };
 
+FIXTURE_VARIANT_ADD(kunit, query) {
+	.suite = "cmabuf_query",
+};
+
 FIXTURE_VARIANT_ADD(kunit, stats) {
 	.suite = "cmabuf_stats",
 };

@@ -115,7 +115,7 @@ pub(super) struct Cached {
 impl Cached {
     /// Whether the run has the size of an allocation of `pages` and its alignment
     /// (`1 << order` pages).
-    fn serves(&self, pages: u64, order: u32) -> bool {
+    pub(super) fn serves(&self, pages: u64, order: u32) -> bool {
         self.count == pages && (self.phys >> PAGE_SHIFT) % (1u64 << order) == 0
     }
 }

@@ -86,6 +86,14 @@ struct ProcessUsage {
     buffers: u64,
 }
 
+/// Allocations of one process not in the books yet (`CMABUF_IOC_QUERY`'s simulated
+/// ones), for [`Ledger::check_limits`].
+#[derive(Clone, Copy, Default)]
+pub(super) struct Ahead {
+    pub(super) pages: u64,
+    pub(super) buffers: u64,
+}
+
 /// Which limit an allocation would break.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum LimitHit {
@@ -185,23 +193,7 @@ impl Ledger {
         pages: u64,
     ) -> Result<Reserved, LimitHit> {
         let bytes = pages << PAGE_SHIFT;
-        let over = |limit: u64, value: u64| limit != 0 && value > limit;
-        if over(limits.max_bytes, (self.used_pages + pages) << PAGE_SHIFT) {
-            return Err(LimitHit::Bytes(limits.max_bytes));
-        }
-        if over(limits.max_buffers, self.buffers + 1) {
-            return Err(LimitHit::Buffers(limits.max_buffers));
-        }
-        let pos = self.processes.iter().position(|p| p.owner.same(owner));
-        let (held_bytes, held_buffers) = pos.map_or((0, 0), |i| {
-            (self.processes[i].bytes, self.processes[i].buffers)
-        });
-        if over(limits.max_process_bytes, held_bytes + bytes) {
-            return Err(LimitHit::ProcessBytes(limits.max_process_bytes));
-        }
-        if over(limits.max_process_buffers, held_buffers + 1) {
-            return Err(LimitHit::ProcessBuffers(limits.max_process_buffers));
-        }
+        let pos = self.check_limits(limits, owner, pages, Ahead::default())?;
         match pos {
             Some(i) => {
                 let p = &mut self.processes[i];
@@ -223,6 +215,41 @@ impl Ledger {
         self.used_pages += pages;
         self.buffers += 1;
         Ok(Reserved::new(pages))
+    }
+
+    /// Whether the limits let `owner` have one more buffer of `pages` pages once the
+    /// `ahead` allocations (its own, not in the books) are counted too: the pool's
+    /// limits first, then the process's. On success, where `owner` is in `processes`.
+    pub(super) fn check_limits(
+        &self,
+        limits: &Limits,
+        owner: &PidRef,
+        pages: u64,
+        ahead: Ahead,
+    ) -> Result<Option<usize>, LimitHit> {
+        let bytes = pages << PAGE_SHIFT;
+        let over = |limit: u64, value: u64| limit != 0 && value > limit;
+        let used = self.used_pages + ahead.pages + pages;
+        if over(limits.max_bytes, used << PAGE_SHIFT) {
+            return Err(LimitHit::Bytes(limits.max_bytes));
+        }
+        if over(limits.max_buffers, self.buffers + ahead.buffers + 1) {
+            return Err(LimitHit::Buffers(limits.max_buffers));
+        }
+        let pos = self.processes.iter().position(|p| p.owner.same(owner));
+        let (held_bytes, held_buffers) = pos.map_or((0, 0), |i| {
+            (self.processes[i].bytes, self.processes[i].buffers)
+        });
+        if over(
+            limits.max_process_bytes,
+            held_bytes + (ahead.pages << PAGE_SHIFT) + bytes,
+        ) {
+            return Err(LimitHit::ProcessBytes(limits.max_process_bytes));
+        }
+        if over(limits.max_process_buffers, held_buffers + ahead.buffers + 1) {
+            return Err(LimitHit::ProcessBuffers(limits.max_process_buffers));
+        }
+        Ok(pos)
     }
 
     /// Undoes [`Ledger::reserve`] (through [`Reserved`] and [`Reservation`], or for a

@@ -127,9 +127,21 @@ impl Places {
         pages: u64,
         order: u32,
     ) -> Option<u64> {
+        self.first_fit_from(total, base_pfn, pages, order, 0)
+    }
+
+    /// [`Places::first_fit`] among the places that start at page `from` or above.
+    pub(super) fn first_fit_from(
+        &self,
+        total: u64,
+        base_pfn: u64,
+        pages: u64,
+        order: u32,
+        from: u64,
+    ) -> Option<u64> {
         let align = 1u64.checked_shl(order)?;
         let last = total.checked_sub(1)?;
-        let mut min = 0;
+        let mut min = from;
         loop {
             let start = self.held.lowest_gap(min, last, pages)?;
             let aligned = base_pfn

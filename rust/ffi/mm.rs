@@ -18,6 +18,58 @@ impl Census {
     pub(crate) fn first_sample(&self) -> Option<u64> {
         (self.nr_samples > 0).then(|| self.sample_pfn[0] as u64)
     }
+
+    /// Pages in use that migration can move (LRU or movable-ops pages).
+    pub(crate) fn movable(&self) -> u64 {
+        self.pages[sys::cmabuf_page_kind_CMABUF_PAGE_MOVABLE as usize] as u64
+    }
+
+    /// Pages that make migration of a range fail: pinned, unmovable, reserved.
+    pub(crate) fn blocking(&self) -> u64 {
+        [
+            sys::cmabuf_page_kind_CMABUF_PAGE_PINNED,
+            sys::cmabuf_page_kind_CMABUF_PAGE_UNMOVABLE,
+            sys::cmabuf_page_kind_CMABUF_PAGE_RESERVED,
+        ]
+        .iter()
+        .map(|&k| self.pages[k as usize] as u64)
+        .sum()
+    }
+
+    /// Counts the page at `pfn` as movable, pinned or free, as the census would (for
+    /// KUnit tests that pretend what pages are).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn pretend(&mut self, pfn: u64, movable: bool, pinned: bool) {
+        let kind = if pinned {
+            sys::cmabuf_page_kind_CMABUF_PAGE_PINNED
+        } else if movable {
+            sys::cmabuf_page_kind_CMABUF_PAGE_MOVABLE
+        } else {
+            sys::cmabuf_page_kind_CMABUF_PAGE_FREE
+        };
+        self.pages[kind as usize] += 1;
+        let n = self.nr_samples as usize;
+        if pinned && n < self.sample_pfn.len() {
+            self.sample_kind[n] = kind;
+            self.sample_pfn[n] = pfn as usize;
+            self.nr_samples += 1;
+        }
+    }
+
+    /// The first sampled page that blocks migration (see [`Census::blocking`]), if
+    /// any; else the last sample (the samples also keep pages of no known kind).
+    pub(crate) fn first_blocking_sample(&self) -> Result<u64, Option<u64>> {
+        let n = (self.nr_samples as usize).min(self.sample_pfn.len());
+        let blocks = |k: u32| {
+            k == sys::cmabuf_page_kind_CMABUF_PAGE_PINNED
+                || k == sys::cmabuf_page_kind_CMABUF_PAGE_UNMOVABLE
+                || k == sys::cmabuf_page_kind_CMABUF_PAGE_RESERVED
+        };
+        match (0..n).find(|&i| blocks(self.sample_kind[i])) {
+            Some(i) => Ok(self.sample_pfn[i] as u64),
+            None => Err(n.checked_sub(1).map(|i| self.sample_pfn[i] as u64)),
+        }
+    }
 }
 
 /// Every populated zone of every online node.

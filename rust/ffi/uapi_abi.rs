@@ -10,12 +10,15 @@ pub(crate) use super::sys::{
     cmabuf_phys,
     cmabuf_pool_info,
     cmabuf_prepare,
+    cmabuf_query,
     CMABUF_ALLOC_FLAGS,
     CMABUF_CACHED,
     CMABUF_CACHE_MASK,
     CMABUF_IOC_MAGIC,
     CMABUF_NAME_LEN,
     CMABUF_PREPARE_MAX_COUNT,
+    CMABUF_QUERY_BYTES_ONLY,
+    CMABUF_QUERY_MAX_COUNT,
     CMABUF_UNCACHED,
     CMABUF_WRITECOMBINE, //
 };
@@ -30,6 +33,7 @@ const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 * 8
 const _: () = assert!(size_of::<cmabuf_pool_info>() == CMABUF_NAME_LEN as usize + 9 * 8 + 8 * 8);
 const _: () = assert!(size_of::<cmabuf_phys>() == 4 + 4 + 8 + 8 + 2 * 8);
 const _: () = assert!(size_of::<cmabuf_prepare>() == 8 + 4 + 4 + 2 * 8);
+const _: () = assert!(size_of::<cmabuf_query>() == 8 + 8 + 4 * 4 + 8 + 4 + 4 + 8 + 4 + 4 + 4 * 8);
 
 // SAFETY: `cmabuf_alloc` is `repr(C)` of integers with no padding (asserted above), so
 // every byte pattern is a valid value.
@@ -44,3 +48,7 @@ unsafe impl FromBytes for cmabuf_phys {}
 unsafe impl AsBytes for cmabuf_phys {}
 // SAFETY: `cmabuf_prepare` is `repr(C)` of integers with no padding.
 unsafe impl FromBytes for cmabuf_prepare {}
+// SAFETY: `cmabuf_query` is `repr(C)` of integers with no padding (asserted above).
+unsafe impl FromBytes for cmabuf_query {}
+// SAFETY: See above.
+unsafe impl AsBytes for cmabuf_query {}

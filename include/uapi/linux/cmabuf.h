@@ -13,8 +13,8 @@
  * The device node itself serves ioctls only: read() and write() fail with EINVAL,
  * mmap() with ENODEV, lseek() with ESPIPE. CMABUF_IOC_ALLOC and CMABUF_IOC_PREPARE
  * take memory from the pool and need the node open for writing (O_RDWR or O_WRONLY);
- * on a file opened O_RDONLY they fail with EBADF. CMABUF_IOC_POOL_INFO and
- * CMABUF_IOC_PHYS work on any open file.
+ * on a file opened O_RDONLY they fail with EBADF. CMABUF_IOC_POOL_INFO,
+ * CMABUF_IOC_PHYS and CMABUF_IOC_QUERY work on any open file.
  *
  * Every struct carries reserved fields that must be zero, so it can grow without a new
  * ioctl number. Errors: EINVAL for an unknown flag, a non-zero reserved field, size 0
@@ -146,9 +146,70 @@ struct cmabuf_prepare {
 /* Most runs one CMABUF_IOC_PREPARE may ask for. */
 #define CMABUF_PREPARE_MAX_COUNT	1024
 
+/**
+ * struct cmabuf_query - CMABUF_IOC_QUERY: how would @count allocations go, now?
+ * @size:		in: bytes of each buffer, as CMABUF_IOC_ALLOC takes it
+ * @align:		in: alignment, as CMABUF_IOC_ALLOC takes it
+ * @count:		in: how many buffers, 1 to CMABUF_QUERY_MAX_COUNT
+ * @flags:		in: must be zero (the cache mode does not change placement)
+ * @fit:		out: how many of @count CMABUF_IOC_ALLOCs of @size and @align,
+ *			made one after the other by the caller now, would succeed: the
+ *			first @fit do, the next fails with @stop_errno
+ * @fit_without_migration: out: how many of those @fit need no page moved: warm-cache
+ *			hits and runs whose pages are all free
+ * @pages_to_move:	out: movable pages (page cache, anonymous memory) that those @fit
+ *			allocations would migrate out of their runs
+ * @blocked_runs:	out: places the allocations would try and give up, because
+ *			pinned or unmovable pages are in them (as cma_alloc gives up a run
+ *			whose pages it cannot migrate and tries the next one), counted
+ *			each time a search meets one: a failing allocation searches twice
+ * @cache_hits:		out: how many of the @fit come from the warm cache
+ * @blocking_pages:	out: pinned, unmovable or reserved pages in the pool outside
+ *			cmabuf's runs, now
+ * @stop_errno:		out: the errno of allocation @fit + 1: ENOMEM (no room), EBUSY
+ *			(what room there is holds pages that cannot be migrated), EDQUOT
+ *			(a pool or process limit); 0 when all @count fit
+ * @answer_flags:	out: CMABUF_QUERY_BYTES_ONLY when the pool's place in memory is
+ *			unknown (the default CMA area): @fit then counts free bytes, and
+ *			@pages_to_move, @blocked_runs and @blocking_pages are 0
+ * @reserved:		must be zero
+ *
+ * Answers without allocating, from the pool's books and a look at the pages of each
+ * run the allocations would take, in the allocator's own order (warm cache, then the
+ * lowest free run that fits, skipping runs with pages that cannot be migrated). The
+ * pool and process limits are folded into @fit (@stop_errno EDQUOT); the cgroup's
+ * dmem.max is not. The answer holds only while nothing else changes: other processes'
+ * allocations and frees, the system's use of the pool's free pages (a page may be
+ * lent out or pinned a moment later) and other users of the CMA area make it stale.
+ * It is a prediction, not a promise. @size, @align, @count, @flags and @reserved that
+ * CMABUF_IOC_ALLOC would refuse fail with EINVAL as there.
+ */
+struct cmabuf_query {
+	__u64 size;
+	__u64 align;
+	__u32 count;
+	__u32 flags;
+	__u32 fit;
+	__u32 fit_without_migration;
+	__u64 pages_to_move;
+	__u32 blocked_runs;
+	__u32 cache_hits;
+	__u64 blocking_pages;
+	__s32 stop_errno;
+	__u32 answer_flags;
+	__u64 reserved[4];
+};
+
+/* Most allocations one CMABUF_IOC_QUERY may simulate. */
+#define CMABUF_QUERY_MAX_COUNT		4096
+
+/* cmabuf_query.answer_flags: the answer counts bytes only (default CMA area). */
+#define CMABUF_QUERY_BYTES_ONLY		0x1
+
 #define CMABUF_IOC_ALLOC	_IOWR(CMABUF_IOC_MAGIC, 0x00, struct cmabuf_alloc)
 #define CMABUF_IOC_POOL_INFO	_IOR(CMABUF_IOC_MAGIC, 0x01, struct cmabuf_pool_info)
 #define CMABUF_IOC_PHYS		_IOWR(CMABUF_IOC_MAGIC, 0x02, struct cmabuf_phys)
 #define CMABUF_IOC_PREPARE	_IOW(CMABUF_IOC_MAGIC, 0x03, struct cmabuf_prepare)
+#define CMABUF_IOC_QUERY	_IOWR(CMABUF_IOC_MAGIC, 0x04, struct cmabuf_query)
 
 #endif /* _UAPI_LINUX_CMABUF_H */

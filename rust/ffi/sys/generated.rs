@@ -20,6 +20,8 @@ pub const CMABUF_CACHE_MASK: u32 = 3;
 pub const CMABUF_ALLOC_FLAGS: u32 = 3;
 pub const CMABUF_NAME_LEN: u32 = 40;
 pub const CMABUF_PREPARE_MAX_COUNT: u32 = 1024;
+pub const CMABUF_QUERY_MAX_COUNT: u32 = 4096;
+pub const CMABUF_QUERY_BYTES_ONLY: u32 = 1;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct dmem_cgroup_pool_state {
@@ -622,6 +624,31 @@ pub struct cmabuf_prepare {
     pub reserved: [__u64; 2usize],
 }
 impl Default for cmabuf_prepare {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_query {
+    pub size: __u64,
+    pub align: __u64,
+    pub count: __u32,
+    pub flags: __u32,
+    pub fit: __u32,
+    pub fit_without_migration: __u32,
+    pub pages_to_move: __u64,
+    pub blocked_runs: __u32,
+    pub cache_hits: __u32,
+    pub blocking_pages: __u64,
+    pub stop_errno: __s32,
+    pub answer_flags: __u32,
+    pub reserved: [__u64; 4usize],
+}
+impl Default for cmabuf_query {
     fn default() -> Self {
         let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
         unsafe {
