@@ -98,14 +98,9 @@ impl Drop for Placed<'_> {
 }
 
 impl Allocator {
-    /// Allocates, zeroes and records a buffer for process `owner`, charged to the
-    /// current task's cgroup; counts its latency, or why it failed.
-    pub(crate) fn alloc(
-        self: &Arc<Self>,
-        req: &AllocRequest,
-        owner: &PidRef,
-    ) -> Result<Arc<Buffer>> {
-        let start = Instant::<Monotonic>::now();
+    /// `ENODEV`, with a line saying what to do, once the pool's device is unbound: its
+    /// open files may outlive the binding, but nothing more is handed out.
+    pub(super) fn ensure_bound(&self) -> Result {
         if self.dev.lock().is_none() {
             if self.ratelimit.allow() {
                 pr_err!(
@@ -115,6 +110,18 @@ impl Allocator {
             }
             return Err(ENODEV);
         }
+        Ok(())
+    }
+
+    /// Allocates, zeroes and records a buffer for process `owner`, charged to the
+    /// current task's cgroup; counts its latency, or why it failed.
+    pub(crate) fn alloc(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+    ) -> Result<Arc<Buffer>> {
+        let start = Instant::<Monotonic>::now();
+        self.ensure_bound()?;
         let bytes = (req.pages as u64) << PAGE_SHIFT;
         let mut migration = Migration::default();
         let mut stages = Stages::default();

@@ -135,15 +135,7 @@ struct Simulation<'a> {
 impl Allocator {
     /// Simulates `req.count` allocations by `owner` now: see the module's comment.
     pub(crate) fn query(&self, req: &QueryRequest, owner: &PidRef) -> Result<QueryAnswer> {
-        if self.dev.lock().is_none() {
-            if self.ratelimit.allow() {
-                pr_err!(
-                    "{}: the pool is unbound: bind its device again to allocate\n",
-                    &*self.name
-                );
-            }
-            return Err(ENODEV);
-        }
+        self.ensure_bound()?;
         let mut ledger = self.ledger.lock();
         // As `alloc` does first: stranded pages let go since are free room.
         ledger.retry_stranded();
