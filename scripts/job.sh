@@ -282,6 +282,10 @@ check | scale)
 			"$board" "$glog" check "$limit" "$CMABUF_BUILD/disk.img" ||
 			log "QEMU exited with status $?"
 		log "$name kernel: guest finished after $((SECONDS - start))s (this boot $((SECONDS - booted))s); console in ${glog#"$CMABUF_TOP"/}"
+		# Where the boot's time went: its slowest test commands (run_tests.sh times each).
+		slowest=$(sed -n 's/^# cmabuf selftest: \(.*\) exit [0-9]* after \([0-9]*\) s\r\{0,1\}$/\2 s \1/p' "$glog" |
+			sort -rn | head -5 | paste -sd ';' -) || true
+		[ -z "$slowest" ] || log "$name kernel: slowest tests: ${slowest//;/, }"
 		runs+=("$name=$glog")
 	done
 	if [ -n "$results" ]; then

@@ -22,8 +22,15 @@ run() {
 		[ "$only" = all ] || set -- "$@" $only
 	fi
 	echo "# cmabuf selftest: $*"
+	start=$(uptime_s)
 	"$@"
-	echo "# cmabuf selftest: $* exit $?"
+	rc=$?
+	echo "# cmabuf selftest: $* exit $rc after $(($(uptime_s) - start)) s"
+}
+# Whole seconds since boot: where make check's time goes, per test binary.
+uptime_s() {
+	read -r up _ </proc/uptime
+	echo "${up%.*}"
 }
 # cmabuf_list=builtin on the kernel command line: cmabuf is built into the kernel, run
 # tests-builtin.list (the tests that do not reload it); cmabuf_list=scale: make scale's
