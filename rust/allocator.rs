@@ -152,6 +152,7 @@
 mod alloc;
 mod cache;
 mod debugfs;
+mod evacuation;
 mod failure;
 mod ledger;
 mod places;
@@ -182,6 +183,7 @@ use crate::{
     stats::{nanos_since, Failures},
 };
 use cache::CacheRelease;
+pub(crate) use evacuation::{reserve, Evacuation};
 use kernel::{
     device::Device,
     new_mutex,
