@@ -264,7 +264,7 @@ impl Evacuation {
         self.changed.notify_all();
         if self.allocator.ratelimit.allow() {
             pr_err!(
-                "{}: CMABUF_IOC_RESERVE of {} runs of {} pages failed after {} ({}): error {}\n",
+                "{}: CMABUF_IOC_RESERVE of {} runs of {} pages failed with {} evacuated ({}): error {}\n",
                 &*self.allocator.name,
                 self.count,
                 dec(self.pages),
@@ -325,7 +325,14 @@ impl Evacuation {
                         fsleep(Delta::from_millis(RETRY_MS));
                     }
                     Err(e) => {
-                        self.fail(e, "a limit, the cgroup or the pool's binding");
+                        let why = if e == ENODEV {
+                            "the pool was unbound"
+                        } else if e == uapi::edquot() {
+                            "a pool or process limit, or the cgroup's dmem.max"
+                        } else {
+                            "out of memory"
+                        };
+                        self.fail(e, why);
                         return;
                     }
                 }
