@@ -386,4 +386,10 @@ TEST_F(resv, bad_alloc_from_reservation)
 	close(display);
 }
 
+/* The admin guide's example (Documentation/examples/cmabuf_reserve_example.c) works. */
+TEST_F_TIMEOUT(resv, admin_guide_example_runs, 120)
+{
+	EXPECT_EQ(0, system("cmabuf_reserve_example " POOL));
+}
+
 TEST_HARNESS_MAIN
