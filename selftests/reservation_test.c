@@ -112,6 +112,7 @@ TEST_F_TIMEOUT(resv, ready_runs_are_taken_by_name_only, 120)
 	struct cmabuf_reservation_status st;
 	uint64_t phys, size;
 	int resv, a, b, plain;
+	char text[4096];
 
 	resv = reserve(self->pool, 3 * MiB, 2, 60000, 60000);
 	ASSERT_LE(0, resv) TH_LOG("%s", strerror(-resv));
@@ -130,6 +131,9 @@ TEST_F_TIMEOUT(resv, ready_runs_are_taken_by_name_only, 120)
 	EXPECT_EQ(0, st.reserved[0]);
 	/* Charged to this process from the moment they were evacuated. */
 	EXPECT_EQ(6 * MiB, pool_used(self->pool));
+	/* debugfs lists them as the reservation's. */
+	ASSERT_LT(0, read_text(CMABUF_DEBUGFS "/" POOL "/cache", text, sizeof(text)));
+	EXPECT_NE(NULL, strstr(text, "reserved")) TH_LOG("%s", text);
 
 	/* An ordinary ALLOC of the same size does not take a promised run. */
 	plain = buf_alloc_rw(self->pool, 3 * MiB);
