@@ -390,6 +390,41 @@ TEST_F(resv, bad_alloc_from_reservation)
 	close(display);
 }
 
+/*
+ * The runs count against the owner's limits as they are evacuated: a reservation past
+ * max_process_bytes fails with EDQUOT and gives back what it had.
+ */
+TEST_F_TIMEOUT(resv, charged_to_the_owner_limits, 120)
+{
+	struct cmabuf_reservation_status st;
+	int resv, buf;
+
+	close(self->pool);
+	self->pool = -1;
+	ASSERT_EQ(0, module_reload("max_process_bytes=8388608"));
+	self->pool = pool_open(POOL);
+	ASSERT_LE(0, self->pool);
+	buf = buf_alloc_rw(self->pool, 2 * MiB);
+	ASSERT_LE(0, buf);
+	resv = reserve(self->pool, 2 * MiB, 4, 60000, 60000);
+	ASSERT_LE(0, resv);
+	EXPECT_EQ(POLLERR, wait_resv(resv, 60000) & (POLLIN | POLLERR));
+	ASSERT_EQ(0, status(resv, &st));
+	EXPECT_EQ(CMABUF_RESERVATION_FAILED, st.state);
+	EXPECT_EQ(EDQUOT, st.error);
+	EXPECT_EQ(3, st.evacuated) TH_LOG("2 MiB held, 3 x 2 MiB more fit in 8 MiB");
+	EXPECT_EQ(0, st.left);
+	EXPECT_TRUE(klog_contains("a pool or process limit, or the cgroup's dmem.max"));
+	EXPECT_TRUE(wait_used(self->pool, 2 * MiB, 5000));
+	close(resv);
+	close(buf);
+	close(self->pool);
+	self->pool = -1;
+	ASSERT_EQ(0, module_reload(""));
+	self->pool = pool_open(POOL);
+	ASSERT_LE(0, self->pool);
+}
+
 /* The admin guide's example (Documentation/examples/cmabuf_reserve_example.c) works. */
 TEST_F_TIMEOUT(resv, admin_guide_example_runs, 120)
 {
