@@ -13,6 +13,7 @@
 
 #include "cmabuf_util.h"
 #include "kselftest_harness.h"
+#include "trace_util.h"
 
 #define POOL "camera"
 #define POOL_DEV "/dev/cmabuf-" POOL
@@ -201,8 +202,12 @@ TEST_F_TIMEOUT(resv, close_and_expiry_give_back, 120)
 TEST_F_TIMEOUT(resv, deadline_missed_or_met, 120)
 {
 	struct cmabuf_reservation_status st;
+	const char *line;
 	int big, resv;
+	char *text;
 
+	ASSERT_EQ(0, tracefs_ready());
+	ASSERT_EQ(0, trace_reset(true));
 	big = buf_alloc_rw(self->pool, 40 * MiB);
 	ASSERT_LE(0, big);
 	resv = reserve(self->pool, 16 * MiB, 2, 500, 60000);
@@ -235,6 +240,23 @@ TEST_F_TIMEOUT(resv, deadline_missed_or_met, 120)
 	EXPECT_EQ(CMABUF_RESERVATION_READY, st.state);
 	EXPECT_EQ(2, st.left);
 	close(resv);
+
+	/* Both ended in a cmabuf_prepare event: the miss, then the one that made it. */
+	text = trace_read();
+	ASSERT_EQ(0, trace_reset(false));
+	ASSERT_NE(NULL, text);
+	line = next_event(text, "cmabuf_prepare", NULL);
+	ASSERT_NE(NULL, line) TH_LOG("no cmabuf_prepare event");
+	EXPECT_EQ((long long)(16 * MiB), field(line, "run_size"));
+	EXPECT_EQ(2, field(line, "runs"));
+	EXPECT_EQ(getpid(), field(line, "tgid"));
+	EXPECT_LE(500000000LL, field(line, "duration_ns"));
+	EXPECT_EQ(ETIMEDOUT, field(line, "errno"));
+	line = next_event(text, "cmabuf_prepare", line);
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(0, field(line, "errno"));
+	EXPECT_LE(300000000LL, field(line, "duration_ns"));
+	free(text);
 }
 
 /* Closed while it evacuates, or its owner killed: every run goes back. */

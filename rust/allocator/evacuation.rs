@@ -27,6 +27,7 @@ use crate::{
         },
         decimal::dec,
         mm,
+        tracing,
         PidRef, //
     },
     stats::{
@@ -250,6 +251,19 @@ impl Evacuation {
             .release_cached(|c| c.reserved_for(self.tag), CacheRelease::Dropped);
     }
 
+    /// The `cmabuf_prepare` trace event of the reservation, once it is ready (`errno` 0)
+    /// or failed, after `ns` nanoseconds.
+    fn trace(&self, ns: u64, errno: i32) {
+        tracing::prepare(|| tracing::Prepare {
+            pool: &self.allocator.name,
+            run_size: self.pages << PAGE_SHIFT,
+            runs: self.count,
+            tgid: self.owner.nr(),
+            duration_ns: ns,
+            errno,
+        });
+    }
+
     /// Ends the reservation with `err`: its runs go back, `poll` wakes.
     fn fail(&self, err: Error, why: &str) {
         self.give_back();
@@ -258,10 +272,12 @@ impl Evacuation {
             return;
         }
         let done = progress.evacuated;
+        let ns = self.started.elapsed().as_nanos().max(0) as u64;
         progress.state = State::Failed(err);
-        progress.finished_ns = Some(self.started.elapsed().as_nanos().max(0) as u64);
+        progress.finished_ns = Some(ns);
         drop(progress);
         self.changed.notify_all();
+        self.trace(ns, -err.to_errno());
         if self.allocator.ratelimit.allow() {
             pr_err!(
                 "{}: CMABUF_IOC_RESERVE of {} runs of {} pages failed with {} evacuated ({}): error {}\n",
@@ -355,11 +371,13 @@ impl Evacuation {
             }
         }
         alloc.ticker.schedule(0);
+        let ns = self.started.elapsed().as_nanos().max(0) as u64;
         let mut progress = self.progress.lock();
         progress.state = State::Ready { expires };
-        progress.finished_ns = Some(self.started.elapsed().as_nanos().max(0) as u64);
+        progress.finished_ns = Some(ns);
         drop(progress);
         self.changed.notify_all();
+        self.trace(ns, 0);
     }
 
     /// `CMABUF_RESERVATION_IOC_STATUS`.
