@@ -22,15 +22,24 @@
  */
 #define WARMUP_CYCLES 100
 #define WINDOW_CYCLES 250
-/* Coarse: kmemleak on the debug kernel of make check is the precise leak check. */
-#define LEAK_LIMIT_KB 64
+/*
+ * The kmalloc caches may grow by less than 128 bytes per reload of the second window,
+ * half of what a leak of one 256-byte object per reload adds (31 KiB over 250
+ * reloads): the other half is room for the caches shrinking meanwhile. Without a leak
+ * the second window grew -1 to +12 KiB in 19 of 20 runs of make check's three
+ * kernels, and -35 KiB on 32-bit ARM once (see settled_kmalloc_bytes()). The limit of
+ * 64 KiB before issue 18 let such a leak pass (250 x 256 bytes is 62.5 KiB). Coarse:
+ * kmemleak on the debug kernel is the precise check.
+ */
+#define LEAK_LIMIT_BYTES_PER_CYCLE 128
 /*
  * All unreclaimable slab (SUnreclaim), less the leak detector's own bookkeeping
  * (kmemleak_object, one per object it tracks: it grew with the debugfs inodes and
  * dentries fail_alloc left behind before issue 13, see Documentation/reliability.rst).
- * Catches a leak of 512 bytes per reload in any cache, including kmem_caches of
- * its own that the kmalloc check does not see; the second window's noise on the plain
- * kernel was at most +56 KiB (per-CPU partial slabs of kmalloc-2k).
+ * Catches a leak of about 512 bytes per reload in any cache over 250 reloads,
+ * including kmem_caches of its own that the kmalloc check does not see; the second
+ * window's noise on the plain kernel was at most +56 KiB (per-CPU partial slabs of
+ * kmalloc-2k).
  */
 #define UNRECLAIMABLE_LIMIT_KB 128
 
@@ -493,19 +502,44 @@ FIXTURE_TEARDOWN(reload)
  * code from before issue 13 took 86 s and after it 76 s (insmod 116 and 101 ms).
  * KUnit at each insmod was most of it: without, 42 s (insmod 42 ms).
  */
+/*
+ * Bytes in the kmalloc caches, the least of three readings, each after slab_settle().
+ * /proc/slabinfo counts every object of a CPU's current slab as in use, and whatever
+ * allocates between the shrink and the reading (this test's own reads, the kernel's
+ * workers) starts a fresh slab of some cache: up to 32 KiB of free objects counted in
+ * use (order-3 slabs of kmalloc-1k and up). Only ever too much, so the least reading
+ * is the nearest; one such slab in a window's first reading and not in its last is
+ * the likely cause of the second windows of -35 and -34 KiB seen on 32-bit ARM.
+ */
+#define KMALLOC_READINGS 3
+static long long settled_kmalloc_bytes(void)
+{
+	long long least = kmalloc_bytes(), bytes;
+	int i;
+
+	for (i = 1; i < KMALLOC_READINGS; i++) {
+		slab_settle();
+		bytes = kmalloc_bytes();
+		if (bytes < least)
+			least = bytes;
+	}
+	return least;
+}
+
 TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 {
 	static struct slab_snapshot caches[2];
 	int i, w, pools = driver_bound_count();
 	long long growth[2], slab[2], bookkeeping[2];
 	uint64_t start = now_ms();
+	const int warmup = WARMUP_CYCLES, window = WINDOW_CYCLES;
 
 	ASSERT_TRUE(module_loaded());
 	ASSERT_LT(0, pools);
 	ASSERT_LE(0, kmalloc_bytes()) TH_LOG("no /proc/slabinfo (CONFIG_SLUB_DEBUG)");
 	kunit_at_load(false);
 	memset(reload_ms, 0, sizeof(reload_ms));
-	for (i = 0; i < WARMUP_CYCLES; i++)
+	for (i = 0; i < warmup; i++)
 		ASSERT_EQ(0, reload(_metadata, i, pools));
 	for (w = 0; w < 2; w++) {
 		uint64_t window_start;
@@ -514,12 +548,12 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 		slab_settle();
 		window_start = now_ms();
 		slab_snapshot(&caches[0]);
-		growth[w] = -kmalloc_bytes();
+		growth[w] = -settled_kmalloc_bytes();
 		slab[w] = -meminfo_kb("SUnreclaim");
-		for (; i < WARMUP_CYCLES + (w + 1) * WINDOW_CYCLES; i++)
+		for (; i < warmup + (w + 1) * window; i++)
 			ASSERT_EQ(0, reload(_metadata, i, pools));
 		slab_settle();
-		growth[w] += kmalloc_bytes();
+		growth[w] += settled_kmalloc_bytes();
 		slab[w] += meminfo_kb("SUnreclaim");
 		slab_snapshot(&caches[1]);
 		bookkeeping[w] = slab_cache_growth(&caches[0], &caches[1], "kmemleak_object");
@@ -531,10 +565,12 @@ TEST_F_TIMEOUT(reload, cycles_leave_nothing_behind, 1800)
 	kunit_at_load(true);
 	ksft_print_msg("%d load/unload cycles of %d pools in %llu ms; kmalloc caches %+lld then %+lld KiB over two windows of %d, unreclaimable slab %+lld then %+lld KiB (leak detector bookkeeping %+lld then %+lld KiB)\n",
 		       i, pools, (unsigned long long)(now_ms() - start), growth[0] / 1024,
-		       growth[1] / 1024, WINDOW_CYCLES, slab[0], slab[1], bookkeeping[0] / 1024,
+		       growth[1] / 1024, window, slab[0], slab[1], bookkeeping[0] / 1024,
 		       bookkeeping[1] / 1024);
 	/* A leak of one 256-byte object per cycle crosses the limit in either window. */
-	EXPECT_GT(LEAK_LIMIT_KB * 1024, growth[1]);
+	EXPECT_GT((long long)window * LEAK_LIMIT_BYTES_PER_CYCLE, growth[1])
+		TH_LOG("kmalloc caches grew %+lld bytes over %d reloads, %lld per reload",
+		       growth[1], window, growth[1] / window);
 	EXPECT_GT(UNRECLAIMABLE_LIMIT_KB * 1024, slab[1] * 1024 - bookkeeping[1])
 		TH_LOG("unreclaimable slab grew %+lld KiB besides the leak detector's bookkeeping",
 		       slab[1] - bookkeeping[1] / 1024);
