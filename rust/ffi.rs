@@ -47,6 +47,7 @@ pub(crate) mod uapi_abi;
 
 pub(crate) use cma::{
     CmaArea,
+    CmaArena,
     CmaPages, //
 };
 use compat::dir_raw;

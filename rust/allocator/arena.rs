@@ -12,9 +12,124 @@
 //!
 //! Pure bookkeeping, in pages from the arena's start; tested in KUnit.
 
-use kernel::prelude::*;
+use super::{ledger::Ledger, Allocator};
+use crate::ffi::{CmaArena, CmaPages};
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*,
+    sync::Arc, //
+};
 
 const WORD: u64 = u64::BITS as u64;
+
+/// Buffers of at most this many bytes go to the arena (the metadata and statistics
+/// buffers of a camera pipeline: 4-64 KiB in the aging benchmark).
+pub(crate) const ARENA_MAX_BYTES: u64 = 64 << 10;
+
+/// A pool's small-buffer arena: its run (one range in `Ledger::places`, so that every
+/// first-fit search sees it held) and its books.
+pub(super) struct Arena {
+    pub(super) run: Arc<CmaArena>,
+    /// Its first page in the pool.
+    pub(super) first: u64,
+    pub(super) map: ArenaMap,
+}
+
+impl Arena {
+    /// Whether an allocation of `pages` aligned to `1 << order` pages goes to the arena
+    /// (when it has room).
+    pub(super) fn serves(pages: u64, order: u32) -> bool {
+        order == 0 && pages != 0 && pages << PAGE_SHIFT <= ARENA_MAX_BYTES
+    }
+}
+
+impl Ledger {
+    /// Places `pages` in the arena, if the pool has one with room: the pages, as a piece
+    /// of the arena, and their first page in the pool.
+    pub(super) fn arena_alloc(&mut self, pages: u64) -> Option<(CmaPages, u64)> {
+        let arena = self.arena.as_mut()?;
+        let offset = arena.map.alloc(pages)?;
+        let piece = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(pages).ok())
+            .and_then(|(o, n)| CmaArena::piece(&arena.run, o, n));
+        match piece {
+            Some(piece) => Some((piece, arena.first + offset)),
+            None => {
+                let _ = arena.map.free(offset, pages);
+                None
+            }
+        }
+    }
+
+    /// Gives the `pages` pages from pool page `first` back to the arena's books; `false`
+    /// if they are not a piece of the arena (then nothing changes).
+    pub(super) fn arena_free(&mut self, first: u64, pages: u64) -> bool {
+        let Some(arena) = self.arena.as_mut() else {
+            return false;
+        };
+        first
+            .checked_sub(arena.first)
+            .is_some_and(|offset| arena.map.free(offset, pages).is_ok())
+    }
+
+    /// Forgets where the run of `pages` pages from pool page `first` was, back in the
+    /// area: a piece of the arena (`in_arena`) goes back to the arena's books, any other
+    /// run leaves `places`.
+    pub(super) fn forget_run(&mut self, first: u64, pages: u64, in_arena: bool) {
+        if in_arena {
+            let _ = self.arena_free(first, pages);
+        } else {
+            self.forget_range(first);
+        }
+    }
+}
+
+impl Allocator {
+    /// Takes the pool's small-buffer arena (module parameter `small_arena_bytes`) now,
+    /// at bind, while nothing else of the pool is allocated: CMA's first fit puts it at
+    /// the bottom of the area. A pool without a known place (the default CMA area) gets
+    /// none; one too small for it, or whose area has no such run, neither (said why).
+    pub(super) fn take_arena(&self, dev: &kernel::device::Device) {
+        let bytes = crate::params::small_arena_bytes();
+        if bytes == 0 || self.base.is_none() {
+            return;
+        }
+        let pages = bytes >> PAGE_SHIFT;
+        if pages > self.total_pages() / 4 {
+            dev_err!(
+                dev,
+                "small_arena_bytes={} is more than a quarter of pool {} ({} bytes): no small-buffer arena for it; lower small_arena_bytes\n",
+                crate::ffi::decimal::dec(bytes),
+                &*self.name,
+                crate::ffi::decimal::dec(self.size)
+            );
+            return;
+        }
+        let Ok(count) = usize::try_from(pages) else {
+            return;
+        };
+        let Ok(map) = ArenaMap::new(pages) else {
+            return;
+        };
+        // As an allocation does: the run is in the books before `placing` goes.
+        let _placing = self.placing.lock();
+        let Some(run) = CmaArena::alloc(&self.cma, count) else {
+            dev_err!(
+                dev,
+                "no run of {} bytes for the small-buffer arena of pool {}: pages of its area are in use or cannot be migrated; it goes without\n",
+                crate::ffi::decimal::dec(bytes),
+                &*self.name
+            );
+            return;
+        };
+        let first = run.pages().pfn() - self.base_pfn();
+        let mut ledger = self.ledger.lock();
+        if ledger.place(first, pages).is_ok() {
+            ledger.arena = Some(Arena { run, first, map });
+        }
+    }
+}
 
 /// Which pages of an arena hold a buffer, and what the arena saw.
 pub(crate) struct ArenaMap {
@@ -152,13 +267,15 @@ impl ArenaMap {
                 .is_some_and(|end| end <= self.pages)
     }
 
-    /// Places a buffer of `count` pages at the first fit and says where; `None` (and one
-    /// more overflow) if no run of the arena is free for it.
+    /// Counts a small buffer the arena could not hold.
+    pub(crate) fn note_overflow(&mut self) {
+        self.overflows += 1;
+    }
+
+    /// Places a buffer of `count` pages at the first fit and says where; `None` if no run
+    /// of the arena is free for it.
     pub(crate) fn alloc(&mut self, count: u64) -> Option<u64> {
-        let Some(first) = self.first_fit(count) else {
-            self.overflows += 1;
-            return None;
-        };
+        let first = self.first_fit(count)?;
         self.set(first, count, true);
         self.used += count;
         self.peak = self.peak.max(self.used);
@@ -210,14 +327,16 @@ mod tests {
     }
 
     #[test]
-    fn full_arena_overflows_and_counts_it() {
+    fn full_arena_refuses_and_keeps_its_peak() {
         let mut a = ArenaMap::new(64).unwrap();
         assert_eq!(a.alloc(60), Some(0));
         assert_eq!(a.alloc(5), None);
-        assert_eq!(a.overflows(), 1);
+        assert_eq!(a.used(), 60);
         assert_eq!(a.alloc(4), Some(60));
         assert_eq!(a.alloc(1), None);
-        assert_eq!(a.overflows(), 2);
+        assert_eq!(a.overflows(), 0);
+        a.note_overflow();
+        assert_eq!(a.overflows(), 1);
         assert_eq!(a.largest_free(), 0);
         assert_eq!(a.peak(), 64);
         assert!(a.free(0, 60).is_ok());
