@@ -5,6 +5,10 @@
  * fit, zeroed like any buffer; larger ones, and small ones it cannot hold, are placed
  * by cma_alloc above it. debugfs info shows its occupancy; CMABUF_IOC_QUERY predicts
  * allocations into it exactly; a bad size is refused at load with a reason.
+ *
+ * Each test loads cmabuf again (its KUnit suites run at every load): on the debug kernel
+ * under a loaded TCG host two loads took more than the harness's default 30 s, so each
+ * test has RELOAD_TIMEOUT.
  */
 #include <sys/mman.h>
 
@@ -13,6 +17,7 @@
 
 #define ARENA MiB
 #define MAX_BUFS 64
+#define RELOAD_TIMEOUT 180
 
 /* The camera pool's base (its region's reg). */
 static uint64_t camera_base(void)
@@ -58,7 +63,7 @@ FIXTURE_TEARDOWN(arena)
 }
 
 /* Small buffers go to the arena at the pool's bottom, larger ones above it. */
-TEST_F(arena, small_buffers_in_the_arena_others_above)
+TEST_F_TIMEOUT(arena, small_buffers_in_the_arena_others_above, RELOAD_TIMEOUT)
 {
 	int small = buf_alloc_rw(self->pool, 4 * KiB);
 	int meta = buf_alloc_rw(self->pool, 64 * KiB);
@@ -86,7 +91,7 @@ TEST_F(arena, small_buffers_in_the_arena_others_above)
 }
 
 /* A piece of the arena used before is zeroed for its next owner. */
-TEST_F(arena, reused_piece_is_zeroed)
+TEST_F_TIMEOUT(arena, reused_piece_is_zeroed, RELOAD_TIMEOUT)
 {
 	uint64_t first_phys, phys;
 	unsigned char *p;
@@ -117,7 +122,7 @@ TEST_F(arena, reused_piece_is_zeroed)
 }
 
 /* A full arena sends small buffers to cma_alloc, counted as overflows. */
-TEST_F(arena, full_arena_overflows_to_the_area)
+TEST_F_TIMEOUT(arena, full_arena_overflows_to_the_area, RELOAD_TIMEOUT)
 {
 	int bufs[MAX_BUFS], n, extra;
 	uint64_t phys;
@@ -146,7 +151,7 @@ TEST_F(arena, full_arena_overflows_to_the_area)
  * with the rest of the pool taken by one buffer, 16 of 64 KiB fit (the arena's 1 MiB),
  * the 17th finds no room.
  */
-TEST_F(arena, query_predicts_the_arena)
+TEST_F_TIMEOUT(arena, query_predicts_the_arena, RELOAD_TIMEOUT)
 {
 	struct cmabuf_query q = { .size = 64 * KiB, .count = 20 };
 	int bufs[MAX_BUFS], n, err = 0, frame;
@@ -176,8 +181,22 @@ TEST_F(arena, query_predicts_the_arena)
 	ASSERT_TRUE(wait_used(self->pool, 0, 2000));
 }
 
+/* Tests that load cmabuf with parameters of their own: loaded as by default after. */
+FIXTURE(load) {
+	int unused;
+};
+
+FIXTURE_SETUP(load)
+{
+}
+
+FIXTURE_TEARDOWN(load)
+{
+	EXPECT_EQ(0, module_reload(""));
+}
+
 /* Limits hold in the arena, and the query says where they stop it. */
-TEST(limits_hold_in_the_arena)
+TEST_F_TIMEOUT(load, limits_hold_in_the_arena, RELOAD_TIMEOUT)
 {
 	struct cmabuf_query q = { .size = 8 * KiB, .count = 5 };
 	int pool, bufs[4], n, ret;
@@ -200,11 +219,10 @@ TEST(limits_hold_in_the_arena)
 	while (n > 0)
 		close(bufs[--n]);
 	close(pool);
-	EXPECT_EQ(0, module_reload(""));
 }
 
 /* debugfs lists a piece of the arena with its own size and place. */
-TEST_F(arena, debugfs_lists_pieces)
+TEST_F_TIMEOUT(arena, debugfs_lists_pieces, RELOAD_TIMEOUT)
 {
 	char text[8192], want[64];
 	uint64_t phys;
@@ -219,7 +237,7 @@ TEST_F(arena, debugfs_lists_pieces)
 }
 
 /* A size that is not whole pages is refused at load, with a line saying so. */
-TEST(bad_size_is_refused)
+TEST_F_TIMEOUT(load, bad_size_is_refused, RELOAD_TIMEOUT)
 {
 	ASSERT_EQ(0, module_unload());
 	EXPECT_NE(0, load_module_file(CMABUF_MODULE_PATH, "small_arena_bytes=5000"));
