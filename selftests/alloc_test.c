@@ -158,11 +158,19 @@ FIXTURE_VARIANT_ADD(bad_alloc, cache_mode_3) {
 };
 
 FIXTURE_VARIANT_ADD(bad_alloc, unknown_flag) {
-	.req = { .size = 4096, .flags = 0x100, .fd_flags = O_RDWR }, .err = EINVAL,
+	.req = { .size = 4096, .flags = 0x200, .fd_flags = O_RDWR }, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_alloc, reserved_not_zero) {
-	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved = { 0, 0, 0, 1 } }, .err = EINVAL,
+	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved = { 0, 1 } }, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_alloc, reserved0_not_zero) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved0 = 1 }, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_alloc, reserved1_not_zero) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved1 = 1 }, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_alloc, out_fd_not_zero) {

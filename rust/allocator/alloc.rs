@@ -212,6 +212,10 @@ impl Allocator {
             let mut ledger = self.ledger.lock();
             let mut flushes = 0;
             let found = loop {
+                // A reservation's run, or nothing: it is no ordinary allocation.
+                if let Some(tag) = req.from_reservation {
+                    break ledger.cache_find_reserved(pages, req.align_order, tag);
+                }
                 if let Some(pos) = ledger.cache_find(pages, req.align_order, owner) {
                     break Some(pos);
                 }
@@ -303,7 +307,8 @@ impl Allocator {
     ) -> Result<Option<Arc<Buffer>>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
-        if !Arena::serves(pages, req.align_order) {
+        // An ALLOC naming a reservation takes the reservation's run, never the arena.
+        if !Arena::serves(pages, req.align_order) || req.from_reservation.is_some() {
             return Ok(None);
         }
         let (piece, first, reserved) = {
@@ -469,6 +474,16 @@ impl Allocator {
         if let Some(hit) = self.try_cached(req, owner, stages)? {
             stages.cache_hit = true;
             return Ok(hit);
+        }
+        if req.from_reservation.is_some() {
+            // Every run of the reservation was taken (or expired) first.
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: CMABUF_IOC_ALLOC from a reservation: none of its runs is left (all taken or expired)\n",
+                    &*self.name
+                );
+            }
+            return Err(Failure::new(ENOSPC, FailureKind::Other));
         }
         let reserved = {
             let ledger = self.ledger.lock();
