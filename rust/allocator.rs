@@ -64,6 +64,7 @@
 //!       HeapSlot::server               leaf
 //!     BufferStatus::importers          leaf
 //!   Allocator::dev                     leaf
+//!   Allocator::placing                 at bind (`take_arena`); what nests under it, below
 //! Allocator::placing
 //!   Allocator::ledger                  and what nests under it, as above
 //! dma_resv (map_dma_buf, unmap_dma_buf)
@@ -83,7 +84,9 @@
 //!   allocator's drop (`orphans::put` of stranded pages), and `Ledger::keep_stranded` when
 //!   no stranded slot is left (`orphans::put`).
 //! - `placing`, then `ledger`: `try_alloc` and `prepare_one` put the run `cma_alloc`
-//!   gave them in the books (`Ledger::place`) before they let `placing` go.
+//!   gave them in the books (`Ledger::place`) before they let `placing` go; so does
+//!   `take_arena` with the small-buffer arena, at bind (under the device lock, which
+//!   nothing takes under `placing`).
 //! - `ledger`, then `importers`: `write_buffer`.
 //! - `REGISTRY`, then `HeapSlot::server`: `serve_heap`, `init_done`.
 //! - `dma_resv`, then `attachments`: `map_dma_buf`, `unmap_dma_buf`. `attach`, `detach`
@@ -159,6 +162,7 @@
 //! lock.
 
 mod alloc;
+mod arena;
 mod cache;
 mod debugfs;
 mod evacuation;
@@ -321,7 +325,7 @@ impl Allocator {
         claim: ClaimGuard,
     ) -> Result<Arc<Self>> {
         let dev_name = CString::try_from(dev.name())?;
-        let dev: ARef<Device> = dev.into();
+        let dev_ref: ARef<Device> = dev.into();
         let dmem = DmemRegion::of_area(&cma, spec.size)?;
         let ledger = Ledger::new(CString::try_from(&*spec.name)?)?;
         let allocator = Arc::pin_init(
@@ -333,7 +337,7 @@ impl Allocator {
                 size: spec.size,
                 limits: spec.limits,
                 cma,
-                dev <- new_mutex!(Some(dev), "Allocator::dev"),
+                dev <- new_mutex!(Some(dev_ref), "Allocator::dev"),
                 dev_name,
                 dmem,
                 ticker <- Ticker::new(),
@@ -345,6 +349,7 @@ impl Allocator {
             GFP_KERNEL,
         )?;
         allocator.adopt_orphans();
+        allocator.take_arena(dev);
         Ok(allocator)
     }
 
@@ -379,7 +384,9 @@ impl Allocator {
             ledger.used_pages += count;
             let (pages, module) = orphan.into_parts();
             // Cannot fail: room was reserved above.
+            // A piece of an earlier binding's arena is a run of its own here.
             let _ = ledger.stranded.push_within_capacity(Stranded {
+                in_arena: false,
                 id,
                 first,
                 pages,
@@ -418,6 +425,8 @@ impl Allocator {
     pub(crate) fn free(&self, id: u32, owner: &PidRef, pages: CmaPages, dmem: DmemCharge) {
         let count = pages.count() as u64;
         let first = pages.pfn() - self.base_pfn();
+        // A piece of the small-buffer arena goes back to the arena, never to the cache.
+        let in_arena = pages.in_arena();
         let mut ledger = self.ledger.lock();
         ledger.frees += 1;
         ledger.live = ledger.live.saturating_sub(1);
@@ -437,7 +446,12 @@ impl Allocator {
                 id,
             })
         };
-        let Some(mut pages) = self.cache_freed(&mut ledger, id, owner, pages) else {
+        let kept = if in_arena {
+            Some(pages)
+        } else {
+            self.cache_freed(&mut ledger, id, owner, pages)
+        };
+        let Some(mut pages) = kept else {
             drop(ledger);
             drop(dmem);
             freed(false, true);
@@ -449,7 +463,7 @@ impl Allocator {
             Ok(()) => {
                 ledger.unreserve(Some(owner), count);
                 ledger.forget_meta(id);
-                ledger.forget_range(first);
+                ledger.forget_run(first, count, in_arena);
                 drop(ledger);
                 drop(dmem);
                 freed(false, false);
@@ -469,6 +483,7 @@ impl Allocator {
                     m.stranded = true;
                 }
                 ledger.keep_stranded(Stranded {
+                    in_arena,
                     id,
                     first,
                     pages,

@@ -98,6 +98,10 @@ module! {
             default: 0,
             description: "Per pool: most bytes of freed buffers kept zeroed for reuse (the warm cache; 0: off)",
         },
+        small_arena_bytes: u64 {
+            default: 0,
+            description: "Per pool: bytes taken at bind for the small-buffer arena, where buffers of at most 64 KiB are placed apart from the frames (0: off)",
+        },
         cache_idle_ms: u32 {
             default: 5000,
             description: "How long a freed buffer stays in the warm cache unused before it is lent out again (ms)",

@@ -49,6 +49,7 @@ pub(crate) mod work_queue;
 
 pub(crate) use cma::{
     CmaArea,
+    CmaArena,
     CmaPages, //
 };
 use compat::dir_raw;

@@ -24,6 +24,15 @@ pub(crate) fn check() -> Result {
         pr_err!("cache_idle_ms must be 1 to 600000 (milliseconds a freed buffer stays cached)\n");
         return Err(EINVAL);
     }
+    let arena = small_arena_bytes();
+    if arena & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
+        pr_err!(
+            "small_arena_bytes={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
+            dec(arena),
+            kernel::page::PAGE_SIZE
+        );
+        return Err(EINVAL);
+    }
     let budget = default_pool();
     if budget & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
         pr_err!(
@@ -45,6 +54,12 @@ pub(crate) fn dma_heap_enabled() -> bool {
 /// (`default_pool`; 0: none).
 pub(crate) fn default_pool() -> u64 {
     ffi::param!(default_pool)
+}
+
+/// The bytes of each pool taken at bind for its small-buffer arena
+/// (`small_arena_bytes`; 0: none).
+pub(crate) fn small_arena_bytes() -> u64 {
+    ffi::param!(small_arena_bytes)
 }
 
 /// The warm cache's size limit per pool in bytes (0: off) and idle timeout in ms

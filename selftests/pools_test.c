@@ -141,6 +141,10 @@ FIXTURE_VARIANT_ADD(kunit, places) {
 	.suite = "cmabuf_places",
 };
 
+FIXTURE_VARIANT_ADD(kunit, arena) {
+	.suite = "cmabuf_arena",
+};
+
 FIXTURE_VARIANT_ADD(kunit, query) {
 	.suite = "cmabuf_query",
 };

@@ -8,6 +8,7 @@
 //! lock; from the moment that lock is let go a [`Reservation`] undoes it on any failure.
 
 use super::{
+    arena::Arena,
     cache::{
         CacheRelease,
         Cached,
@@ -93,6 +94,23 @@ impl Drop for Placed<'_> {
     fn drop(&mut self) {
         if !self.kept {
             self.ledger.lock().forget_range(self.first);
+        }
+    }
+}
+
+/// Pages of the arena taken for an allocation in progress: given back to the arena's
+/// books on drop unless the allocation kept them.
+struct ArenaHeld<'a> {
+    ledger: &'a Mutex<Ledger>,
+    first: u64,
+    pages: u64,
+    kept: bool,
+}
+
+impl Drop for ArenaHeld<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = self.ledger.lock().arena_free(self.first, self.pages);
         }
     }
 }
@@ -278,6 +296,69 @@ impl Allocator {
             .map(Some)
     }
 
+    /// Serves `req` from the pool's small-buffer arena if it is small (see
+    /// [`Arena::serves`]) and the arena has room: first fit among the arena's pages, no
+    /// `cma_alloc`, no migration. `None` sends it on to the warm cache and `cma_alloc`.
+    fn try_arena(
+        self: &Arc<Self>,
+        req: &AllocRequest,
+        owner: &PidRef,
+        stages: &mut Stages,
+    ) -> Result<Option<Arc<Buffer>>, Failure> {
+        let pages = req.pages as u64;
+        let bytes = pages << PAGE_SHIFT;
+        // An ALLOC naming a reservation takes the reservation's run, never the arena.
+        if !Arena::serves(pages, req.align_order) || req.from_reservation.is_some() {
+            return Ok(None);
+        }
+        let (piece, first, reserved) = {
+            let mut ledger = self.ledger.lock();
+            let Some(arena) = ledger.arena.as_mut() else {
+                return Ok(None);
+            };
+            if arena.map.first_fit(pages).is_none() {
+                arena.map.note_overflow();
+                return Ok(None);
+            }
+            let reserved = match ledger.reserve(&self.limits, owner, pages) {
+                Ok(reserved) => reserved,
+                Err(hit) => {
+                    drop(ledger);
+                    return Err(self.refuse(hit, owner.nr(), bytes));
+                }
+            };
+            let Some((piece, first)) = ledger.arena_alloc(pages) else {
+                // Cannot happen (a run was free, under the same lock): as if it were full.
+                reserved.undo(&mut ledger, owner);
+                return Ok(None);
+            };
+            (piece, first, reserved)
+        };
+        // From here on a failure gives the pages back to the arena's books (`held`),
+        // undoes the reservation, and drops the piece, in that order.
+        let reservation = reserved.guard(&self.ledger, owner);
+        let mut held = ArenaHeld {
+            ledger: &self.ledger,
+            first,
+            pages,
+            kept: false,
+        };
+        let charge = self
+            .dmem
+            .try_charge(bytes)
+            .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
+        let (status, mut meta) = self.ready(&piece, &mut false, req, owner, stages)?;
+        meta.arena_pages = pages;
+        let id = {
+            let mut ledger = self.ledger.lock();
+            let id = ledger.take_id();
+            ledger.record(id, first, meta).map(|()| id)
+        }?;
+        held.kept = true;
+        self.hand_out(reservation, piece, charge, id, req, status)
+            .map(Some)
+    }
+
     /// Makes `pages` fit to become a buffer of `req`: zeroed (unless `zeroed` says
     /// they are; it says so after) and, unless CPU-cached, written back from and
     /// invalidated in the CPU caches. Returns what debugfs shows of the buffer.
@@ -387,6 +468,9 @@ impl Allocator {
     ) -> Result<Arc<Buffer>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
+        if let Some(buffer) = self.try_arena(req, owner, stages)? {
+            return Ok(buffer);
+        }
         if let Some(hit) = self.try_cached(req, owner, stages)? {
             stages.cache_hit = true;
             return Ok(hit);

@@ -446,6 +446,7 @@ impl Ledger {
             self.used_pages += count;
         }
         self.keep_stranded(Stranded {
+            in_arena: false,
             id,
             first,
             pages,

@@ -4,7 +4,7 @@
 //! `profile`, `last_failure` and `occupancy` (`Documentation/cmabuf.rst` says what each field
 //! means). Each view is taken under the ledger's lock, so it is consistent.
 
-use super::Allocator;
+use super::{arena::ArenaMap, Allocator};
 use crate::{
     ffi::decimal::dec,
     ffi::mm,
@@ -74,6 +74,8 @@ impl Allocator {
             .sum();
         let unzeroed = cache.iter().filter(|c| !c.zeroed).count() as u64;
         let cs = &ledger.cache_stats;
+        let arena = ledger.arena.as_ref().map(|a| &a.map);
+        let arena_pages = |f: fn(&ArenaMap) -> u64| arena.map_or(0, f) << PAGE_SHIFT;
         // In the order of `Documentation/cmabuf.rst`; user space parses the names.
         let fields = [
             ("size", self.size),
@@ -116,6 +118,11 @@ impl Allocator {
             ("cache_released_dropped", cs.released_dropped),
             ("cache_released_for_memory", cs.released_for_memory),
             ("prepare_runs", cs.prepared),
+            ("arena_size", arena_pages(ArenaMap::pages)),
+            ("arena_used", arena_pages(ArenaMap::used)),
+            ("arena_peak_used", arena_pages(ArenaMap::peak)),
+            ("arena_largest_free", arena_pages(ArenaMap::largest_free)),
+            ("arena_overflows", arena.map_or(0, ArenaMap::overflows)),
         ];
         for (name, value) in fields {
             f.write_fmt(fmt!("{}: {}\n", name, dec(value)))?;
@@ -147,26 +154,31 @@ impl Allocator {
         let Some(m) = ledger.meta.get(&id) else {
             return Ok(());
         };
-        let Some(r) = ledger.places.get(m.first) else {
-            return Ok(());
+        // A piece of the small-buffer arena has no range of its own.
+        let (first, pages) = match m.arena_pages {
+            0 => match ledger.places.get(m.first) {
+                Some(r) => (r.first, r.pages),
+                None => return Ok(()),
+            },
+            n => (m.first, n),
         };
         let base_pfn = self.base_pfn();
-        let start = (base_pfn + r.first) << PAGE_SHIFT;
-        let end = start + (r.pages << PAGE_SHIFT) - 1;
+        let start = (base_pfn + first) << PAGE_SHIFT;
+        let end = start + (pages << PAGE_SHIFT) - 1;
         let comm_len = m.comm.iter().position(|&b| b == 0).unwrap_or(m.comm.len());
         let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
         // The pages are the buffer's (live or stranded) while the lock is held.
         f.write_fmt(fmt!(
             "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  ",
             m.id,
-            dec(r.pages << PAGE_SHIFT),
+            dec(pages << PAGE_SHIFT),
             start,
             end,
             m.cache.name(),
             m.pid,
             comm,
             dec(m.created.elapsed().as_millis()),
-            mm::mapcount(base_pfn + r.first),
+            mm::mapcount(base_pfn + first),
             if m.stranded { "stranded" } else { "live" }
         ))?;
         m.status.write_importers(f)?;

@@ -6,6 +6,7 @@
 //! another lock (stranded pages, in [`super::stranded`], may take `REGISTRY`).
 
 use super::{
+    arena::Arena,
     cache::{
         CacheStats,
         Cached, //
@@ -60,6 +61,9 @@ pub(super) struct BufferMeta {
     pub(super) status: Arc<BufferStatus>,
     /// Freed, but its pages are still referenced (a pipe, I/O in flight).
     pub(super) stranded: bool,
+    /// Its size in pages when it is a piece of the small-buffer arena (no range of its
+    /// own in `places`); 0 otherwise.
+    pub(super) arena_pages: u64,
 }
 
 impl BufferMeta {
@@ -74,6 +78,7 @@ impl BufferMeta {
             created: Instant::now(),
             status,
             stranded: false,
+            arena_pages: 0,
         }
     }
 }
@@ -144,6 +149,8 @@ pub(super) struct Ledger {
     /// Once the pool is unbound nothing more is cached.
     pub(super) cache_closed: bool,
     pub(super) cache_stats: CacheStats,
+    /// The small-buffer arena, if the pool has one (`small_arena_bytes`).
+    pub(super) arena: Option<Arena>,
 }
 
 impl Ledger {
@@ -171,6 +178,7 @@ impl Ledger {
             cache: KVec::new(),
             cache_closed: false,
             cache_stats: CacheStats::default(),
+            arena: None,
         })
     }
 
@@ -331,6 +339,14 @@ impl Ledger {
         while self.meta.get(&self.next_id).is_some() {
             self.next_id = self.next_id.wrapping_add(1).max(1);
         }
+    }
+
+    /// A fresh id for a buffer without a range of its own (a piece of the arena).
+    pub(super) fn take_id(&mut self) -> u32 {
+        self.skip_ids_in_use();
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        id
     }
 
     /// Records `range` (whose id is `next_id`) and moves `next_id` on.

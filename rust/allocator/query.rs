@@ -5,6 +5,9 @@
 //!
 //! Each simulated allocation takes the steps of `try_alloc`, in its order:
 //!
+//! 0. a small buffer (`Arena::serves`), the pool's small-buffer arena if it has one
+//!    and a run of it is free: the limits (`EDQUOT`), then the first fit among its
+//!    pages (a copy of its books takes the simulated ones); no migration;
 //! 1. the warm cache (`cache_find`'s order: the caller's prepared run, a zeroed freed
 //!    run, any freed run of the size and alignment), charged unless prepared;
 //! 2. `make_room`: the first fit among the held runs (and the runs taken by the earlier
@@ -32,6 +35,10 @@
 //! allocate or free meanwhile. The dmem cgroup's `dmem.max` is not simulated.
 
 use super::{
+    arena::{
+        Arena,
+        ArenaMap, //
+    },
     cache::Cached,
     ledger::{
         Ahead,
@@ -129,6 +136,9 @@ struct Simulation<'a> {
     /// ignores pages: a place given up for a pinned page still counts as room).
     room_floor: u64,
     ahead: Ahead,
+    /// A copy of the small-buffer arena's books, if the pool has one and the request
+    /// goes there.
+    arena: Option<ArenaMap>,
     answer: QueryAnswer,
 }
 
@@ -186,8 +196,14 @@ fn simulate(
         floor: 0,
         room_floor: 0,
         ahead: Ahead::default(),
+        arena: None,
         answer: QueryAnswer::default(),
     };
+    if let Some(arena) = ledger.arena.as_ref() {
+        if Arena::serves(sim.pages, sim.order) {
+            sim.arena = Some(arena.map.try_clone()?);
+        }
+    }
     sim.answer.bytes_only = sim.base_pfn.is_none();
     sim.answer.blocking_pages = sim.blocking_now();
     for _ in 0..req.count {
@@ -203,6 +219,22 @@ impl Simulation<'_> {
     /// One allocation, as `try_alloc` makes it.
     fn step(&mut self) -> Result<Step> {
         let ledger = self.ledger;
+        let pages = self.pages;
+        if self
+            .arena
+            .as_ref()
+            .is_some_and(|a| a.first_fit(pages).is_some())
+        {
+            if let Some(e) = self.refused() {
+                return Ok(Step::Fails(e));
+            }
+            if let Some(arena) = self.arena.as_mut() {
+                let _ = arena.alloc(pages);
+            }
+            self.answer.fit += 1;
+            self.answer.fit_without_migration += 1;
+            return Ok(Step::Served);
+        }
         if let Some(i) = self.cache_hit() {
             let c = &ledger.cache[i];
             if c.prepared.is_none() {

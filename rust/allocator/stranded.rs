@@ -28,6 +28,8 @@ pub(super) struct Stranded {
     /// `None` for pages adopted from an earlier binding of the pool (no owner left).
     pub(super) owner: Option<PidRef>,
     pub(super) dmem: Option<DmemCharge>,
+    /// A piece of this pool's small-buffer arena (no range of its own in `places`).
+    pub(super) in_arena: bool,
     pub(super) _module: ModuleRef,
 }
 
@@ -51,11 +53,15 @@ impl Ledger {
                 pages,
                 owner,
                 dmem,
+                in_arena,
                 _module: module,
             } = err.0;
             self.unreserve(owner.as_ref(), pages.count() as u64);
             self.forget_meta(id);
-            self.forget_range(first);
+            // A piece of the arena stays taken in the arena's books: the orphan holds it.
+            if !in_arena {
+                self.forget_range(first);
+            }
             drop(dmem);
             orphans::put(orphans::Orphan::new(pages, module));
         }
@@ -66,6 +72,8 @@ impl Ledger {
     pub(super) fn retry_stranded(&mut self) {
         let mut i = 0;
         while i < self.stranded.len() {
+            let in_arena = self.stranded[i].in_arena;
+            let pieces = self.stranded[i].pages.count() as u64;
             if self.stranded[i].pages.try_release().is_err() {
                 i += 1;
                 continue;
@@ -73,10 +81,14 @@ impl Ledger {
             let Some(s) = swap_remove(&mut self.stranded, i) else {
                 break;
             };
-            let count = self.places.get(s.first).map_or(0, |r| r.pages);
+            let count = if in_arena {
+                pieces
+            } else {
+                self.places.get(s.first).map_or(0, |r| r.pages)
+            };
             self.unreserve(s.owner.as_ref(), count);
             self.forget_meta(s.id);
-            self.forget_range(s.first);
+            self.forget_run(s.first, count, in_arena);
         }
     }
 }

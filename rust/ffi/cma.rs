@@ -15,7 +15,8 @@ use kernel::{
     device::Device,
     error::to_result,
     page::PAGE_SHIFT,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 /// A CMA area made by the kernel from a reusable reserved-memory region.
@@ -78,6 +79,43 @@ impl CmaArea {
             area: *self,
             first,
             count,
+            arena: None,
+        })
+    }
+}
+
+/// A run of a CMA area in which cmabuf places small buffers itself (the pool's
+/// small-buffer arena): given back to the area when the arena and every piece of it
+/// ([`CmaArena::piece`]) are gone.
+pub(crate) struct CmaArena(CmaPages);
+
+impl CmaArena {
+    /// Takes `count` pages of `area` with `cma_alloc` (page-aligned: CMA's first fit puts
+    /// them at the lowest free run). `None` if the area has no such run, or no memory.
+    pub(crate) fn alloc(area: &CmaArea, count: usize) -> Option<Arc<Self>> {
+        let pages = area.alloc(count, 0)?;
+        // On failure `pages` goes back to the area as it drops.
+        Arc::new(Self(pages), GFP_KERNEL).ok()
+    }
+
+    /// The arena's pages.
+    pub(crate) fn pages(&self) -> &CmaPages {
+        &self.0
+    }
+
+    /// The `count` pages from page `offset` of `this` as pages of a buffer: they keep
+    /// the arena alive, and releasing them gives nothing back to the area (the arena's
+    /// books, kept by its owner, say which pages are pieces). `None` if the range is not
+    /// within the arena, or empty.
+    pub(crate) fn piece(this: &Arc<Self>, offset: usize, count: usize) -> Option<CmaPages> {
+        if count == 0 || offset.checked_add(count)? > this.0.count {
+            return None;
+        }
+        Some(CmaPages {
+            area: this.0.area,
+            first: NonNull::new(this.0.page(offset))?,
+            count,
+            arena: Some(this.clone()),
         })
     }
 }
@@ -87,11 +125,14 @@ impl CmaArea {
 /// # Invariants
 ///
 /// Unless `count` is 0 (released), `first` is the first of `count` contiguous pages that
-/// `cma_alloc` returned from `area` and that have not been released.
+/// `cma_alloc` returned from `area` and that have not been released: either the whole
+/// run (`arena` is `None`), or a piece of the run of `arena`, which then cannot be
+/// released while this object holds its reference.
 pub(crate) struct CmaPages {
     area: CmaArea,
     first: NonNull<bindings::page>,
     count: usize,
+    arena: Option<Arc<CmaArena>>,
 }
 
 // SAFETY: The pages are plain memory owned by this object; it only hands out their
@@ -186,10 +227,20 @@ impl CmaPages {
         }
         let count = core::mem::replace(&mut self.count, 0);
         // INVARIANT: `count == 0`: nothing is owned any more.
+        if self.arena.take().is_some() {
+            // A piece of an arena: its pages go back to the arena's books (its owner's
+            // business), and to the area with the arena.
+            return Ok(());
+        }
         // SAFETY: By the type invariants the pages came from `area` and were not released
         // (`count` was non-zero), and no one else holds a reference (checked above).
         unsafe { sys::cma_release(self.area.0.as_ptr(), self.first.as_ptr(), count) };
         Ok(())
+    }
+
+    /// Whether these pages are a piece of a small-buffer arena ([`CmaArena::piece`]).
+    pub(crate) fn in_arena(&self) -> bool {
+        self.arena.is_some()
     }
 
     /// Moves the pages out, leaving an object that owns nothing.
@@ -199,6 +250,7 @@ impl CmaPages {
             first: self.first,
             // INVARIANT: `self` now owns nothing; the new object owns what it owned.
             count: core::mem::replace(&mut self.count, 0),
+            arena: self.arena.take(),
         }
     }
 }
@@ -212,6 +264,8 @@ impl Drop for CmaPages {
                 busy,
                 self.area.name()
             );
+            // A piece keeps its arena from ever going back to the area.
+            core::mem::forget(self.arena.take());
         }
     }
 }
