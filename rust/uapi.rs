@@ -54,6 +54,8 @@ pub(crate) const PREPARE_MAX_COUNT: u32 = abi::CMABUF_PREPARE_MAX_COUNT;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
 const CACHE_MASK: u32 = abi::CMABUF_CACHE_MASK;
+/// `CMABUF_ALLOC_FOR_CLIENT`: [`Alloc::client_pidfd`] names whom the buffer is for.
+const ALLOC_FOR_CLIENT: u32 = abi::CMABUF_ALLOC_FOR_CLIENT;
 /// `CMABUF_ALLOC_FLAGS`: every bit [`Alloc::flags`] may hold.
 const ALLOC_FLAGS: u32 = abi::CMABUF_ALLOC_FLAGS;
 /// `CMABUF_NAME_LEN`.
@@ -124,7 +126,9 @@ kernel::static_assert!(
         && offset_of!(Alloc, fd_flags) == 20
         && offset_of!(Alloc, fd) == 24
         && offset_of!(Alloc, id) == 28
-        && offset_of!(Alloc, reserved) == 32
+        && offset_of!(Alloc, client_pidfd) == 32
+        && offset_of!(Alloc, reserved0) == 36
+        && offset_of!(Alloc, reserved) == 40
 );
 kernel::static_assert!(
     offset_of!(PoolInfo, size) == 40
@@ -148,7 +152,8 @@ kernel::static_assert!(
         && abi::CMABUF_WRITECOMBINE == 1
         && abi::CMABUF_UNCACHED == 2
         && CACHE_MASK == 3
-        && ALLOC_FLAGS == CACHE_MASK
+        && ALLOC_FOR_CLIENT == 4
+        && ALLOC_FLAGS == CACHE_MASK | ALLOC_FOR_CLIENT
         && NAME_LEN == 40
         && PREPARE_MAX_COUNT == 1024
         && QUERY_MAX_COUNT == 4096
@@ -168,17 +173,30 @@ pub(crate) struct AllocRequest {
     pub(crate) cloexec: u32,
     /// `O_RDWR` or `O_RDONLY`, for the dma-buf file.
     pub(crate) access: u32,
+    /// With `CMABUF_ALLOC_FOR_CLIENT`: the pidfd of the process the buffer is for.
+    pub(crate) client_pidfd: Option<i32>,
 }
 
 impl Alloc {
     /// Checks the request against the pool's size; on failure says what is wrong.
     pub(crate) fn validate(&self, pool_bytes: u64) -> Result<AllocRequest, &'static str> {
-        if self.reserved.iter().any(|&r| r != 0) || self.fd != 0 || self.id != 0 {
+        if self.reserved.iter().any(|&r| r != 0)
+            || self.reserved0 != 0
+            || self.fd != 0
+            || self.id != 0
+        {
             return Err("reserved fields, fd and id must be zero");
         }
         if self.flags & !ALLOC_FLAGS != 0 {
-            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode");
+            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode and CMABUF_ALLOC_FOR_CLIENT");
         }
+        let client_pidfd = if self.flags & ALLOC_FOR_CLIENT != 0 {
+            Some(self.client_pidfd)
+        } else if self.client_pidfd != 0 {
+            return Err("client_pidfd is set but flags lack CMABUF_ALLOC_FOR_CLIENT: set the flag to allocate for a client, or zero the field");
+        } else {
+            None
+        };
         let cache = match self.flags & CACHE_MASK {
             abi::CMABUF_CACHED => CacheMode::Cached,
             abi::CMABUF_WRITECOMBINE => CacheMode::WriteCombine,
@@ -200,6 +218,7 @@ impl Alloc {
             cache,
             cloexec: self.fd_flags & bindings::O_CLOEXEC,
             access,
+            client_pidfd,
         })
     }
 }
@@ -341,15 +360,37 @@ mod tests {
         let mut a = req(PAGE);
         a.flags = 2;
         assert_eq!(a.validate(POOL).map(|r| r.cache), Ok(CacheMode::Uncached));
-        for bad in [3, 4, 1 << 31] {
+        for bad in [3, 8, 1 << 31] {
             a.flags = bad;
             assert!(a.validate(POOL).is_err());
         }
         let mut a = req(PAGE);
-        a.reserved[3] = 1;
+        a.reserved[2] = 1;
         assert!(a.validate(POOL).is_err());
         let mut a = req(PAGE);
         a.fd = 5;
+        assert!(a.validate(POOL).is_err());
+        let mut a = req(PAGE);
+        a.reserved0 = 1;
+        assert!(a.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn client_pidfd_needs_the_flag() {
+        let mut a = req(PAGE);
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(None));
+        // fd 0 is a pidfd like any other: the flag, not the value, says it is set.
+        a.flags = ALLOC_FOR_CLIENT;
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(Some(0)));
+        a.client_pidfd = -1;
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(Some(-1)));
+        a.flags = ALLOC_FOR_CLIENT | abi::CMABUF_UNCACHED;
+        a.client_pidfd = 7;
+        assert_eq!(
+            a.validate(POOL).map(|r| (r.client_pidfd, r.cache)),
+            Ok((Some(7), CacheMode::Uncached))
+        );
+        a.flags = 0;
         assert!(a.validate(POOL).is_err());
     }
 

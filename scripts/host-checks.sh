@@ -104,7 +104,9 @@ STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
 	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
 	      offsetof(struct cmabuf_alloc, fd) == 24 &&
 	      offsetof(struct cmabuf_alloc, id) == 28 &&
-	      offsetof(struct cmabuf_alloc, reserved) == 32, "cmabuf_alloc fields");
+	      offsetof(struct cmabuf_alloc, client_pidfd) == 32 &&
+	      offsetof(struct cmabuf_alloc, reserved0) == 36 &&
+	      offsetof(struct cmabuf_alloc, reserved) == 40, "cmabuf_alloc fields");
 STATIC_ASSERT(offsetof(struct cmabuf_pool_info, size) == 40 &&
 	      offsetof(struct cmabuf_pool_info, max_process_buffers) == 104 &&
 	      offsetof(struct cmabuf_pool_info, reserved) == 112, "cmabuf_pool_info fields");
@@ -124,7 +126,9 @@ STATIC_ASSERT(offsetof(struct cmabuf_query, count) == 16 &&
 	      offsetof(struct cmabuf_query, reserved) == 64, "cmabuf_query fields");
 STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
 	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
-	      CMABUF_ALLOC_FLAGS == CMABUF_CACHE_MASK && CMABUF_NAME_LEN == 40 &&
+	      CMABUF_ALLOC_FOR_CLIENT == 4 &&
+	      CMABUF_ALLOC_FLAGS == (CMABUF_CACHE_MASK | CMABUF_ALLOC_FOR_CLIENT) &&
+	      CMABUF_NAME_LEN == 40 &&
 	      CMABUF_PREPARE_MAX_COUNT == 1024 && CMABUF_QUERY_MAX_COUNT == 4096 &&
 	      CMABUF_QUERY_BYTES_ONLY == 1, "cmabuf values");
 STATIC_ASSERT(CMABUF_IOC_ALLOC == _IOWR('J', 0x00, struct cmabuf_alloc) &&

@@ -162,7 +162,16 @@ FIXTURE_VARIANT_ADD(bad_alloc, unknown_flag) {
 };
 
 FIXTURE_VARIANT_ADD(bad_alloc, reserved_not_zero) {
-	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved = { 0, 0, 0, 1 } }, .err = EINVAL,
+	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved = { 0, 0, 1 } }, .err = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_alloc, reserved0_not_zero) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved0 = 1 }, .err = EINVAL,
+};
+
+/* client_pidfd counts only with CMABUF_ALLOC_FOR_CLIENT (fd 0 is a valid pidfd). */
+FIXTURE_VARIANT_ADD(bad_alloc, client_pidfd_without_flag) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .client_pidfd = 3 }, .err = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_alloc, out_fd_not_zero) {

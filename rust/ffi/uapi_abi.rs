@@ -12,6 +12,7 @@ pub(crate) use super::sys::{
     cmabuf_prepare,
     cmabuf_query,
     CMABUF_ALLOC_FLAGS,
+    CMABUF_ALLOC_FOR_CLIENT,
     CMABUF_CACHED,
     CMABUF_CACHE_MASK,
     CMABUF_IOC_MAGIC,
@@ -29,7 +30,7 @@ use kernel::transmute::{
 };
 
 // No padding: each struct is as large as its fields together.
-const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 * 8);
+const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 3 * 8);
 const _: () = assert!(size_of::<cmabuf_pool_info>() == CMABUF_NAME_LEN as usize + 9 * 8 + 8 * 8);
 const _: () = assert!(size_of::<cmabuf_phys>() == 4 + 4 + 8 + 8 + 2 * 8);
 const _: () = assert!(size_of::<cmabuf_prepare>() == 8 + 4 + 4 + 2 * 8);
