@@ -48,6 +48,8 @@
 //! - `Allocator::dev` (per pool): the bound device.
 //! - `Allocator::placing` (per pool): one run at a time between `cma_alloc` and the
 //!   books.
+//! - `Evacuation::progress` (per reservation fd, `allocator/evacuation.rs`): what its
+//!   worker did and whether the fd went.
 //! - The maple tree's own spinlock (`RunIndex`, per pool, `ffi/run_index.rs`), taken by
 //!   each call into the tree, always under `ledger`.
 //!
@@ -66,6 +68,7 @@
 //!   Allocator::ledger                  and what nests under it, as above
 //! dma_resv (map_dma_buf, unmap_dma_buf)
 //!   Exported::attachments              leaf
+//! Evacuation::progress                 leaf
 //! ```
 //!
 //! Where the nesting happens:
@@ -137,6 +140,12 @@
 //!   by the allocator's drop, before it takes `ledger`, and by `Ticker`'s drop after
 //!   that. Either way with no cmabuf lock held, at most the device lock (unbind), which
 //!   the ticker never takes.
+//! - A reservation's worker (`Evacuation::evacuate`, on the module's own queue,
+//!   `ffi/work_queue.rs`) calls `prepare_one` (`placing`, `ledger`) and takes `ledger`
+//!   and `progress` one after the other, never together; it may sleep (10 ms between
+//!   tries). Nobody waits for it but module exit (`destroy_workqueue`), under no cmabuf
+//!   lock. The fd's `release`, `ioctl` and `poll` take `progress` and `ledger` one at a
+//!   time too.
 //! - The reaper (`orphans::reap`) takes `REGISTRY`; `reaper::stop` cancels it
 //!   synchronously in `RegistryLifetime`'s drop before `REGISTRY` is taken.
 //!
@@ -152,6 +161,7 @@
 mod alloc;
 mod cache;
 mod debugfs;
+mod evacuation;
 mod failure;
 mod ledger;
 mod places;
@@ -182,6 +192,7 @@ use crate::{
     stats::{nanos_since, Failures},
 };
 use cache::CacheRelease;
+pub(crate) use evacuation::{reserve, Evacuation};
 use kernel::{
     device::Device,
     new_mutex,

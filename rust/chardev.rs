@@ -3,7 +3,7 @@
 //! `/dev/cmabuf-<name>`: the character device user space asks for buffers.
 
 use crate::{
-    allocator::Allocator,
+    allocator::{Allocator, Evacuation},
     buffer::Buffer,
     ffi::{
         self,
@@ -67,6 +67,10 @@ impl MiscDevice for PoolFile {
                 prepare(&allocator, arg)
             }
             uapi::IOC_QUERY => query(&allocator, arg),
+            uapi::IOC_RESERVE => {
+                needs_write_access(&allocator, file, "CMABUF_IOC_RESERVE")?;
+                reserve(allocator.into(), arg)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -103,17 +107,40 @@ fn alloc(allocator: Arc<Allocator>, arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Alloc>()).reader_writer();
     let mut args: uapi::Alloc = reader.read()?;
-    let req = args
+    let mut req = args
         .validate(allocator.size)
         .map_err(|why| invalid(&allocator, "CMABUF_IOC_ALLOC", why))?;
+    // A buffer from a reservation is its owner's, who carries its charges already.
+    let reservation = match req.reservation_fd {
+        Some(fd) => {
+            let r = ffi::anon_file::data_of_fd::<Evacuation>(fd)?
+                .filter(|r| r.of_pool(&allocator))
+                .ok_or_else(|| {
+                    invalid(
+                        &allocator,
+                        "CMABUF_IOC_ALLOC",
+                        "reservation_fd is not a reservation of this pool",
+                    )
+                })?;
+            r.check_take(req.pages as u64, req.align_order)?;
+            req.from_reservation = Some(r.tag());
+            Some(r)
+        }
+        None => None,
+    };
     // Reserve the fd first and install it last, so that a failed copy to user space
     // leaves no descriptor behind (the buffer then goes with its file).
     let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
-    let owner = match req.client_pidfd {
-        Some(pidfd) => client(&allocator, pidfd)?,
-        None => ffi::PidRef::current()?,
+    // `validate` refused a client with a reservation.
+    let owner = match (&reservation, req.client_pidfd) {
+        (Some(r), _) => r.owner().clone(),
+        (None, Some(pidfd)) => client(&allocator, pidfd)?,
+        (None, None) => ffi::PidRef::current()?,
     };
     let buffer = allocator.alloc(&req, &owner)?;
+    if let Some(r) = &reservation {
+        r.taken();
+    }
     args.fd = fd.reserved_fd() as i32;
     args.id = buffer.id();
     let file = ffi::dma_buf::export(buffer, req.access)?;
@@ -188,6 +215,22 @@ fn prepare(allocator: &Allocator, arg: usize) -> Result<isize> {
         .validate(allocator.size)
         .map_err(|why| invalid(allocator, "CMABUF_IOC_PREPARE", why))?;
     allocator.prepare(&req, &ffi::PidRef::current()?)?;
+    Ok(0)
+}
+
+/// `CMABUF_IOC_RESERVE`: start evacuating runs for a reservation fd.
+fn reserve(allocator: Arc<Allocator>, arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<uapi::Reserve>()).reader_writer();
+    let mut args: uapi::Reserve = reader.read()?;
+    let req = args
+        .validate(allocator.size)
+        .map_err(|why| invalid(&allocator, "CMABUF_IOC_RESERVE", why))?;
+    let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
+    let file = crate::allocator::reserve(allocator, &req)?;
+    args.fd = fd.reserved_fd() as i32;
+    writer.write(&args)?;
+    fd.fd_install(file);
     Ok(0)
 }
 

@@ -45,6 +45,8 @@ struct CmabufModule {
     #[pin]
     driver: Registration<platform::Adapter<driver::PoolDriver>>,
     _default_pool: Option<Pin<KBox<pool::DefaultPool>>>,
+    /// Drains the reservations' workers once every pool is gone.
+    _work_queue: ffi::work_queue::ModuleQueue,
     _dcache: ffi::DcacheDevice,
     _reports: report::Reports,
     _registry: registry::RegistryLifetime,
@@ -55,6 +57,7 @@ impl kernel::InPlaceModule for CmabufModule {
         pin_init::pin_init_scope(move || {
             params::check()?;
             let registry = registry::RegistryLifetime::start();
+            let work_queue = ffi::work_queue::ModuleQueue::create()?;
             let dcache = ffi::DcacheDevice::create()?;
             let reports = report::Reports::new(&registry::debugfs_root())?;
             let default_pool = match params::default_pool() {
@@ -64,6 +67,7 @@ impl kernel::InPlaceModule for CmabufModule {
             Ok(try_pin_init!(Self {
                 _registry: registry,
                 _default_pool: default_pool,
+                _work_queue: work_queue,
                 _dcache: dcache,
                 _reports: reports,
                 driver <- Registration::new(c"cmabuf", module),

@@ -18,6 +18,7 @@
 //! module-wide registry lock (`global`) names the state it guards. The host check
 //! `ffi_is_the_floor` (`scripts/host-checks.sh`) keeps it so.
 
+pub(crate) mod anon_file;
 mod cma;
 mod compat;
 pub(crate) mod dcache;
@@ -44,6 +45,7 @@ pub(crate) mod sysfs;
 mod ticker;
 pub(crate) mod tracing;
 pub(crate) mod uapi_abi;
+pub(crate) mod work_queue;
 
 pub(crate) use cma::{
     CmaArea,
@@ -66,7 +68,10 @@ pub(crate) use dmem::{
     DmemCharge,
     DmemRegion, //
 };
-pub(crate) use errno::edquot;
+pub(crate) use errno::{
+    ecanceled,
+    edquot, //
+};
 pub(crate) use global::{
     init_registry,
     REGISTRY, //

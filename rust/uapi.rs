@@ -13,7 +13,9 @@ pub(crate) use crate::ffi::{
         cmabuf_phys as Phys,
         cmabuf_pool_info as PoolInfo,
         cmabuf_prepare as Prepare,
-        cmabuf_query as Query, //
+        cmabuf_query as Query,
+        cmabuf_reservation_status as ReservationStatus,
+        cmabuf_reserve as Reserve, //
     },
 };
 use core::mem::offset_of;
@@ -47,6 +49,20 @@ pub(crate) const QUERY_MAX_COUNT: u32 = abi::CMABUF_QUERY_MAX_COUNT;
 /// `CMABUF_QUERY_BYTES_ONLY`.
 pub(crate) const QUERY_BYTES_ONLY: u32 = abi::CMABUF_QUERY_BYTES_ONLY;
 
+/// `CMABUF_IOC_RESERVE`.
+pub(crate) const IOC_RESERVE: u32 = _IOWR::<Reserve>(MAGIC, 0x05);
+/// `CMABUF_RESERVATION_IOC_STATUS`, on a reservation fd.
+pub(crate) const IOC_RESERVATION_STATUS: u32 = _IOR::<ReservationStatus>(MAGIC, 0x40);
+/// `CMABUF_ALLOC_FROM_RESERVATION`.
+pub(crate) const ALLOC_FROM_RESERVATION: u32 = abi::CMABUF_ALLOC_FROM_RESERVATION;
+/// `CMABUF_RESERVATION_*`: a reservation's states.
+pub(crate) const RESERVATION_EVACUATING: u32 = abi::CMABUF_RESERVATION_EVACUATING;
+/// See [`RESERVATION_EVACUATING`].
+pub(crate) const RESERVATION_READY: u32 = abi::CMABUF_RESERVATION_READY;
+/// See [`RESERVATION_EVACUATING`].
+pub(crate) const RESERVATION_FAILED: u32 = abi::CMABUF_RESERVATION_FAILED;
+/// See [`RESERVATION_EVACUATING`].
+pub(crate) const RESERVATION_SPENT: u32 = abi::CMABUF_RESERVATION_SPENT;
 /// Longest a `CMABUF_IOC_PREPARE` may keep memory out of the system's hands.
 pub(crate) const PREPARE_MAX_MS: u32 = 600_000;
 /// `CMABUF_PREPARE_MAX_COUNT`: most runs one `CMABUF_IOC_PREPARE` may evacuate.
@@ -111,6 +127,8 @@ kernel::static_assert!(core::mem::size_of::<PoolInfo>() == 176);
 kernel::static_assert!(core::mem::size_of::<Phys>() == 40);
 kernel::static_assert!(core::mem::size_of::<Prepare>() == 32);
 kernel::static_assert!(core::mem::size_of::<Query>() == 96);
+kernel::static_assert!(core::mem::size_of::<Reserve>() == 72);
+kernel::static_assert!(core::mem::size_of::<ReservationStatus>() == 88);
 kernel::static_assert!(
     offset_of!(Query, count) == 16
         && offset_of!(Query, fit) == 24
@@ -128,7 +146,22 @@ kernel::static_assert!(
         && offset_of!(Alloc, id) == 28
         && offset_of!(Alloc, client_pidfd) == 32
         && offset_of!(Alloc, reserved0) == 36
-        && offset_of!(Alloc, reserved) == 40
+        && offset_of!(Alloc, reservation_fd) == 40
+        && offset_of!(Alloc, reserved) == 48
+);
+kernel::static_assert!(
+    offset_of!(Reserve, count) == 16
+        && offset_of!(Reserve, deadline_ms) == 20
+        && offset_of!(Reserve, expiry_ms) == 24
+        && offset_of!(Reserve, fd_flags) == 28
+        && offset_of!(Reserve, fd) == 32
+        && offset_of!(Reserve, reserved) == 40
+);
+kernel::static_assert!(
+    offset_of!(ReservationStatus, left) == 20
+        && offset_of!(ReservationStatus, bytes_evacuated) == 24
+        && offset_of!(ReservationStatus, expires_in_ms) == 48
+        && offset_of!(ReservationStatus, reserved) == 56
 );
 kernel::static_assert!(
     offset_of!(PoolInfo, size) == 40
@@ -153,7 +186,12 @@ kernel::static_assert!(
         && abi::CMABUF_UNCACHED == 2
         && CACHE_MASK == 3
         && ALLOC_FOR_CLIENT == 4
-        && ALLOC_FLAGS == CACHE_MASK | ALLOC_FOR_CLIENT
+        && ALLOC_FLAGS == CACHE_MASK | ALLOC_FROM_RESERVATION | ALLOC_FOR_CLIENT
+        && ALLOC_FROM_RESERVATION == 0x100
+        && RESERVATION_EVACUATING == 0
+        && RESERVATION_READY == 1
+        && RESERVATION_FAILED == 2
+        && RESERVATION_SPENT == 3
         && NAME_LEN == 40
         && PREPARE_MAX_COUNT == 1024
         && QUERY_MAX_COUNT == 4096
@@ -175,6 +213,10 @@ pub(crate) struct AllocRequest {
     pub(crate) access: u32,
     /// With `CMABUF_ALLOC_FOR_CLIENT`: the pidfd of the process the buffer is for.
     pub(crate) client_pidfd: Option<i32>,
+    /// The reservation fd to take the buffer from (`CMABUF_ALLOC_FROM_RESERVATION`).
+    pub(crate) reservation_fd: Option<i32>,
+    /// That reservation's tag, once the fd is looked up (`None` from `validate`).
+    pub(crate) from_reservation: Option<u64>,
 }
 
 impl Alloc {
@@ -182,18 +224,32 @@ impl Alloc {
     pub(crate) fn validate(&self, pool_bytes: u64) -> Result<AllocRequest, &'static str> {
         if self.reserved.iter().any(|&r| r != 0)
             || self.reserved0 != 0
+            || self.reserved1 != 0
             || self.fd != 0
             || self.id != 0
         {
             return Err("reserved fields, fd and id must be zero");
         }
         if self.flags & !ALLOC_FLAGS != 0 {
-            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode and CMABUF_ALLOC_FOR_CLIENT");
+            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode, CMABUF_ALLOC_FROM_RESERVATION and CMABUF_ALLOC_FOR_CLIENT");
+        }
+        if self.flags & ALLOC_FOR_CLIENT != 0 && self.flags & ALLOC_FROM_RESERVATION != 0 {
+            return Err("CMABUF_ALLOC_FOR_CLIENT and CMABUF_ALLOC_FROM_RESERVATION together: a reservation's runs are charged to whoever reserved them; reserve as the client, or allocate for it without the reservation");
         }
         let client_pidfd = if self.flags & ALLOC_FOR_CLIENT != 0 {
             Some(self.client_pidfd)
         } else if self.client_pidfd != 0 {
             return Err("client_pidfd is set but flags lack CMABUF_ALLOC_FOR_CLIENT: set the flag to allocate for a client, or zero the field");
+        } else {
+            None
+        };
+        let reservation_fd = if self.flags & ALLOC_FROM_RESERVATION != 0 {
+            if self.reservation_fd < 0 {
+                return Err("reservation_fd is negative: pass the fd CMABUF_IOC_RESERVE returned");
+            }
+            Some(self.reservation_fd)
+        } else if self.reservation_fd != 0 {
+            return Err("reservation_fd is set without CMABUF_ALLOC_FROM_RESERVATION in flags");
         } else {
             None
         };
@@ -219,6 +275,8 @@ impl Alloc {
             cloexec: self.fd_flags & bindings::O_CLOEXEC,
             access,
             client_pidfd,
+            reservation_fd,
+            from_reservation: None,
         })
     }
 }
@@ -250,6 +308,57 @@ fn pages_and_order(size: u64, align: u64, pool_bytes: u64) -> Result<(usize, u32
     };
     let pages = usize::try_from(pages).map_err(|_| "size is larger than the pool")?;
     Ok((pages, align_order))
+}
+
+/// A reservation that passed every check of [`Reserve::validate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ReserveRequest {
+    /// Pages of each run.
+    pub(crate) pages: usize,
+    /// Physical alignment as a page order.
+    pub(crate) align_order: u32,
+    /// How many runs.
+    pub(crate) count: u32,
+    /// Milliseconds the evacuation may take.
+    pub(crate) deadline_ms: u32,
+    /// Milliseconds ready runs are kept.
+    pub(crate) expiry_ms: u32,
+    /// `O_CLOEXEC` or 0, for the reservation fd.
+    pub(crate) cloexec: u32,
+}
+
+impl Reserve {
+    /// Checks the request against the pool's size; on failure says what is wrong.
+    pub(crate) fn validate(&self, pool_bytes: u64) -> Result<ReserveRequest, &'static str> {
+        if self.reserved.iter().any(|&r| r != 0) || self.fd != 0 || self.flags != 0 {
+            return Err("reserved fields, flags and fd must be zero");
+        }
+        if self.fd_flags & !bindings::O_CLOEXEC != 0 {
+            return Err("fd_flags may hold only O_CLOEXEC");
+        }
+        if self.count == 0 || self.count > PREPARE_MAX_COUNT {
+            return Err("count must be 1 to 1024 (CMABUF_PREPARE_MAX_COUNT)");
+        }
+        let (pages, align_order) = pages_and_order(self.size, self.align, pool_bytes)?;
+        match ((pages as u64) << PAGE_SHIFT).checked_mul(u64::from(self.count)) {
+            Some(total) if total <= pool_bytes => {}
+            _ => return Err("count * size is larger than the pool"),
+        }
+        if self.deadline_ms == 0 || self.deadline_ms > PREPARE_MAX_MS {
+            return Err("deadline_ms must be 1 to 600000 (10 minutes)");
+        }
+        if self.expiry_ms == 0 || self.expiry_ms > PREPARE_MAX_MS {
+            return Err("expiry_ms must be 1 to 600000 (10 minutes)");
+        }
+        Ok(ReserveRequest {
+            pages,
+            align_order,
+            count: self.count,
+            deadline_ms: self.deadline_ms,
+            expiry_ms: self.expiry_ms,
+            cloexec: self.fd_flags & bindings::O_CLOEXEC,
+        })
+    }
 }
 
 /// A query that passed every check of [`Query::validate`].
@@ -365,7 +474,13 @@ mod tests {
             assert!(a.validate(POOL).is_err());
         }
         let mut a = req(PAGE);
-        a.reserved[2] = 1;
+        a.reserved[1] = 1;
+        assert!(a.validate(POOL).is_err());
+        let mut a = req(PAGE);
+        a.reserved0 = 1;
+        assert!(a.validate(POOL).is_err());
+        let mut a = req(PAGE);
+        a.reserved1 = 1;
         assert!(a.validate(POOL).is_err());
         let mut a = req(PAGE);
         a.fd = 5;
@@ -392,6 +507,80 @@ mod tests {
         );
         a.flags = 0;
         assert!(a.validate(POOL).is_err());
+        // A reservation's runs are its owner's: not for a client.
+        a.flags = ALLOC_FOR_CLIENT | ALLOC_FROM_RESERVATION;
+        a.reservation_fd = 3;
+        assert!(a.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn from_reservation() {
+        let mut a = req(PAGE);
+        a.reservation_fd = 3;
+        // A reservation fd without the flag.
+        assert!(a.validate(POOL).is_err());
+        a.flags = ALLOC_FROM_RESERVATION;
+        assert_eq!(
+            a.validate(POOL)
+                .map(|r| (r.reservation_fd, r.from_reservation)),
+            Ok((Some(3), None))
+        );
+        a.reservation_fd = 0;
+        assert_eq!(a.validate(POOL).map(|r| r.reservation_fd), Ok(Some(0)));
+        a.reservation_fd = -1;
+        assert!(a.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn reserve_requests() {
+        let r = |size, count, deadline_ms, expiry_ms| Reserve {
+            size,
+            count,
+            deadline_ms,
+            expiry_ms,
+            ..Default::default()
+        };
+        assert_eq!(
+            r(PAGE + 1, 2, 100, 200).validate(POOL),
+            Ok(ReserveRequest {
+                pages: 2,
+                align_order: 0,
+                count: 2,
+                deadline_ms: 100,
+                expiry_ms: 200,
+                cloexec: 0,
+            })
+        );
+        assert!(r(POOL / 4, 4, PREPARE_MAX_MS, PREPARE_MAX_MS)
+            .validate(POOL)
+            .is_ok());
+        assert!(r(POOL / 4, 5, 1, 1).validate(POOL).is_err());
+        assert!(r(0, 1, 1, 1).validate(POOL).is_err());
+        assert!(r(PAGE, 0, 1, 1).validate(POOL).is_err());
+        assert!(r(PAGE, PREPARE_MAX_COUNT + 1, 1, 1).validate(POOL).is_err());
+        assert!(r(PAGE, 1, 0, 1).validate(POOL).is_err());
+        assert!(r(PAGE, 1, 1, 0).validate(POOL).is_err());
+        assert!(r(PAGE, 1, PREPARE_MAX_MS + 1, 1).validate(POOL).is_err());
+        assert!(r(PAGE, 1, 1, PREPARE_MAX_MS + 1).validate(POOL).is_err());
+        let mut bad = r(PAGE, 1, 1, 1);
+        bad.flags = 1;
+        assert!(bad.validate(POOL).is_err());
+        let mut bad = r(PAGE, 1, 1, 1);
+        bad.fd = 4;
+        assert!(bad.validate(POOL).is_err());
+        let mut bad = r(PAGE, 1, 1, 1);
+        bad.reserved[3] = 1;
+        assert!(bad.validate(POOL).is_err());
+        let mut bad = r(PAGE, 1, 1, 1);
+        bad.fd_flags = bindings::O_RDWR;
+        assert!(bad.validate(POOL).is_err());
+        let mut ok = r(PAGE, 1, 1, 1);
+        ok.fd_flags = bindings::O_CLOEXEC;
+        ok.align = 1 << 20;
+        assert_eq!(
+            ok.validate(POOL).map(|r| (r.cloexec, r.align_order)),
+            Ok((bindings::O_CLOEXEC, 20 - PAGE_SHIFT as u32))
+        );
     }
 
     #[test]

@@ -99,6 +99,8 @@ STATIC_ASSERT(sizeof(struct cmabuf_pool_info) == 176, "cmabuf_pool_info");
 STATIC_ASSERT(sizeof(struct cmabuf_phys) == 40, "cmabuf_phys");
 STATIC_ASSERT(sizeof(struct cmabuf_prepare) == 32, "cmabuf_prepare");
 STATIC_ASSERT(sizeof(struct cmabuf_query) == 96, "cmabuf_query");
+STATIC_ASSERT(sizeof(struct cmabuf_reserve) == 72, "cmabuf_reserve");
+STATIC_ASSERT(sizeof(struct cmabuf_reservation_status) == 88, "cmabuf_reservation_status");
 STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
 	      offsetof(struct cmabuf_alloc, flags) == 16 &&
 	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
@@ -106,7 +108,19 @@ STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
 	      offsetof(struct cmabuf_alloc, id) == 28 &&
 	      offsetof(struct cmabuf_alloc, client_pidfd) == 32 &&
 	      offsetof(struct cmabuf_alloc, reserved0) == 36 &&
-	      offsetof(struct cmabuf_alloc, reserved) == 40, "cmabuf_alloc fields");
+	      offsetof(struct cmabuf_alloc, reservation_fd) == 40 &&
+	      offsetof(struct cmabuf_alloc, reserved) == 48, "cmabuf_alloc fields");
+STATIC_ASSERT(offsetof(struct cmabuf_reserve, count) == 16 &&
+	      offsetof(struct cmabuf_reserve, deadline_ms) == 20 &&
+	      offsetof(struct cmabuf_reserve, expiry_ms) == 24 &&
+	      offsetof(struct cmabuf_reserve, fd_flags) == 28 &&
+	      offsetof(struct cmabuf_reserve, fd) == 32 &&
+	      offsetof(struct cmabuf_reserve, reserved) == 40, "cmabuf_reserve fields");
+STATIC_ASSERT(offsetof(struct cmabuf_reservation_status, left) == 20 &&
+	      offsetof(struct cmabuf_reservation_status, bytes_evacuated) == 24 &&
+	      offsetof(struct cmabuf_reservation_status, expires_in_ms) == 48 &&
+	      offsetof(struct cmabuf_reservation_status, reserved) == 56,
+	      "cmabuf_reservation_status fields");
 STATIC_ASSERT(offsetof(struct cmabuf_pool_info, size) == 40 &&
 	      offsetof(struct cmabuf_pool_info, max_process_buffers) == 104 &&
 	      offsetof(struct cmabuf_pool_info, reserved) == 112, "cmabuf_pool_info fields");
@@ -127,15 +141,22 @@ STATIC_ASSERT(offsetof(struct cmabuf_query, count) == 16 &&
 STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
 	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
 	      CMABUF_ALLOC_FOR_CLIENT == 4 &&
-	      CMABUF_ALLOC_FLAGS == (CMABUF_CACHE_MASK | CMABUF_ALLOC_FOR_CLIENT) &&
-	      CMABUF_NAME_LEN == 40 &&
+	      CMABUF_ALLOC_FROM_RESERVATION == 0x100 &&
+	      CMABUF_ALLOC_FLAGS == (CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION |
+				     CMABUF_ALLOC_FOR_CLIENT) &&
+	      CMABUF_NAME_LEN == 40 && CMABUF_RESERVATION_EVACUATING == 0 &&
+	      CMABUF_RESERVATION_READY == 1 && CMABUF_RESERVATION_FAILED == 2 &&
+	      CMABUF_RESERVATION_SPENT == 3 &&
 	      CMABUF_PREPARE_MAX_COUNT == 1024 && CMABUF_QUERY_MAX_COUNT == 4096 &&
 	      CMABUF_QUERY_BYTES_ONLY == 1, "cmabuf values");
 STATIC_ASSERT(CMABUF_IOC_ALLOC == _IOWR('J', 0x00, struct cmabuf_alloc) &&
 	      CMABUF_IOC_POOL_INFO == _IOR('J', 0x01, struct cmabuf_pool_info) &&
 	      CMABUF_IOC_PHYS == _IOWR('J', 0x02, struct cmabuf_phys) &&
 	      CMABUF_IOC_PREPARE == _IOW('J', 0x03, struct cmabuf_prepare) &&
-	      CMABUF_IOC_QUERY == _IOWR('J', 0x04, struct cmabuf_query), "cmabuf ioctls");
+	      CMABUF_IOC_QUERY == _IOWR('J', 0x04, struct cmabuf_query) &&
+	      CMABUF_IOC_RESERVE == _IOWR('J', 0x05, struct cmabuf_reserve) &&
+	      CMABUF_RESERVATION_IOC_STATUS ==
+		      _IOR('J', 0x40, struct cmabuf_reservation_status), "cmabuf ioctls");
 int main(void) { return CMABUF_IOC_ALLOC != 0 ? 0 : 1; }
 EOC
 	gcc -Wall -Werror -I"$CMABUF_TOP/include/uapi" -I"$kdir/usr/include" -fsyntax-only "$t/uapi.c" &&

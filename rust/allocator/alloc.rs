@@ -199,6 +199,10 @@ impl Allocator {
             let mut ledger = self.ledger.lock();
             let mut flushes = 0;
             let found = loop {
+                // A reservation's run, or nothing: it is no ordinary allocation.
+                if let Some(tag) = req.from_reservation {
+                    break ledger.cache_find_reserved(pages, req.align_order, tag);
+                }
                 if let Some(pos) = ledger.cache_find(pages, req.align_order, preparer.as_ref()) {
                     break Some(pos);
                 }
@@ -391,6 +395,16 @@ impl Allocator {
         if let Some(hit) = self.try_cached(req, owner, stages)? {
             stages.cache_hit = true;
             return Ok(hit);
+        }
+        if req.from_reservation.is_some() {
+            // Every run of the reservation was taken (or expired) first.
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: CMABUF_IOC_ALLOC from a reservation: none of its runs is left (all taken or expired)\n",
+                    &*self.name
+                );
+            }
+            return Err(Failure::new(ENOSPC, FailureKind::Other));
         }
         let reserved = {
             let ledger = self.ledger.lock();

@@ -90,6 +90,26 @@ impl CacheRelease {
 pub(super) struct Prepared {
     pub(super) owner: PidRef,
     pub(super) dmem: DmemCharge,
+    /// The `CMABUF_IOC_RESERVE` reservation the run was evacuated for: only an
+    /// allocation naming it takes the run, and neither the shrinker nor `drop` gives
+    /// it back before it expires.
+    pub(super) reservation: Option<u64>,
+}
+
+impl Cached {
+    /// Whether the run was evacuated for a reservation (promised to it).
+    pub(super) fn reserved(&self) -> bool {
+        self.prepared
+            .as_ref()
+            .is_some_and(|p| p.reservation.is_some())
+    }
+
+    /// Whether the run was evacuated for reservation `tag`.
+    pub(super) fn reserved_for(&self, tag: u64) -> bool {
+        self.prepared
+            .as_ref()
+            .is_some_and(|p| p.reservation == Some(tag))
+    }
 }
 
 /// A run of the pool kept in the warm cache. Its range stays in `Ledger::places` under
@@ -220,9 +240,14 @@ impl Allocator {
     /// Pages in the warm cache, for the shrinker (0 when the lock is taken: reclaim
     /// may have started under it).
     pub(crate) fn cache_shrink_count(&self) -> u64 {
-        self.ledger
-            .try_lock()
-            .map_or(0, |ledger| ledger.cache.iter().map(|c| c.count).sum())
+        self.ledger.try_lock().map_or(0, |ledger| {
+            ledger
+                .cache
+                .iter()
+                .filter(|c| !c.reserved())
+                .map(|c| c.count)
+                .sum()
+        })
     }
 
     /// Gives cached runs back until `want` pages went, for the shrinker; `None` when
@@ -231,7 +256,12 @@ impl Allocator {
         let mut ledger = self.ledger.try_lock()?;
         let mut freed = 0;
         while freed < want {
-            let Some(id) = ledger.cache.iter().find(|c| !c.zeroing).map(|c| c.id) else {
+            let Some(id) = ledger
+                .cache
+                .iter()
+                .find(|c| !c.zeroing && !c.reserved())
+                .map(|c| c.id)
+            else {
                 break;
             };
             freed += ledger.release_cached(|c| c.id == id, CacheRelease::ForMemory);
@@ -239,9 +269,18 @@ impl Allocator {
         Some(freed)
     }
 
-    /// `echo drop > debugfs/cmabuf/<name>/cache`: gives every cached run back now.
+    /// `echo drop > debugfs/cmabuf/<name>/cache`: gives every cached run back now, but
+    /// those promised to a reservation (its fd's close or expiry gives them back).
     pub(crate) fn drop_cache(&self) {
-        self.release_all_cached(CacheRelease::Dropped);
+        for _ in 0..ZEROING_FLUSHES {
+            let mut ledger = self.ledger.lock();
+            ledger.release_cached(|c| !c.reserved(), CacheRelease::Dropped);
+            if !ledger.cache.iter().any(|c| c.zeroing) {
+                break;
+            }
+            drop(ledger);
+            self.ticker.flush();
+        }
     }
 
     /// Gives every cached run back, waiting for the background work to finish zeroing
@@ -323,7 +362,7 @@ impl Ledger {
             c.prepared
                 .as_ref()
                 .zip(preparer)
-                .is_some_and(|(p, who)| p.owner.same(who))
+                .is_some_and(|(p, who)| p.owner.same(who) && p.reservation.is_none())
         };
         let free = |c: &Cached| fits(c) && c.prepared.is_none();
         let cache = &self.cache;
@@ -332,6 +371,14 @@ impl Ledger {
             .position(|c| fits(c) && mine(c))
             .or_else(|| cache.iter().position(|c| free(c) && c.zeroed))
             .or_else(|| cache.iter().position(free))
+    }
+
+    /// The run of reservation `tag` that serves an allocation of `pages` aligned to
+    /// `1 << order` pages, if one is left.
+    pub(super) fn cache_find_reserved(&self, pages: u64, order: u32, tag: u64) -> Option<usize> {
+        self.cache
+            .iter()
+            .position(|c| c.reserved_for(tag) && c.serves(pages, order))
     }
 
     /// Whether a freed run that would serve an allocation of `pages` aligned to

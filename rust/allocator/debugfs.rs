@@ -36,7 +36,11 @@ impl Allocator {
                 dec(c.count << PAGE_SHIFT),
                 c.phys,
                 if c.zeroed { "yes" } else { "no" },
-                if c.prepared.is_some() { "yes" } else { "no" },
+                match &c.prepared {
+                    None => "no",
+                    Some(p) if p.reservation.is_some() => "reserved",
+                    Some(_) => "yes",
+                },
                 dec((c.expires - now).as_millis().max(0))
             ))?;
         }

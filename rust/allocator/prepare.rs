@@ -69,7 +69,7 @@ impl Allocator {
         let mut result = Ok(());
         self.ledger.lock().retry_stranded();
         for _ in 0..req.count {
-            match self.prepare_one(req.pages as u64, owner, expires, stages) {
+            match self.prepare_one(req.pages as u64, 0, owner, expires, stages, None) {
                 // Cannot fail: room for `count` ids was reserved above.
                 Ok(id) => {
                     let _ = ids.push_within_capacity(id);
@@ -100,13 +100,16 @@ impl Allocator {
         result
     }
 
-    /// Prepares one run of `pages` for `owner` until `expires`; returns its cache id.
-    fn prepare_one(
+    /// Prepares one run of `pages` aligned to `1 << order` pages for `owner` until
+    /// `expires`, for the reservation of `tag` if it is one's; returns its cache id.
+    pub(super) fn prepare_one(
         &self,
         pages: u64,
+        order: u32,
         owner: &PidRef,
         expires: Expiry,
         stages: &mut Stages,
+        tag: Option<u64>,
     ) -> Result<u32> {
         let bytes = pages << PAGE_SHIFT;
         let reserved = {
@@ -114,7 +117,7 @@ impl Allocator {
             if ledger.cache_closed {
                 return Err(ENODEV);
             }
-            let (mut ledger, room) = self.make_room(ledger, pages, 0);
+            let (mut ledger, room) = self.make_room(ledger, pages, order);
             if room.is_none() {
                 return Err(ENOMEM);
             }
@@ -141,7 +144,7 @@ impl Allocator {
             None
         } else {
             timed(&mut stages.cma_alloc_ns, || {
-                self.cma.alloc(pages as usize, 0)
+                self.cma.alloc(pages as usize, order)
             })
         };
         let cma_pages = allocated.ok_or(EBUSY)?;
@@ -165,6 +168,7 @@ impl Allocator {
             prepared: Some(Prepared {
                 owner: owner.clone(),
                 dmem,
+                reservation: tag,
             }),
             expires,
         };

@@ -286,10 +286,11 @@ impl Simulation<'_> {
         let cache = &self.ledger.cache;
         let kept = |i: usize| self.fates[i] == Fate::Kept;
         let fits = |i: usize, c: &Cached| kept(i) && c.serves(self.pages, self.order);
+        // As `cache_find`: a run promised to a reservation is only that one's.
         let mine = |c: &Cached| {
             c.prepared
                 .as_ref()
-                .is_some_and(|p| p.owner.same(self.owner))
+                .is_some_and(|p| p.owner.same(self.owner) && p.reservation.is_none())
         };
         let free = |i: usize, c: &Cached| fits(i, c) && c.prepared.is_none();
         let find = |f: &dyn Fn(usize, &Cached) -> bool| {

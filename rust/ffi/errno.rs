@@ -11,3 +11,8 @@ use kernel::{
 pub(crate) fn edquot() -> Error {
     Error::from_errno(-(bindings::EDQUOT as i32))
 }
+
+/// `ECANCELED`: an allocation named a reservation that failed.
+pub(crate) fn ecanceled() -> Error {
+    Error::from_errno(-(bindings::ECANCELED as i32))
+}

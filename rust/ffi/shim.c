@@ -5,6 +5,7 @@
  * only gather what the kernel keeps (zones, VM events, a page census) or do what only C
  * can (clearing highmem pages, the fault-injection attribute, page protections).
  */
+#include <linux/anon_inodes.h>
 #include <linux/cgroup_dmem.h>
 #include <linux/cma.h>
 #include <linux/cpu.h>
@@ -486,6 +487,12 @@ struct shrinker *cmabuf_shrinker_register(const char *name, void *data,
 	return shrinker;
 }
 
+/* rust/ffi/work_queue.rs: alloc_workqueue() is a macro with a format. */
+struct workqueue_struct *cmabuf_alloc_unbound_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_UNBOUND, 0, name);
+}
+
 void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *))
 {
 	INIT_DELAYED_WORK(dwork, fn);
@@ -838,4 +845,14 @@ struct dentry *cmabuf_debugfs_create_file(const char *name, umode_t mode, struct
 void cmabuf_debugfs_remove(struct dentry *dentry)
 {
 	debugfs_remove(dentry);
+}
+
+/*
+ * A file with no inode of its own, for rust/ffi/anon_file.rs: anon_inode_getfile() takes
+ * a reference on fops->owner for the file's life.
+ */
+struct file *cmabuf_anon_inode_getfile(const char *name, const struct file_operations *fops,
+				       void *priv, int flags)
+{
+	return anon_inode_getfile(name, fops, priv, flags);
 }

@@ -93,6 +93,7 @@ struct shrinker *cmabuf_shrinker_register(const char *name, void *data,
 struct delayed_work;
 struct work_struct;
 void cmabuf_init_delayed_work(struct delayed_work *dwork, void (*fn)(struct work_struct *));
+struct workqueue_struct *cmabuf_alloc_unbound_workqueue(const char *name);
 void cmabuf_schedule_delayed_work(struct delayed_work *dwork, unsigned int ms);
 
 /* Whether another dma-heap has this name (seen from a device of ours: sysfs) */
@@ -222,5 +223,10 @@ struct dentry *cmabuf_debugfs_create_dir(const char *name, struct dentry *parent
 struct dentry *cmabuf_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent,
 					  void *data, const struct file_operations *fops);
 void cmabuf_debugfs_remove(struct dentry *dentry);
+
+/* rust/ffi/anon_file.rs: a file with no inode of its own (reservation fds). */
+struct file;
+struct file *cmabuf_anon_inode_getfile(const char *name, const struct file_operations *fops,
+				       void *priv, int flags);
 
 #endif /* CMABUF_FFI_SHIM_H */

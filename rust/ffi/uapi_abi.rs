@@ -11,8 +11,11 @@ pub(crate) use super::sys::{
     cmabuf_pool_info,
     cmabuf_prepare,
     cmabuf_query,
+    cmabuf_reservation_status,
+    cmabuf_reserve,
     CMABUF_ALLOC_FLAGS,
     CMABUF_ALLOC_FOR_CLIENT,
+    CMABUF_ALLOC_FROM_RESERVATION,
     CMABUF_CACHED,
     CMABUF_CACHE_MASK,
     CMABUF_IOC_MAGIC,
@@ -20,6 +23,10 @@ pub(crate) use super::sys::{
     CMABUF_PREPARE_MAX_COUNT,
     CMABUF_QUERY_BYTES_ONLY,
     CMABUF_QUERY_MAX_COUNT,
+    CMABUF_RESERVATION_EVACUATING,
+    CMABUF_RESERVATION_FAILED,
+    CMABUF_RESERVATION_READY,
+    CMABUF_RESERVATION_SPENT,
     CMABUF_UNCACHED,
     CMABUF_WRITECOMBINE, //
 };
@@ -30,7 +37,9 @@ use kernel::transmute::{
 };
 
 // No padding: each struct is as large as its fields together.
-const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 3 * 8);
+const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 2 * 8);
+const _: () = assert!(size_of::<cmabuf_reserve>() == 8 + 8 + 6 * 4 + 4 * 8);
+const _: () = assert!(size_of::<cmabuf_reservation_status>() == 6 * 4 + 4 * 8 + 4 * 8);
 const _: () = assert!(size_of::<cmabuf_pool_info>() == CMABUF_NAME_LEN as usize + 9 * 8 + 8 * 8);
 const _: () = assert!(size_of::<cmabuf_phys>() == 4 + 4 + 8 + 8 + 2 * 8);
 const _: () = assert!(size_of::<cmabuf_prepare>() == 8 + 4 + 4 + 2 * 8);
@@ -53,3 +62,9 @@ unsafe impl FromBytes for cmabuf_prepare {}
 unsafe impl FromBytes for cmabuf_query {}
 // SAFETY: See above.
 unsafe impl AsBytes for cmabuf_query {}
+// SAFETY: `cmabuf_reserve` is `repr(C)` of integers with no padding (asserted above).
+unsafe impl FromBytes for cmabuf_reserve {}
+// SAFETY: See above.
+unsafe impl AsBytes for cmabuf_reserve {}
+// SAFETY: `cmabuf_reservation_status` is `repr(C)` of integers with no padding.
+unsafe impl AsBytes for cmabuf_reservation_status {}

@@ -43,14 +43,19 @@
 #define CMABUF_UNCACHED		0x2	/* uncached: Normal non-cacheable (as the DMA API maps RAM) */
 #define CMABUF_CACHE_MASK	0x3
 
+/* cmabuf_alloc.flags: take the buffer from the reservation @reservation_fd names. */
+#define CMABUF_ALLOC_FROM_RESERVATION	0x100
+
 /*
  * cmabuf_alloc.flags: allocate on behalf of the process cmabuf_alloc.client_pidfd names
- * (a pidfd, pidfd_open(2)): see struct cmabuf_alloc.
+ * (a pidfd, pidfd_open(2)): see struct cmabuf_alloc. Not with
+ * CMABUF_ALLOC_FROM_RESERVATION (EINVAL).
  */
 #define CMABUF_ALLOC_FOR_CLIENT	0x4
 
 /* All flags cmabuf_alloc.flags may hold. */
-#define CMABUF_ALLOC_FLAGS	(CMABUF_CACHE_MASK | CMABUF_ALLOC_FOR_CLIENT)
+#define CMABUF_ALLOC_FLAGS	(CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION | \
+				 CMABUF_ALLOC_FOR_CLIENT)
 
 /* Longest pool name, plus the terminating NUL. */
 #define CMABUF_NAME_LEN 40
@@ -69,6 +74,10 @@
  * @client_pidfd: in, with CMABUF_ALLOC_FOR_CLIENT: a pidfd (pidfd_open(2)) of the
  *		process the buffer is for; must be zero without the flag (EINVAL)
  * @reserved0:	must be zero
+ * @reservation_fd: in, with CMABUF_ALLOC_FROM_RESERVATION in @flags: a reservation
+ *		fd from CMABUF_IOC_RESERVE on this pool; the buffer is one of its runs.
+ *		@size and @align must be the reservation's. Must be zero without the flag
+ * @reserved1:	must be zero
  * @reserved:	must be zero
  *
  * With CMABUF_ALLOC_FOR_CLIENT a service (a camera or compositor daemon) allocates
@@ -93,7 +102,9 @@ struct cmabuf_alloc {
 	__u32 id;
 	__s32 client_pidfd;
 	__u32 reserved0;
-	__u64 reserved[3];
+	__s32 reservation_fd;
+	__u32 reserved1;
+	__u64 reserved[2];
 };
 
 /**
@@ -174,6 +185,88 @@ struct cmabuf_prepare {
 #define CMABUF_PREPARE_MAX_COUNT	1024
 
 /**
+ * struct cmabuf_reserve - CMABUF_IOC_RESERVE: evacuate runs in the background, promised
+ * @size:	in: bytes of each buffer to come, as CMABUF_IOC_ALLOC takes it
+ * @align:	in: their alignment, as CMABUF_IOC_ALLOC takes it
+ * @count:	in: how many runs, 1 to CMABUF_PREPARE_MAX_COUNT (count * size at most
+ *		the pool's size)
+ * @deadline_ms: in: the evacuation must be done within this many ms, 1 to 600000;
+ *		otherwise the reservation fails with ETIMEDOUT and gives back what it
+ *		evacuated
+ * @expiry_ms:	in: once the reservation is ready, runs not allocated within this many
+ *		ms go back to the system, 1 to 600000
+ * @fd_flags:	in: O_CLOEXEC or 0, for the reservation fd
+ * @fd:		out: the reservation fd; must be zero on input
+ * @flags:	in: must be zero
+ * @reserved:	must be zero
+ *
+ * Returns at once with a reservation fd while a kernel worker migrates what the system
+ * placed in @count runs of @size bytes, zeroes them and keeps them for the reservation.
+ * poll() on the fd reports POLLIN once all runs are ready and POLLERR once the
+ * reservation has failed (deadline missed, no room, pages that cannot be migrated, a
+ * limit, the pool unbound); CMABUF_RESERVATION_IOC_STATUS tells its progress.
+ * CMABUF_IOC_ALLOC with CMABUF_ALLOC_FROM_RESERVATION and the fd takes a ready run:
+ * it cannot fail for lack of room or migration, since the run is already out of the
+ * system's hands. The runs are charged to the caller (process limits, the cgroup's
+ * dmem.max) from the moment each is evacuated, like buffers; closing the fd (its last
+ * reference: a process killed closes it too) gives back every run not yet allocated,
+ * at once or, for the run being migrated, as soon as its migration ends. The deadline
+ * is checked between runs: a migration cannot be interrupted, so a miss is reported
+ * when the run being migrated at the deadline is done.
+ */
+struct cmabuf_reserve {
+	__u64 size;
+	__u64 align;
+	__u32 count;
+	__u32 deadline_ms;
+	__u32 expiry_ms;
+	__u32 fd_flags;
+	__s32 fd;
+	__u32 flags;
+	__u64 reserved[4];
+};
+
+/* cmabuf_reservation_status.state */
+#define CMABUF_RESERVATION_EVACUATING	0	/* runs are being evacuated */
+#define CMABUF_RESERVATION_READY	1	/* all runs ready; some may be taken */
+#define CMABUF_RESERVATION_FAILED	2	/* see @error; its runs went back */
+#define CMABUF_RESERVATION_SPENT	3	/* every run taken or expired */
+
+/**
+ * struct cmabuf_reservation_status - CMABUF_RESERVATION_IOC_STATUS on a reservation fd
+ * @state:		out: CMABUF_RESERVATION_*
+ * @error:		out: with CMABUF_RESERVATION_FAILED, the errno: ETIMEDOUT (the
+ *			deadline passed), ENOMEM (no room), EBUSY (pages that could not be
+ *			migrated), EDQUOT (a pool or process limit, or dmem.max), ENODEV
+ *			(the pool was unbound); 0 otherwise
+ * @count:		out: runs asked for
+ * @evacuated:		out: runs evacuated so far (those ready, taken or expired)
+ * @taken:		out: runs allocated from the reservation
+ * @left:		out: runs ready and not yet taken
+ * @bytes_evacuated:	out: bytes in the runs evacuated
+ * @pages_migrated:	out: pages the system migrated while the runs were evacuated
+ *			(from /proc/vmstat's pgmigrate_success around each run: other
+ *			migrations at the same moment count too)
+ * @elapsed_ns:		out: from CMABUF_IOC_RESERVE until the reservation was ready or
+ *			failed, or until now while it evacuates
+ * @expires_in_ms:	out: when ready, how long its runs are still kept; 0 otherwise
+ * @reserved:		out: zero
+ */
+struct cmabuf_reservation_status {
+	__u32 state;
+	__s32 error;
+	__u32 count;
+	__u32 evacuated;
+	__u32 taken;
+	__u32 left;
+	__u64 bytes_evacuated;
+	__u64 pages_migrated;
+	__u64 elapsed_ns;
+	__u64 expires_in_ms;
+	__u64 reserved[4];
+};
+
+/**
  * struct cmabuf_query - CMABUF_IOC_QUERY: how would @count allocations go, now?
  * @size:		in: bytes of each buffer, as CMABUF_IOC_ALLOC takes it
  * @align:		in: alignment, as CMABUF_IOC_ALLOC takes it
@@ -238,5 +331,9 @@ struct cmabuf_query {
 #define CMABUF_IOC_PHYS		_IOWR(CMABUF_IOC_MAGIC, 0x02, struct cmabuf_phys)
 #define CMABUF_IOC_PREPARE	_IOW(CMABUF_IOC_MAGIC, 0x03, struct cmabuf_prepare)
 #define CMABUF_IOC_QUERY	_IOWR(CMABUF_IOC_MAGIC, 0x04, struct cmabuf_query)
+#define CMABUF_IOC_RESERVE	_IOWR(CMABUF_IOC_MAGIC, 0x05, struct cmabuf_reserve)
+
+/* On a reservation fd. */
+#define CMABUF_RESERVATION_IOC_STATUS	_IOR(CMABUF_IOC_MAGIC, 0x40, struct cmabuf_reservation_status)
 
 #endif /* _UAPI_LINUX_CMABUF_H */

@@ -17,10 +17,15 @@ pub const CMABUF_CACHED: u32 = 0;
 pub const CMABUF_WRITECOMBINE: u32 = 1;
 pub const CMABUF_UNCACHED: u32 = 2;
 pub const CMABUF_CACHE_MASK: u32 = 3;
+pub const CMABUF_ALLOC_FROM_RESERVATION: u32 = 256;
 pub const CMABUF_ALLOC_FOR_CLIENT: u32 = 4;
-pub const CMABUF_ALLOC_FLAGS: u32 = 7;
+pub const CMABUF_ALLOC_FLAGS: u32 = 263;
 pub const CMABUF_NAME_LEN: u32 = 40;
 pub const CMABUF_PREPARE_MAX_COUNT: u32 = 1024;
+pub const CMABUF_RESERVATION_EVACUATING: u32 = 0;
+pub const CMABUF_RESERVATION_READY: u32 = 1;
+pub const CMABUF_RESERVATION_FAILED: u32 = 2;
+pub const CMABUF_RESERVATION_SPENT: u32 = 3;
 pub const CMABUF_QUERY_MAX_COUNT: u32 = 4096;
 pub const CMABUF_QUERY_BYTES_ONLY: u32 = 1;
 #[repr(C)]
@@ -285,6 +290,9 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    pub fn cmabuf_alloc_unbound_workqueue(name: *const ffi::c_char) -> *mut workqueue_struct;
+}
+unsafe extern "C" {
     pub fn cmabuf_schedule_delayed_work(dwork: *mut delayed_work, ms: ffi::c_uint);
 }
 unsafe extern "C" {
@@ -458,6 +466,14 @@ unsafe extern "C" {
     pub fn cmabuf_debugfs_remove(dentry: *mut dentry);
 }
 unsafe extern "C" {
+    pub fn cmabuf_anon_inode_getfile(
+        name: *const ffi::c_char,
+        fops: *const file_operations,
+        priv_: *mut ffi::c_void,
+        flags: ffi::c_int,
+    ) -> *mut file;
+}
+unsafe extern "C" {
     pub static mut __tracepoint_cmabuf_alloc: tracepoint;
 }
 unsafe extern "C" {
@@ -597,7 +613,9 @@ pub struct cmabuf_alloc {
     pub id: __u32,
     pub client_pidfd: __s32,
     pub reserved0: __u32,
-    pub reserved: [__u64; 3usize],
+    pub reservation_fd: __s32,
+    pub reserved1: __u32,
+    pub reserved: [__u64; 2usize],
 }
 impl Default for cmabuf_alloc {
     fn default() -> Self {
@@ -656,6 +674,50 @@ pub struct cmabuf_prepare {
     pub reserved: [__u64; 2usize],
 }
 impl Default for cmabuf_prepare {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_reserve {
+    pub size: __u64,
+    pub align: __u64,
+    pub count: __u32,
+    pub deadline_ms: __u32,
+    pub expiry_ms: __u32,
+    pub fd_flags: __u32,
+    pub fd: __s32,
+    pub flags: __u32,
+    pub reserved: [__u64; 4usize],
+}
+impl Default for cmabuf_reserve {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+pub struct cmabuf_reservation_status {
+    pub state: __u32,
+    pub error: __s32,
+    pub count: __u32,
+    pub evacuated: __u32,
+    pub taken: __u32,
+    pub left: __u32,
+    pub bytes_evacuated: __u64,
+    pub pages_migrated: __u64,
+    pub elapsed_ns: __u64,
+    pub expires_in_ms: __u64,
+    pub reserved: [__u64; 4usize],
+}
+impl Default for cmabuf_reservation_status {
     fn default() -> Self {
         let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
         unsafe {
