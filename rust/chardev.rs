@@ -131,9 +131,11 @@ fn alloc(allocator: Arc<Allocator>, arg: usize) -> Result<isize> {
     // Reserve the fd first and install it last, so that a failed copy to user space
     // leaves no descriptor behind (the buffer then goes with its file).
     let fd = FileDescriptorReservation::get_unused_fd_flags(req.cloexec)?;
-    let owner = match &reservation {
-        Some(r) => r.owner().clone(),
-        None => ffi::PidRef::current()?,
+    // `validate` refused a client with a reservation.
+    let owner = match (&reservation, req.client_pidfd) {
+        (Some(r), _) => r.owner().clone(),
+        (None, Some(pidfd)) => client(&allocator, pidfd)?,
+        (None, None) => ffi::PidRef::current()?,
     };
     let buffer = allocator.alloc(&req, &owner)?;
     if let Some(r) = &reservation {
@@ -145,6 +147,41 @@ fn alloc(allocator: Arc<Allocator>, arg: usize) -> Result<isize> {
     writer.write(&args)?;
     fd.fd_install(file);
     Ok(0)
+}
+
+/// The process `CMABUF_IOC_ALLOC` with `CMABUF_ALLOC_FOR_CLIENT` allocates for: the one
+/// the pidfd `pidfd` names, if the caller could signal it or holds `CAP_SYS_RESOURCE`.
+fn client(allocator: &Allocator, pidfd: i32) -> Result<ffi::PidRef> {
+    let client = ffi::PidRef::from_pidfd(pidfd).map_err(|refusal| {
+        if allocator.ratelimit.allow() {
+            let why = match refusal {
+                ffi::PidfdRefusal::NotOpen => "is not an open file descriptor",
+                ffi::PidfdRefusal::NotPidfd => {
+                    "is not a pidfd: pass one from pidfd_open(2) or clone3(CLONE_PIDFD)"
+                }
+                ffi::PidfdRefusal::Exited => "names a process that has exited",
+            };
+            pr_err!(
+                "{}: CMABUF_IOC_ALLOC: client_pidfd {} {}\n",
+                &*allocator.name,
+                pidfd,
+                why
+            );
+        }
+        refusal.error()
+    })?;
+    // `capable()` last: it marks the task as having used the privilege.
+    if client.may_signal || ffi::capable_sys_resource() {
+        return Ok(client.pid);
+    }
+    if allocator.ratelimit.allow() {
+        pr_err!(
+            "{}: CMABUF_IOC_ALLOC: may not allocate for client pid {}: its uid differs from the caller's; run the service as the client's user or give it CAP_SYS_RESOURCE\n",
+            &*allocator.name,
+            client.pid.nr()
+        );
+    }
+    Err(EPERM)
 }
 
 /// `CMABUF_IOC_POOL_INFO`: the pool's size and use.

@@ -91,7 +91,10 @@ pub(crate) use of::{
     RegionNode,
     ReservedRegion, //
 };
-pub(crate) use pid::PidRef;
+pub(crate) use pid::{
+    PidRef,
+    PidfdRefusal, //
+};
 pub(crate) use ratelimit::RateLimit;
 pub(crate) use reserved_mem::ReservedMemAssignment;
 pub(crate) use run_index::RunIndex;
@@ -128,4 +131,10 @@ pub(crate) fn set_dma_mask_all(dev: &Device) -> kernel::error::Result {
 pub(crate) fn capable_sys_rawio() -> bool {
     // SAFETY: `capable` checks the current task's credentials.
     unsafe { bindings::capable(bindings::CAP_SYS_RAWIO as i32) }
+}
+
+/// Whether the current task may override resource limits (`CAP_SYS_RESOURCE`).
+pub(crate) fn capable_sys_resource() -> bool {
+    // SAFETY: `capable` checks the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as i32) }
 }

@@ -70,6 +70,8 @@ pub(crate) const PREPARE_MAX_COUNT: u32 = abi::CMABUF_PREPARE_MAX_COUNT;
 
 /// `CMABUF_CACHE_MASK`: the cache-mode bits of [`Alloc::flags`].
 const CACHE_MASK: u32 = abi::CMABUF_CACHE_MASK;
+/// `CMABUF_ALLOC_FOR_CLIENT`: [`Alloc::client_pidfd`] names whom the buffer is for.
+const ALLOC_FOR_CLIENT: u32 = abi::CMABUF_ALLOC_FOR_CLIENT;
 /// `CMABUF_ALLOC_FLAGS`: every bit [`Alloc::flags`] may hold.
 const ALLOC_FLAGS: u32 = abi::CMABUF_ALLOC_FLAGS;
 /// `CMABUF_NAME_LEN`.
@@ -142,7 +144,8 @@ kernel::static_assert!(
         && offset_of!(Alloc, fd_flags) == 20
         && offset_of!(Alloc, fd) == 24
         && offset_of!(Alloc, id) == 28
-        && offset_of!(Alloc, reserved0) == 32
+        && offset_of!(Alloc, client_pidfd) == 32
+        && offset_of!(Alloc, reserved0) == 36
         && offset_of!(Alloc, reservation_fd) == 40
         && offset_of!(Alloc, reserved) == 48
 );
@@ -182,7 +185,8 @@ kernel::static_assert!(
         && abi::CMABUF_WRITECOMBINE == 1
         && abi::CMABUF_UNCACHED == 2
         && CACHE_MASK == 3
-        && ALLOC_FLAGS == CACHE_MASK | ALLOC_FROM_RESERVATION
+        && ALLOC_FOR_CLIENT == 4
+        && ALLOC_FLAGS == CACHE_MASK | ALLOC_FROM_RESERVATION | ALLOC_FOR_CLIENT
         && ALLOC_FROM_RESERVATION == 0x100
         && RESERVATION_EVACUATING == 0
         && RESERVATION_READY == 1
@@ -207,6 +211,8 @@ pub(crate) struct AllocRequest {
     pub(crate) cloexec: u32,
     /// `O_RDWR` or `O_RDONLY`, for the dma-buf file.
     pub(crate) access: u32,
+    /// With `CMABUF_ALLOC_FOR_CLIENT`: the pidfd of the process the buffer is for.
+    pub(crate) client_pidfd: Option<i32>,
     /// The reservation fd to take the buffer from (`CMABUF_ALLOC_FROM_RESERVATION`).
     pub(crate) reservation_fd: Option<i32>,
     /// That reservation's tag, once the fd is looked up (`None` from `validate`).
@@ -225,8 +231,18 @@ impl Alloc {
             return Err("reserved fields, fd and id must be zero");
         }
         if self.flags & !ALLOC_FLAGS != 0 {
-            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode and CMABUF_ALLOC_FROM_RESERVATION");
+            return Err("unknown flags: only a CMABUF_CACHED/WRITECOMBINE/UNCACHED mode, CMABUF_ALLOC_FROM_RESERVATION and CMABUF_ALLOC_FOR_CLIENT");
         }
+        if self.flags & ALLOC_FOR_CLIENT != 0 && self.flags & ALLOC_FROM_RESERVATION != 0 {
+            return Err("CMABUF_ALLOC_FOR_CLIENT and CMABUF_ALLOC_FROM_RESERVATION together: a reservation's runs are charged to whoever reserved them; reserve as the client, or allocate for it without the reservation");
+        }
+        let client_pidfd = if self.flags & ALLOC_FOR_CLIENT != 0 {
+            Some(self.client_pidfd)
+        } else if self.client_pidfd != 0 {
+            return Err("client_pidfd is set but flags lack CMABUF_ALLOC_FOR_CLIENT: set the flag to allocate for a client, or zero the field");
+        } else {
+            None
+        };
         let reservation_fd = if self.flags & ALLOC_FROM_RESERVATION != 0 {
             if self.reservation_fd < 0 {
                 return Err("reservation_fd is negative: pass the fd CMABUF_IOC_RESERVE returned");
@@ -258,6 +274,7 @@ impl Alloc {
             cache,
             cloexec: self.fd_flags & bindings::O_CLOEXEC,
             access,
+            client_pidfd,
             reservation_fd,
             from_reservation: None,
         })
@@ -452,7 +469,7 @@ mod tests {
         let mut a = req(PAGE);
         a.flags = 2;
         assert_eq!(a.validate(POOL).map(|r| r.cache), Ok(CacheMode::Uncached));
-        for bad in [3, 4, 1 << 31] {
+        for bad in [3, 8, 1 << 31] {
             a.flags = bad;
             assert!(a.validate(POOL).is_err());
         }
@@ -467,6 +484,32 @@ mod tests {
         assert!(a.validate(POOL).is_err());
         let mut a = req(PAGE);
         a.fd = 5;
+        assert!(a.validate(POOL).is_err());
+        let mut a = req(PAGE);
+        a.reserved0 = 1;
+        assert!(a.validate(POOL).is_err());
+    }
+
+    #[test]
+    fn client_pidfd_needs_the_flag() {
+        let mut a = req(PAGE);
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(None));
+        // fd 0 is a pidfd like any other: the flag, not the value, says it is set.
+        a.flags = ALLOC_FOR_CLIENT;
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(Some(0)));
+        a.client_pidfd = -1;
+        assert_eq!(a.validate(POOL).map(|r| r.client_pidfd), Ok(Some(-1)));
+        a.flags = ALLOC_FOR_CLIENT | abi::CMABUF_UNCACHED;
+        a.client_pidfd = 7;
+        assert_eq!(
+            a.validate(POOL).map(|r| (r.client_pidfd, r.cache)),
+            Ok((Some(7), CacheMode::Uncached))
+        );
+        a.flags = 0;
+        assert!(a.validate(POOL).is_err());
+        // A reservation's runs are its owner's: not for a client.
+        a.flags = ALLOC_FOR_CLIENT | ALLOC_FROM_RESERVATION;
+        a.reservation_fd = 3;
         assert!(a.validate(POOL).is_err());
     }
 

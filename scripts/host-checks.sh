@@ -106,7 +106,8 @@ STATIC_ASSERT(offsetof(struct cmabuf_alloc, align) == 8 &&
 	      offsetof(struct cmabuf_alloc, fd_flags) == 20 &&
 	      offsetof(struct cmabuf_alloc, fd) == 24 &&
 	      offsetof(struct cmabuf_alloc, id) == 28 &&
-	      offsetof(struct cmabuf_alloc, reserved0) == 32 &&
+	      offsetof(struct cmabuf_alloc, client_pidfd) == 32 &&
+	      offsetof(struct cmabuf_alloc, reserved0) == 36 &&
 	      offsetof(struct cmabuf_alloc, reservation_fd) == 40 &&
 	      offsetof(struct cmabuf_alloc, reserved) == 48, "cmabuf_alloc fields");
 STATIC_ASSERT(offsetof(struct cmabuf_reserve, count) == 16 &&
@@ -139,8 +140,10 @@ STATIC_ASSERT(offsetof(struct cmabuf_query, count) == 16 &&
 	      offsetof(struct cmabuf_query, reserved) == 64, "cmabuf_query fields");
 STATIC_ASSERT(CMABUF_IOC_MAGIC == 'J' && CMABUF_CACHED == 0 && CMABUF_WRITECOMBINE == 1 &&
 	      CMABUF_UNCACHED == 2 && CMABUF_CACHE_MASK == 3 &&
+	      CMABUF_ALLOC_FOR_CLIENT == 4 &&
 	      CMABUF_ALLOC_FROM_RESERVATION == 0x100 &&
-	      CMABUF_ALLOC_FLAGS == (CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION) &&
+	      CMABUF_ALLOC_FLAGS == (CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION |
+				     CMABUF_ALLOC_FOR_CLIENT) &&
 	      CMABUF_NAME_LEN == 40 && CMABUF_RESERVATION_EVACUATING == 0 &&
 	      CMABUF_RESERVATION_READY == 1 && CMABUF_RESERVATION_FAILED == 2 &&
 	      CMABUF_RESERVATION_SPENT == 3 &&

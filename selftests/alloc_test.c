@@ -173,6 +173,17 @@ FIXTURE_VARIANT_ADD(bad_alloc, reserved1_not_zero) {
 	.req = { .size = 4096, .fd_flags = O_RDWR, .reserved1 = 1 }, .err = EINVAL,
 };
 
+/* client_pidfd counts only with CMABUF_ALLOC_FOR_CLIENT (fd 0 is a valid pidfd). */
+FIXTURE_VARIANT_ADD(bad_alloc, client_pidfd_without_flag) {
+	.req = { .size = 4096, .fd_flags = O_RDWR, .client_pidfd = 3 }, .err = EINVAL,
+};
+
+/* A reservation's runs are charged to whoever reserved them: not for a client. */
+FIXTURE_VARIANT_ADD(bad_alloc, client_with_reservation) {
+	.req = { .size = 4096, .flags = CMABUF_ALLOC_FOR_CLIENT | CMABUF_ALLOC_FROM_RESERVATION,
+		 .fd_flags = O_RDWR, .client_pidfd = 3, .reservation_fd = 3 }, .err = EINVAL,
+};
+
 FIXTURE_VARIANT_ADD(bad_alloc, out_fd_not_zero) {
 	.req = { .size = 4096, .fd_flags = O_RDWR, .fd = 3 }, .err = EINVAL,
 };

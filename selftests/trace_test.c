@@ -126,6 +126,7 @@ static void check_alloc_event(struct __test_metadata *_metadata, const char *lin
 	EXPECT_EQ((long long)(a->align ? a->align : 4096), field(line, "align"));
 	EXPECT_STREQ(cache_name(a->flags), field_text(line, "cache", text, sizeof(text)));
 	EXPECT_EQ(getpid(), field(line, "tgid"));
+	EXPECT_EQ(getpid(), field(line, "by")) TH_LOG("allocated by itself, for itself");
 	EXPECT_EQ(0, field(line, "errno"));
 	EXPECT_LT(0, field(line, "latency_ns"));
 	EXPECT_GE((long long)a->alloc_ns, field(line, "latency_ns"))

@@ -131,8 +131,9 @@ impl Allocator {
         Ok(())
     }
 
-    /// Allocates, zeroes and records a buffer for process `owner`, charged to the
-    /// current task's cgroup; counts its latency, or why it failed.
+    /// Allocates, zeroes and records a buffer for process `owner` (the caller, or the
+    /// client it allocates for), charged to the current task's cgroup (dmem has no
+    /// other); counts its latency, or why it failed.
     pub(crate) fn alloc(
         self: &Arc<Self>,
         req: &AllocRequest,
@@ -194,6 +195,7 @@ impl Allocator {
             attempts: 0,
             warm: false,
             id: 0,
+            by: PidRef::current().map_or(0, |me| me.nr()),
         }
     }
 
@@ -208,6 +210,9 @@ impl Allocator {
     ) -> Result<Option<Arc<Buffer>>, Failure> {
         let pages = req.pages as u64;
         let bytes = pages << PAGE_SHIFT;
+        // Only the caller's own allocations take the runs it prepared: those carry its
+        // charges, not a client's.
+        let preparer = PidRef::current().ok().filter(|me| me.same(owner));
         let (mut cached, reserved, charge, was) = {
             let mut ledger = self.ledger.lock();
             let mut flushes = 0;
@@ -216,7 +221,7 @@ impl Allocator {
                 if let Some(tag) = req.from_reservation {
                     break ledger.cache_find_reserved(pages, req.align_order, tag);
                 }
-                if let Some(pos) = ledger.cache_find(pages, req.align_order, owner) {
+                if let Some(pos) = ledger.cache_find(pages, req.align_order, preparer.as_ref()) {
                     break Some(pos);
                 }
                 // The run that would serve it is being zeroed in the background: the

@@ -348,15 +348,21 @@ impl Ledger {
     }
 
     /// The cache entry that best serves an allocation of `pages` aligned to
-    /// `1 << order` pages for `owner`: the caller's own prepared run, then a zeroed
-    /// one; an unzeroed one still saves the migration. Another process's prepared run
-    /// is its own, and a run being zeroed is the background work's.
-    pub(super) fn cache_find(&self, pages: u64, order: u32, owner: &PidRef) -> Option<usize> {
+    /// `1 << order` pages: a run `preparer` prepared, then a zeroed one; an unzeroed
+    /// one still saves the migration. Another process's prepared run is its own, and a
+    /// run being zeroed is the background work's.
+    pub(super) fn cache_find(
+        &self,
+        pages: u64,
+        order: u32,
+        preparer: Option<&PidRef>,
+    ) -> Option<usize> {
         let fits = |c: &Cached| !c.zeroing && c.serves(pages, order);
         let mine = |c: &Cached| {
             c.prepared
                 .as_ref()
-                .is_some_and(|p| p.owner.same(owner) && p.reservation.is_none())
+                .zip(preparer)
+                .is_some_and(|(p, who)| p.owner.same(who) && p.reservation.is_none())
         };
         let free = |c: &Cached| fits(c) && c.prepared.is_none();
         let cache = &self.cache;

@@ -134,7 +134,7 @@ impl Allocator {
     /// buffer, by id ([`Allocator::buffer_from`], [`Allocator::write_buffer`]), written
     /// as the file is read: the ledger is locked for one line at a time.
     pub(crate) fn write_buffers_header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  state     importers\n")
+        f.write_str("id       size          phys_start          phys_end  cache         pid  comm              age_ms  maps  state     owner     by  importers\n")
     }
 
     /// The id of the first live or stranded buffer whose id is at least `from`.
@@ -169,18 +169,25 @@ impl Allocator {
         let comm = core::str::from_utf8(&m.comm[..comm_len]).unwrap_or("?");
         // The pages are the buffer's (live or stranded) while the lock is held.
         f.write_fmt(fmt!(
-            "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  ",
+            "{:<6} {:>10} {:#18x} {:#17x}  {:<12} {:>5}  {:<16} {:>7} {:>5}  {:<8}  {:<6} ",
             m.id,
             dec(pages << PAGE_SHIFT),
             start,
             end,
             m.cache.name(),
-            m.pid,
+            m.owner.nr(),
             comm,
             dec(m.created.elapsed().as_millis()),
             mm::mapcount(base_pfn + first),
-            if m.stranded { "stranded" } else { "live" }
+            if m.stranded { "stranded" } else { "live" },
+            // Reaped: its pid number may be another process's by now.
+            if m.owner.alive() { "alive" } else { "exited" }
         ))?;
+        // Who allocated it for the owner, whose cgroup carries its dmem charge.
+        match m.by {
+            Some(by) => f.write_fmt(fmt!("{:>5}  ", by))?,
+            None => f.write_str("    -  ")?,
+        }
         m.status.write_importers(f)?;
         f.write_str("\n")
     }

@@ -54,9 +54,13 @@ pub(super) struct BufferMeta {
     /// Its run's first page (in `Ledger::places`).
     pub(super) first: u64,
     pub(super) cache: CacheMode,
-    /// The owner's pid in the initial pid namespace, when it allocated.
-    pub(super) pid: i32,
+    /// The process it is charged to (`CMABUF_ALLOC_FOR_CLIENT`: the client).
+    pub(super) owner: PidRef,
+    /// The owner's command name when it was allocated.
     pub(super) comm: [u8; 16],
+    /// The process that allocated it for `owner` (its pid in the initial pid
+    /// namespace), when that is another one: its cgroup carries the dmem charge.
+    pub(super) by: Option<i32>,
     pub(super) created: Instant<Monotonic>,
     pub(super) status: Arc<BufferStatus>,
     /// Freed, but its pages are still referenced (a pipe, I/O in flight).
@@ -69,12 +73,18 @@ pub(super) struct BufferMeta {
 impl BufferMeta {
     /// A live buffer being created now by the current task for `owner`.
     pub(super) fn new(cache: CacheMode, owner: &PidRef, status: Arc<BufferStatus>) -> Self {
+        let by = PidRef::current().ok().filter(|me| !me.same(owner));
         Self {
             id: 0,
             first: 0,
             cache,
-            pid: owner.nr(),
-            comm: mm::current_comm(),
+            owner: owner.clone(),
+            comm: if by.is_some() {
+                owner.comm()
+            } else {
+                mm::current_comm()
+            },
+            by: by.map(|me| me.nr()),
             created: Instant::now(),
             status,
             stranded: false,

@@ -24,11 +24,14 @@
  * An allocation, served or failed, from /dev/cmabuf-<pool> or the pool's dma-heap.
  * errno is 0 when served; latency_ns is the time the debugfs latency histogram counts
  * (served allocations only). id is the buffer's number in debugfs (0 if it failed).
+ * tgid is the process the buffer is charged to, by the one that allocated it: the same
+ * unless a service allocated for a client (CMABUF_ALLOC_FOR_CLIENT).
  */
 TRACE_EVENT(cmabuf_alloc,
 	TP_PROTO(const char *pool, u64 size, u64 align, u32 cache, s32 tgid, s32 errno,
-		 u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id),
-	TP_ARGS(pool, size, align, cache, tgid, errno, latency_ns, migrated, attempts, warm, id),
+		 u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id, s32 by),
+	TP_ARGS(pool, size, align, cache, tgid, errno, latency_ns, migrated, attempts, warm, id,
+		by),
 	TP_STRUCT__entry(
 		__string(pool, pool)
 		__field(u64, size)
@@ -40,6 +43,7 @@ TRACE_EVENT(cmabuf_alloc,
 		__field(s32, errno)
 		__field(u32, attempts)
 		__field(u32, id)
+		__field(s32, by)
 		__field(bool, warm)
 	),
 	TP_fast_assign(
@@ -53,13 +57,14 @@ TRACE_EVENT(cmabuf_alloc,
 		__entry->errno = errno;
 		__entry->attempts = attempts;
 		__entry->id = id;
+		__entry->by = by;
 		__entry->warm = warm;
 	),
-	TP_printk("pool=%s size=%llu align=%llu cache=%s tgid=%d errno=%d latency_ns=%llu migrated=%llu attempts=%u warm=%d id=%u",
+	TP_printk("pool=%s size=%llu align=%llu cache=%s tgid=%d errno=%d latency_ns=%llu migrated=%llu attempts=%u warm=%d id=%u by=%d",
 		  __get_str(pool), __entry->size, __entry->align,
 		  cmabuf_show_cache(__entry->cache), __entry->tgid, __entry->errno,
 		  __entry->latency_ns, __entry->migrated, __entry->attempts,
-		  __entry->warm, __entry->id)
+		  __entry->warm, __entry->id, __entry->by)
 );
 
 /*

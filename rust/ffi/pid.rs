@@ -42,11 +42,83 @@ impl PidRef {
         self.0 == other.0
     }
 
-    /// The process's number in the initial pid namespace (0 once it has exited and
-    /// been reaped), for messages and debugfs.
+    /// The process's number in the initial pid namespace, for messages and debugfs.
+    /// Once the process is reaped the number may be given to a new process, while this
+    /// object still names the old one: see [`PidRef::alive`].
     pub(crate) fn nr(&self) -> i32 {
         // SAFETY: The pid is valid while we hold a reference (type invariant).
         unsafe { sys::cmabuf_pid_nr(self.0.as_ptr()) }
+    }
+
+    /// Whether the process still exists (has not been reaped).
+    pub(crate) fn alive(&self) -> bool {
+        // SAFETY: The pid is valid while we hold a reference (type invariant).
+        unsafe { sys::cmabuf_pid_alive(self.0.as_ptr()) }
+    }
+
+    /// The process's command name, NUL-padded; empty once it has been reaped.
+    pub(crate) fn comm(&self) -> [u8; 16] {
+        let mut comm = [0u8; 16];
+        // SAFETY: The pid is valid (type invariant); `comm` is valid for 16 bytes, and
+        // the helper NUL-terminates within them.
+        unsafe { sys::cmabuf_pid_comm(self.0.as_ptr(), comm.as_mut_ptr().cast(), comm.len()) };
+        comm
+    }
+
+    /// The process (thread group) the pidfd `fd` names — of a thread too
+    /// (`PIDFD_THREAD`) — as a client the caller allocates for, or why not.
+    pub(crate) fn from_pidfd(fd: i32) -> Result<PidfdClient, PidfdRefusal> {
+        let mut client = sys::cmabuf_pidfd_client::default();
+        // SAFETY: `client` is valid for writes; the helper looks `fd` up in the current
+        // task's file table and takes a reference to the pid it returns.
+        let res = unsafe { sys::cmabuf_pidfd_client(fd, &mut client) };
+        let refusal = match res {
+            sys::cmabuf_pidfd_CMABUF_PIDFD_OK => match NonNull::new(client.tgid) {
+                // INVARIANT: `cmabuf_pidfd_client` returned a counted reference.
+                Some(pid) => {
+                    return Ok(PidfdClient {
+                        pid: Self(pid),
+                        may_signal: client.may_signal,
+                    })
+                }
+                None => PidfdRefusal::Exited,
+            },
+            sys::cmabuf_pidfd_CMABUF_PIDFD_NOT_OPEN => PidfdRefusal::NotOpen,
+            sys::cmabuf_pidfd_CMABUF_PIDFD_NOT_PIDFD => PidfdRefusal::NotPidfd,
+            _ => PidfdRefusal::Exited,
+        };
+        Err(refusal)
+    }
+}
+
+/// A process named by a pidfd: [`PidRef::from_pidfd`].
+pub(crate) struct PidfdClient {
+    /// Its thread group.
+    pub(crate) pid: PidRef,
+    /// Whether the caller could signal it: its real or effective uid is the process's
+    /// real or saved uid (`kill_ok_by_cred()` in `kernel/signal.c`, without `CAP_KILL`).
+    pub(crate) may_signal: bool,
+}
+
+/// Why a pidfd names no client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PidfdRefusal {
+    /// No file is open with that number.
+    NotOpen,
+    /// The file is not a pidfd.
+    NotPidfd,
+    /// The process has exited (its last thread is gone, or it was reaped).
+    Exited,
+}
+
+impl PidfdRefusal {
+    /// The errno: `EBADF` for no pidfd (as `pidfd_send_signal(2)`), `ESRCH` for a
+    /// process that has exited.
+    pub(crate) fn error(self) -> Error {
+        match self {
+            Self::NotOpen | Self::NotPidfd => EBADF,
+            Self::Exited => ESRCH,
+        }
     }
 }
 

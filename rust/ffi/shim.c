@@ -9,6 +9,7 @@
 #include <linux/cgroup_dmem.h>
 #include <linux/cma.h>
 #include <linux/cpu.h>
+#include <linux/cred.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/device/faux.h>
@@ -16,11 +17,14 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/fault-inject.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/kernfs.h>
 #include <linux/kobject.h>
 #include <linux/kcsan-checks.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/module.h>
@@ -692,6 +696,73 @@ void cmabuf_put_pid(struct pid *pid)
 int cmabuf_pid_nr(struct pid *pid)
 {
 	return pid_nr(pid);
+}
+
+/* Whether a process (thread group) still has the pid: false once it has been reaped. */
+bool cmabuf_pid_alive(struct pid *pid)
+{
+	return pid_has_task(pid, PIDTYPE_TGID);
+}
+
+/* The command name of the process with the pid, NUL-terminated in buf ("" if reaped). */
+void cmabuf_pid_comm(struct pid *pid, char *buf, size_t len)
+{
+	struct task_struct *task = get_pid_task(pid, PIDTYPE_TGID);
+
+	buf[0] = 0;
+	if (task) {
+		strscpy(buf, task->comm, len);
+		put_task_struct(task);
+	}
+}
+
+/*
+ * The process a pidfd names, for CMABUF_IOC_ALLOC on behalf of a client. The kernel's
+ * pidfd_get_pid() is not exported to modules, so this does what it does (kernel/pid.c)
+ * with what is: a pidfd is a file of pidfs, whose superblock's magic is PID_FS_MAGIC,
+ * and its inode's i_private is the struct pid it names (fs/pidfs.c, pidfd_pid()). The
+ * file holds a reference to that pid; one of ours is taken before the file is let go.
+ * A pidfd may name a thread (PIDFD_THREAD): the client is its thread group.
+ * On CMABUF_PIDFD_OK, client->tgid holds a counted reference to the thread group's pid
+ * and client->may_signal says whether the caller's credentials let it signal the
+ * client (kernel/signal.c, kill_ok_by_cred(), without its CAP_KILL clause).
+ */
+enum cmabuf_pidfd cmabuf_pidfd_client(int fd, struct cmabuf_pidfd_client *client)
+{
+	const struct cred *cred, *tcred;
+	struct task_struct *task;
+	struct file *file;
+	struct pid *pid;
+
+	if (fd < 0)
+		return CMABUF_PIDFD_NOT_OPEN;
+	file = fget(fd);
+	if (!file)
+		return CMABUF_PIDFD_NOT_OPEN;
+	if (file_inode(file)->i_sb->s_magic != PID_FS_MAGIC) {
+		fput(file);
+		return CMABUF_PIDFD_NOT_PIDFD;
+	}
+	pid = get_pid(file_inode(file)->i_private);
+	fput(file);
+	task = get_pid_task(pid, PIDTYPE_PID);
+	put_pid(pid);
+	if (!task)
+		return CMABUF_PIDFD_EXITED;
+	/* Every thread has exited: a zombie waiting to be reaped is no client. */
+	if (!atomic_read(&task->signal->live)) {
+		put_task_struct(task);
+		return CMABUF_PIDFD_EXITED;
+	}
+	client->tgid = get_task_pid(task, PIDTYPE_TGID);
+	rcu_read_lock();
+	cred = current_cred();
+	tcred = __task_cred(task);
+	client->may_signal = uid_eq(cred->euid, tcred->suid) || uid_eq(cred->euid, tcred->uid) ||
+			     uid_eq(cred->uid, tcred->suid) || uid_eq(cred->uid, tcred->uid);
+	rcu_read_unlock();
+	put_task_struct(task);
+	return client->tgid ? CMABUF_PIDFD_OK : CMABUF_PIDFD_EXITED;
 }
 
 /*

@@ -118,6 +118,23 @@ struct pid *cmabuf_current_tgid_pid(void);
 void cmabuf_get_pid(struct pid *pid);
 void cmabuf_put_pid(struct pid *pid);
 int cmabuf_pid_nr(struct pid *pid);
+bool cmabuf_pid_alive(struct pid *pid);
+void cmabuf_pid_comm(struct pid *pid, char *buf, size_t len);
+
+/* A client process named by a pidfd (CMABUF_IOC_ALLOC with CMABUF_ALLOC_FOR_CLIENT) */
+enum cmabuf_pidfd {
+	CMABUF_PIDFD_OK,
+	CMABUF_PIDFD_NOT_OPEN,
+	CMABUF_PIDFD_NOT_PIDFD,
+	CMABUF_PIDFD_EXITED,
+};
+
+struct cmabuf_pidfd_client {
+	struct pid *tgid;
+	bool may_signal;
+};
+
+enum cmabuf_pidfd cmabuf_pidfd_client(int fd, struct cmabuf_pidfd_client *client);
 
 /* dmem cgroup controller (stubs from linux/cgroup_dmem.h when it is off) */
 struct cma;

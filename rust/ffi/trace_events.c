@@ -10,10 +10,10 @@
 #include "trace_events.h"
 
 void cmabuf_trace_alloc(const char *pool, u64 size, u64 align, u32 cache, s32 tgid, s32 errno,
-			u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id)
+			u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id, s32 by)
 {
 	trace_cmabuf_alloc(pool, size, align, cache, tgid, errno, latency_ns, migrated,
-			   attempts, warm, id);
+			   attempts, warm, id, by);
 }
 
 void cmabuf_trace_free(const char *pool, u64 size, u64 lifetime_ns, bool stranded,

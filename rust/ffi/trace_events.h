@@ -21,7 +21,7 @@ extern struct tracepoint __tracepoint_cmabuf_cache_zeroed;
 extern struct tracepoint __tracepoint_cmabuf_cache_release;
 
 void cmabuf_trace_alloc(const char *pool, u64 size, u64 align, u32 cache, s32 tgid, s32 errno,
-			u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id);
+			u64 latency_ns, u64 migrated, u32 attempts, bool warm, u32 id, s32 by);
 void cmabuf_trace_free(const char *pool, u64 size, u64 lifetime_ns, bool stranded,
 		       bool cached, u32 id);
 void cmabuf_trace_prepare(const char *pool, u64 run_size, u32 runs, s32 tgid,

@@ -59,6 +59,9 @@ pub(crate) struct Alloc<'a> {
     pub(crate) warm: bool,
     /// The buffer's number in debugfs, 0 when not served.
     pub(crate) id: u32,
+    /// The process (thread group) that allocated it, in the initial pid namespace:
+    /// `tgid` unless it allocated for a client.
+    pub(crate) by: i32,
 }
 
 /// Emits `cmabuf:cmabuf_alloc` if it is enabled, with the values `event` makes then.
@@ -80,6 +83,7 @@ pub(crate) fn alloc<'a>(event: impl FnOnce() -> Alloc<'a>) {
                 e.attempts,
                 e.warm,
                 e.id,
+                e.by,
             )
         }
     }

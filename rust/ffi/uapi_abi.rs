@@ -14,6 +14,7 @@ pub(crate) use super::sys::{
     cmabuf_reservation_status,
     cmabuf_reserve,
     CMABUF_ALLOC_FLAGS,
+    CMABUF_ALLOC_FOR_CLIENT,
     CMABUF_ALLOC_FROM_RESERVATION,
     CMABUF_CACHED,
     CMABUF_CACHE_MASK,
@@ -36,7 +37,7 @@ use kernel::transmute::{
 };
 
 // No padding: each struct is as large as its fields together.
-const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 8 + 4 + 4 + 2 * 8);
+const _: () = assert!(size_of::<cmabuf_alloc>() == 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 2 * 8);
 const _: () = assert!(size_of::<cmabuf_reserve>() == 8 + 8 + 6 * 4 + 4 * 8);
 const _: () = assert!(size_of::<cmabuf_reservation_status>() == 6 * 4 + 4 * 8 + 4 * 8);
 const _: () = assert!(size_of::<cmabuf_pool_info>() == CMABUF_NAME_LEN as usize + 9 * 8 + 8 * 8);

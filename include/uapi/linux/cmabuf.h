@@ -21,8 +21,10 @@
  * or larger than the pool, a bad alignment or bad fd_flags; EFAULT for a bad pointer;
  * ENOMEM when the pool has no free run large enough; EBUSY when pages in the pool
  * could not be migrated away after bounded retries; EDQUOT when a limit is reached;
- * EPERM for CMABUF_IOC_PHYS without CAP_SYS_RAWIO; EBADF for CMABUF_IOC_ALLOC and
- * CMABUF_IOC_PREPARE on a node opened O_RDONLY; ENOTTY for an unknown ioctl.
+ * EPERM for CMABUF_IOC_PHYS without CAP_SYS_RAWIO, and for CMABUF_IOC_ALLOC on behalf
+ * of a client the caller may not signal; EBADF for CMABUF_IOC_ALLOC and
+ * CMABUF_IOC_PREPARE on a node opened O_RDONLY, and for a client_pidfd that is not a
+ * pidfd; ESRCH for a client that has exited; ENOTTY for an unknown ioctl.
  *
  * Usable from C and C++. See Documentation/cmabuf.rst.
  */
@@ -44,8 +46,16 @@
 /* cmabuf_alloc.flags: take the buffer from the reservation @reservation_fd names. */
 #define CMABUF_ALLOC_FROM_RESERVATION	0x100
 
+/*
+ * cmabuf_alloc.flags: allocate on behalf of the process cmabuf_alloc.client_pidfd names
+ * (a pidfd, pidfd_open(2)): see struct cmabuf_alloc. Not with
+ * CMABUF_ALLOC_FROM_RESERVATION (EINVAL).
+ */
+#define CMABUF_ALLOC_FOR_CLIENT	0x4
+
 /* All flags cmabuf_alloc.flags may hold. */
-#define CMABUF_ALLOC_FLAGS	(CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION)
+#define CMABUF_ALLOC_FLAGS	(CMABUF_CACHE_MASK | CMABUF_ALLOC_FROM_RESERVATION | \
+				 CMABUF_ALLOC_FOR_CLIENT)
 
 /* Longest pool name, plus the terminating NUL. */
 #define CMABUF_NAME_LEN 40
@@ -56,16 +66,32 @@
  *		size is the dma-buf's, lseek(fd, 0, SEEK_END))
  * @align:	in: alignment of the buffer's physical address in bytes, a power of two
  *		no smaller than the page size; 0 means page alignment
- * @flags:	in: one CMABUF_CACHED, CMABUF_WRITECOMBINE or CMABUF_UNCACHED
+ * @flags:	in: one CMABUF_CACHED, CMABUF_WRITECOMBINE or CMABUF_UNCACHED, and
+ *		CMABUF_ALLOC_FOR_CLIENT to allocate on behalf of @client_pidfd
  * @fd_flags:	in: flags for the new fd: O_CLOEXEC, and O_RDWR or O_RDONLY (0)
  * @fd:		out: the dma-buf file descriptor; must be zero on input (EINVAL)
  * @id:		out: the buffer's number, as debugfs shows it; must be zero on input
+ * @client_pidfd: in, with CMABUF_ALLOC_FOR_CLIENT: a pidfd (pidfd_open(2)) of the
+ *		process the buffer is for; must be zero without the flag (EINVAL)
  * @reserved0:	must be zero
  * @reservation_fd: in, with CMABUF_ALLOC_FROM_RESERVATION in @flags: a reservation
  *		fd from CMABUF_IOC_RESERVE on this pool; the buffer is one of its runs.
  *		@size and @align must be the reservation's. Must be zero without the flag
  * @reserved1:	must be zero
  * @reserved:	must be zero
+ *
+ * With CMABUF_ALLOC_FOR_CLIENT a service (a camera or compositor daemon) allocates
+ * for a client process: the buffer counts against the client's max_process_bytes and
+ * max_process_buffers, and debugfs and the cmabuf_alloc trace event show the client
+ * as its owner (and the caller as who allocated it). The cgroup dmem charge stays with
+ * the caller's cgroup: the kernel's dmem controller charges only the current task's
+ * cgroup (see Documentation/cmabuf.rst). The fd is the caller's, to pass to the
+ * client (SCM_RIGHTS, binder); the charge stays on the client until the buffer is
+ * freed, even if the client exits first. Allowed when the caller could signal the
+ * client (its real or effective uid is the client's real or saved uid, as kill(2)
+ * checks) or holds CAP_SYS_RESOURCE; else EPERM. @client_pidfd not open or not a
+ * pidfd: EBADF; the client has exited: ESRCH. A pidfd of a thread (PIDFD_THREAD)
+ * names its process.
  */
 struct cmabuf_alloc {
 	__u64 size;
@@ -74,7 +100,8 @@ struct cmabuf_alloc {
 	__u32 fd_flags;
 	__s32 fd;
 	__u32 id;
-	__u64 reserved0;
+	__s32 client_pidfd;
+	__u32 reserved0;
 	__s32 reservation_fd;
 	__u32 reserved1;
 	__u64 reserved[2];

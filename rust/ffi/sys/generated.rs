@@ -18,7 +18,8 @@ pub const CMABUF_WRITECOMBINE: u32 = 1;
 pub const CMABUF_UNCACHED: u32 = 2;
 pub const CMABUF_CACHE_MASK: u32 = 3;
 pub const CMABUF_ALLOC_FROM_RESERVATION: u32 = 256;
-pub const CMABUF_ALLOC_FLAGS: u32 = 259;
+pub const CMABUF_ALLOC_FOR_CLIENT: u32 = 4;
+pub const CMABUF_ALLOC_FLAGS: u32 = 263;
 pub const CMABUF_NAME_LEN: u32 = 40;
 pub const CMABUF_PREPARE_MAX_COUNT: u32 = 1024;
 pub const CMABUF_RESERVATION_EVACUATING: u32 = 0;
@@ -331,6 +332,34 @@ unsafe extern "C" {
     pub fn cmabuf_pid_nr(pid: *mut pid) -> ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn cmabuf_pid_alive(pid: *mut pid) -> bool_;
+}
+unsafe extern "C" {
+    pub fn cmabuf_pid_comm(pid: *mut pid, buf: *mut ffi::c_char, len: usize);
+}
+pub const cmabuf_pidfd_CMABUF_PIDFD_OK: cmabuf_pidfd = 0;
+pub const cmabuf_pidfd_CMABUF_PIDFD_NOT_OPEN: cmabuf_pidfd = 1;
+pub const cmabuf_pidfd_CMABUF_PIDFD_NOT_PIDFD: cmabuf_pidfd = 2;
+pub const cmabuf_pidfd_CMABUF_PIDFD_EXITED: cmabuf_pidfd = 3;
+pub type cmabuf_pidfd = ffi::c_uint;
+#[repr(C)]
+pub struct cmabuf_pidfd_client {
+    pub tgid: *mut pid,
+    pub may_signal: bool_,
+}
+impl Default for cmabuf_pidfd_client {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+unsafe extern "C" {
+    pub fn cmabuf_pidfd_client(fd: ffi::c_int, client: *mut cmabuf_pidfd_client) -> cmabuf_pidfd;
+}
+unsafe extern "C" {
     pub fn cmabuf_dmem_region(
         cma: *mut cma,
         size: u64_,
@@ -481,6 +510,7 @@ unsafe extern "C" {
         attempts: u32_,
         warm: bool_,
         id: u32_,
+        by: s32,
     );
 }
 unsafe extern "C" {
@@ -581,7 +611,8 @@ pub struct cmabuf_alloc {
     pub fd_flags: __u32,
     pub fd: __s32,
     pub id: __u32,
-    pub reserved0: __u64,
+    pub client_pidfd: __s32,
+    pub reserved0: __u32,
     pub reservation_fd: __s32,
     pub reserved1: __u32,
     pub reserved: [__u64; 2usize],
