@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "cmabuf_util.h"
+#include "dmem_util.h"
 #include "kselftest_harness.h"
 #include "trace_util.h"
 
@@ -445,6 +446,60 @@ TEST_F_TIMEOUT(resv, charged_to_the_owner_limits, 120)
 	ASSERT_EQ(0, module_reload(""));
 	self->pool = pool_open(POOL);
 	ASSERT_LE(0, self->pool);
+}
+
+#define RESV_CGROUP CGROUP_ROOT "/cmabuf-reservation"
+
+/*
+ * dmem: the whole reservation is charged to the caller's cgroup when it is made (the
+ * worker that evacuates is not the caller, and the controller charges the current
+ * task's cgroup): past dmem.max it is refused at once with EDQUOT; the charge moves to
+ * the buffers taken and goes with the runs given back.
+ */
+TEST_F_TIMEOUT(resv, dmem_charged_to_the_caller_cgroup, 120)
+{
+	int wstatus;
+	pid_t child;
+
+	ASSERT_EQ(0, dmem_cgroup_create(RESV_CGROUP, CAMERA_REGION " 8388608"));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct cmabuf_reservation_status st;
+		int resv, a;
+
+		if (cgroup_join(RESV_CGROUP, getpid()))
+			_exit(10);
+		if (reserve(self->pool, 4 * MiB, 3, 60000, 60000) != -EDQUOT)
+			_exit(11);
+		if (dmem_value(RESV_CGROUP "/dmem.current", CAMERA_REGION) != 0)
+			_exit(12);
+		resv = reserve(self->pool, 4 * MiB, 2, 60000, 60000);
+		if (resv < 0)
+			_exit(13);
+		if (dmem_value(RESV_CGROUP "/dmem.current", CAMERA_REGION) != 8 * MiB)
+			_exit(14);
+		if (!(wait_resv(resv, 60000) & POLLIN) || status(resv, &st) || st.left != 2)
+			_exit(15);
+		a = alloc_from(self->pool, resv, 4 * MiB);
+		if (a < 0)
+			_exit(16);
+		close(resv);
+		/* The run not taken went back with its charge; the buffer keeps its own. */
+		if (!wait_used(self->pool, 4 * MiB, 5000) ||
+		    dmem_value(RESV_CGROUP "/dmem.current", CAMERA_REGION) != 4 * MiB)
+			_exit(17);
+		close(a);
+		_exit(0);
+	}
+	ASSERT_EQ(child, waitpid(child, &wstatus, 0));
+	EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+		TH_LOG("exit %d: 10 join, 11 not refused past dmem.max, 12 refused but charged, "
+		       "13 refused, 14 not charged to the caller's cgroup, 15 not ready, 16 ALLOC "
+		       "failed, 17 charges after close", WEXITSTATUS(wstatus));
+	EXPECT_TRUE(wait_used(self->pool, 0, 5000));
+	EXPECT_EQ(0, dmem_value(RESV_CGROUP "/dmem.current", CAMERA_REGION));
+	rmdir(RESV_CGROUP);
 }
 
 /* The admin guide's example (Documentation/examples/cmabuf_reserve_example.c) works. */

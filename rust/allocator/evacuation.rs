@@ -28,6 +28,7 @@ use crate::{
         decimal::dec,
         mm,
         tracing,
+        DmemCharge,
         PidRef, //
     },
     stats::{
@@ -106,6 +107,10 @@ struct Progress {
     finished_ns: Option<u64>,
     /// The fd's last reference went: the worker stops and gives everything back.
     closed: bool,
+    /// dmem charges made by the caller for the runs not yet evacuated, one a run: the
+    /// worker hands one to each run it evacuates (it cannot charge the caller's cgroup
+    /// itself: the dmem controller charges the current task's).
+    charges: KVec<DmemCharge>,
 }
 
 /// A reservation: the object behind a reservation fd.
@@ -140,6 +145,18 @@ impl Evacuation {
     /// worker.
     fn new(allocator: Arc<Allocator>, req: &ReserveRequest, owner: PidRef) -> Result<Arc<Self>> {
         allocator.ensure_bound()?;
+        // The whole reservation counts against the caller's dmem.max from now on, charged
+        // here, where the caller is the current task.
+        let bytes = (req.pages as u64) << PAGE_SHIFT;
+        let mut charges = KVec::with_capacity(req.count as usize, GFP_KERNEL)?;
+        for _ in 0..req.count {
+            let charge = allocator
+                .dmem
+                .try_charge(bytes)
+                .map_err(|e| allocator.dmem_refused(e, owner.nr(), bytes).err)?;
+            // Cannot fail: room for `count` was reserved above.
+            let _ = charges.push_within_capacity(charge);
+        }
         let started = Instant::<Monotonic>::now();
         let this = Arc::pin_init(
             pin_init!(Self {
@@ -160,6 +177,7 @@ impl Evacuation {
                     migrated: 0,
                     finished_ns: None,
                     closed: false,
+                    charges,
                 }),
                 changed <- new_poll_condvar!("cmabuf_reservation"),
                 work <- new_work!("cmabuf_reservation"),
@@ -243,12 +261,32 @@ impl Evacuation {
             .count() as u32
     }
 
-    /// Gives back every run of the reservation still in the warm cache.
+    /// Gives back every run of the reservation still in the warm cache, and the dmem
+    /// charges of those not evacuated.
     fn give_back(&self) {
         self.allocator
             .ledger
             .lock()
             .release_cached(|c| c.reserved_for(self.tag), CacheRelease::Dropped);
+        self.progress.lock().charges.clear();
+    }
+
+    /// Puts one of the caller's dmem charges in the place of the empty one of run `id`,
+    /// just evacuated. Should the run be gone already (the fd was closed), the charge
+    /// goes with it.
+    fn charge_run(&self, id: u32) {
+        let Some(charge) = self.progress.lock().charges.pop() else {
+            return;
+        };
+        let mut ledger = self.allocator.ledger.lock();
+        let prepared = ledger
+            .cache
+            .iter_mut()
+            .find(|c| c.id == id && c.reserved_for(self.tag))
+            .and_then(|c| c.prepared.as_mut());
+        if let Some(p) = prepared {
+            p.dmem = charge;
+        }
     }
 
     /// The `cmabuf_prepare` trace event of the reservation, once it is ready (`errno` 0)
@@ -329,7 +367,8 @@ impl Evacuation {
                 );
                 let migration = Migration::between(&before, &mm::vm_events());
                 match result {
-                    Ok(_) => {
+                    Ok(id) => {
+                        self.charge_run(id);
                         let mut progress = self.progress.lock();
                         progress.evacuated += 1;
                         progress.bytes += self.pages << PAGE_SHIFT;

@@ -19,6 +19,7 @@ use crate::{
     ffi::{
         self,
         tracing,
+        DmemCharge,
         PidRef, //
     },
     stats::{
@@ -102,6 +103,9 @@ impl Allocator {
 
     /// Prepares one run of `pages` aligned to `1 << order` pages for `owner` until
     /// `expires`, for the reservation of `tag` if it is one's; returns its cache id.
+    /// Charges the run to the current task's cgroup, but a reservation's: its worker is
+    /// not the task whose cgroup pays, so the run holds no dmem charge until the worker
+    /// puts in its place one that the reservation's caller made (`Evacuation::new`).
     pub(super) fn prepare_one(
         &self,
         pages: u64,
@@ -131,10 +135,13 @@ impl Allocator {
         };
         // From here on the reservation undoes itself on every failure.
         let reservation = reserved.guard(&self.ledger, owner);
-        let dmem = self
-            .dmem
-            .try_charge(bytes)
-            .map_err(|e| self.dmem_refused(e, owner.nr(), bytes).err)?;
+        let dmem = if tag.is_none() {
+            self.dmem
+                .try_charge(bytes)
+                .map_err(|e| self.dmem_refused(e, owner.nr(), bytes).err)?
+        } else {
+            DmemCharge::nothing()
+        };
         // As in `try_alloc`: the run is in the books before `placing` is let go, so
         // that an allocation racing with this one finds its room taken (ENOMEM), not
         // room that `cma_alloc` cannot give (EBUSY). `placed` forgets it on failure,

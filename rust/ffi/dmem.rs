@@ -89,6 +89,15 @@ impl DmemRegion {
 }
 
 impl DmemCharge {
+    /// No charge: for a run whose charge is made elsewhere and put in its place later.
+    pub(crate) fn nothing() -> DmemCharge {
+        // INVARIANT: `pool` is `None`.
+        DmemCharge {
+            pool: None,
+            size: 0,
+        }
+    }
+
     /// Moves the charge out, leaving an object that holds none.
     pub(crate) fn take(&mut self) -> DmemCharge {
         DmemCharge {

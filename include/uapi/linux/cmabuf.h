@@ -207,8 +207,9 @@ struct cmabuf_prepare {
  * limit, the pool unbound); CMABUF_RESERVATION_IOC_STATUS tells its progress.
  * CMABUF_IOC_ALLOC with CMABUF_ALLOC_FROM_RESERVATION and the fd takes a ready run:
  * it cannot fail for lack of room or migration, since the run is already out of the
- * system's hands. The runs are charged to the caller (process limits, the cgroup's
- * dmem.max) from the moment each is evacuated, like buffers; closing the fd (its last
+ * system's hands. The runs count against the caller's process limits from the moment
+ * each is evacuated, like buffers, and the caller's cgroup's dmem.max is charged for all
+ * of them at once (EDQUOT from CMABUF_IOC_RESERVE itself); closing the fd (its last
  * reference: a process killed closes it too) gives back every run not yet allocated,
  * at once or, for the run being migrated, as soon as its migration ends. The deadline
  * is checked between runs: a migration cannot be interrupted, so a miss is reported
