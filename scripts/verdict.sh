@@ -4,8 +4,8 @@
 # selftests' TAP plus two checks on the guest itself: it finished, and its kernel log
 # has no BUG/WARNING/Oops/Call trace/kmemleak/UBSAN line (nor a kmemleak report), and
 # no sanitizer report (KASAN, KFENCE, or KCSAN naming cmabuf), printed whole.
-# Guest results are named <kernel>.<test>. Prints every result, then
-# "N passed, N failed, N skipped". Exits non-zero on any failure or if nothing ran.
+# Guest results are named <kernel>.<test>. Prints every result, what each failed guest
+# test said, then "N passed, N failed, N skipped". Exits non-zero on any failure or if nothing ran.
 # Another architecture's host checks come as <prefix>host=<TAP file> (e.g. arm.host=...)
 # and are named <prefix><check>.
 #
@@ -110,6 +110,17 @@ for run in "${guests[@]}"; do
 	kernel=${run%%=*} log=${run#*=}
 	grep -E '^# (fuzz:|stress:|kill storm:|[0-9]+ unbind/bind|[0-9]+ load/unload|[0-9]+ overlay apply/remove|[0-9]+ allocations with|lent to the system|8 threads:)' "$log" |
 		sed "s/^# /# $kernel: /" || true
+done
+
+# What each failed guest test said: its harness lines from "#  RUN" to its "not ok", so
+# that a failure in CI (where only this summary is kept) can be read without the logs.
+for run in "${guests[@]}"; do
+	kernel=${run%%=*} log=${run#*=}
+	sed '/^----- cmabuf-dmesg-begin/,$d' "$log" | awk -v k="$kernel" '
+		/^# +RUN / { n = 0 }
+		/^ok [0-9]+ / { n = 0; next }
+		/^not ok [0-9]+ / { print "# " k ": " $0 " said:"; for (i = 0; i < n; i++) print "#   " buf[i]; n = 0; next }
+		/^#/ && n < 25 { buf[n++] = $0 }'
 done
 
 if ((fail)); then

@@ -213,10 +213,17 @@ TEST(profile_counts_cache_work)
 	close(pool);
 }
 
-/* Under memory pressure the shrinker gives cached runs back (drop_caches=2 runs it). */
+/*
+ * Under memory pressure the shrinker gives cached runs back (drop_caches=2 runs it).
+ * Reclaim only try-locks the pool (it may run inside an allocation made under the
+ * pool's lock), so one pass that meets the lock held, e.g. by the background work just
+ * finishing its zeroing, gives nothing back; the kernel simply reclaims again, and so
+ * does this test (up to 20 passes, 50 ms apart; it failed once in CI on the debug kernel
+ * with one pass).
+ */
 TEST(shrinker_releases_the_cache)
 {
-	int pool = pool_open("camera"), a, b;
+	int pool = pool_open("camera"), a, b, passes = 0;
 
 	ASSERT_LE(0, pool);
 	a = buf_alloc_rw(pool, 2 * MiB);
@@ -228,10 +235,20 @@ TEST(shrinker_releases_the_cache)
 	close(pool);
 	EXPECT_EQ(6 * MiB, info_value("camera", "cached"));
 	/* Runs being zeroed are the background work's until it is done. */
-	EXPECT_TRUE(wait_info("camera", "cached_unzeroed", 0, 2000));
-	ASSERT_EQ(0, write_text("/proc/sys/vm/drop_caches", "2"));
-	EXPECT_EQ(0, info_value("camera", "cached"));
-	EXPECT_EQ(2, info_value("camera", "cache_released_for_memory"));
+	EXPECT_TRUE(wait_info("camera", "cached_unzeroed", 0, 10000))
+		TH_LOG("cached_unzeroed still %lld after 10 s",
+		       info_value("camera", "cached_unzeroed"));
+	do {
+		if (passes)
+			usleep(50 * 1000);
+		ASSERT_EQ(0, write_text("/proc/sys/vm/drop_caches", "2"));
+		passes++;
+	} while (info_value("camera", "cached") != 0 && passes < 20);
+	EXPECT_EQ(0, info_value("camera", "cached")) TH_LOG("after %d reclaim passes", passes);
+	EXPECT_EQ(2, info_value("camera", "cache_released_for_memory"))
+		TH_LOG("after %d reclaim passes", passes);
+	if (passes > 1)
+		TH_LOG("the cache went back after %d reclaim passes", passes);
 }
 
 /* Unbinding gives the cache back; the module unloads cleanly with runs cached. */
