@@ -110,7 +110,7 @@ struct ArenaHeld<'a> {
 impl Drop for ArenaHeld<'_> {
     fn drop(&mut self) {
         if !self.kept {
-            let _ = self.ledger.lock().arena_free(self.first, self.pages);
+            self.ledger.lock().arena_give_back(self.first, self.pages);
         }
     }
 }

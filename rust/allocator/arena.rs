@@ -56,6 +56,7 @@ impl Ledger {
         match piece {
             Some(piece) => Some((piece, arena.first + offset)),
             None => {
+                // Just taken from the map: giving it back cannot fail.
                 let _ = arena.map.free(offset, pages);
                 None
             }
@@ -73,12 +74,25 @@ impl Ledger {
             .is_some_and(|offset| arena.map.free(offset, pages).is_ok())
     }
 
+    /// Gives a piece the arena handed out back to its books. A piece the books do not
+    /// know is a bug in cmabuf: said, and the books stay as they are (the pages are not
+    /// handed out twice, only lost to the arena until it is given back at unbind).
+    pub(super) fn arena_give_back(&mut self, first: u64, pages: u64) {
+        if !self.arena_free(first, pages) {
+            pr_err!(
+                "cmabuf: small-buffer arena: pages {}+{} are not a piece it handed out (bug)\n",
+                crate::ffi::decimal::dec(first),
+                crate::ffi::decimal::dec(pages)
+            );
+        }
+    }
+
     /// Forgets where the run of `pages` pages from pool page `first` was, back in the
     /// area: a piece of the arena (`in_arena`) goes back to the arena's books, any other
     /// run leaves `places`.
     pub(super) fn forget_run(&mut self, first: u64, pages: u64, in_arena: bool) {
         if in_arena {
-            let _ = self.arena_free(first, pages);
+            self.arena_give_back(first, pages);
         } else {
             self.forget_range(first);
         }

@@ -339,6 +339,20 @@ impl Evacuation {
         self.progress.lock().closed
     }
 
+    /// Whether the worker must stop: the fd went (what was evacuated goes back) or the
+    /// deadline passed (the reservation fails with `ETIMEDOUT`).
+    fn ended(&self) -> bool {
+        if self.closed() {
+            self.give_back();
+            true
+        } else if self.past_deadline() {
+            self.fail(ETIMEDOUT, "the deadline passed");
+            true
+        } else {
+            false
+        }
+    }
+
     /// The worker: evacuates the runs one after the other, retrying one whose room is
     /// taken or whose pages cannot be migrated until the deadline.
     fn evacuate(&self) {
@@ -348,12 +362,7 @@ impl Evacuation {
         let provisional = self.deadline + Delta::from_millis(i64::from(self.expiry_ms));
         for _ in 0..self.count {
             loop {
-                if self.closed() {
-                    self.give_back();
-                    return;
-                }
-                if self.past_deadline() {
-                    self.fail(ETIMEDOUT, "the deadline passed");
+                if self.ended() {
                     return;
                 }
                 let before = mm::vm_events();
@@ -393,13 +402,8 @@ impl Evacuation {
                 }
             }
         }
-        // Closed while the last run was evacuated: it goes back too.
-        if self.closed() {
-            self.give_back();
-            return;
-        }
-        if self.past_deadline() {
-            self.fail(ETIMEDOUT, "the deadline passed");
+        // Closed, or past the deadline, while the last run was evacuated: it goes back too.
+        if self.ended() {
             return;
         }
         let expires = expiry_in(self.expiry_ms);

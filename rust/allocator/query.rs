@@ -229,6 +229,7 @@ impl Simulation<'_> {
                 return Ok(Step::Fails(e));
             }
             if let Some(arena) = self.arena.as_mut() {
+                // first_fit said it fits: taking it cannot fail.
                 let _ = arena.alloc(pages);
             }
             self.answer.fit += 1;
