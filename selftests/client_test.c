@@ -3,7 +3,7 @@
  * Allocating on behalf of a client (CMABUF_IOC_ALLOC with CMABUF_ALLOC_FOR_CLIENT and a
  * pidfd): the buffer is charged to the client's per-process budget, debugfs and the
  * cmabuf_alloc trace event show the client as its owner and the caller as who
- * allocated it, the caller's cgroup carries the dmem charge, and it is allowed only to
+ * allocated it, the client's cgroup carries the dmem charge, and it is allowed only to
  * a caller that could signal the client or holds CAP_SYS_RESOURCE. Bad pidfds and
  * clients that have exited are refused with their own errno and a log line. A client
  * killed while the service holds its buffer leaves the buffer whole, and its charge
@@ -11,6 +11,7 @@
  */
 #include <grp.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -25,7 +26,8 @@
 /* cmabuf-spare (dts/test-consumers.dtso): max-process-bytes 6 MiB, max-buffers 2. */
 #define SPARE "spare-pool"
 #define SPARE_OVERLAYS "dts/test-regions.dtso and dts/test-consumers.dtso"
-#define TEST_CGROUP CGROUP_ROOT "/cmabuf_client_test"
+#define CLIENT_CGROUP CGROUP_ROOT "/cmabuf_client_test"
+#define SERVICE_CGROUP CGROUP_ROOT "/cmabuf_service_test"
 /* An unprivileged uid for the service or the client. */
 #define OTHER_UID 1000
 /* linux/pidfd.h; not included, as its linux/fcntl.h clashes with glibc's fcntl.h. */
@@ -487,19 +489,88 @@ TEST(client_killed_while_service_holds_buffer)
 }
 
 /*
- * dmem: the kernel's controller charges the current task's cgroup only, so the
- * service's cgroup carries a client buffer's dmem charge (Documentation/cmabuf.rst).
+ * dmem: the client's cgroup carries its buffer's charge, not the service's, and gives it
+ * back when the buffer goes, even after the client is gone; the client's dmem.max
+ * refuses (EDQUOT) what the service's would allow. The charge is made by a kernel thread
+ * moved into the client's cgroup (shim.c): none stays there afterwards, so the client's
+ * cgroup can be removed once empty.
  */
-TEST(dmem_charge_stays_with_the_caller)
+TEST(dmem_charge_goes_to_the_client)
 {
-	int pool, pidfd, go, status;
+	struct pollfd exited = { .events = POLLIN };
+	int pool, pidfd, go, status, buf;
 	pid_t client, service;
 
 	pool = pool_open("camera");
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, dmem_cgroup_create(TEST_CGROUP, NULL));
+	ASSERT_EQ(0, dmem_cgroup_create(CLIENT_CGROUP, NULL));
+	ASSERT_EQ(0, dmem_cgroup_create(SERVICE_CGROUP, NULL));
 	client = client_start(&go, -1, NULL);
 	ASSERT_LT(0, client);
+	ASSERT_EQ(0, cgroup_join(CLIENT_CGROUP, client));
+	pidfd = pidfd_open(client, 0);
+	ASSERT_LE(0, pidfd);
+	service = fork();
+	ASSERT_LE(0, service);
+	if (service == 0) {
+		if (cgroup_join(SERVICE_CGROUP, getpid()))
+			_exit(10);
+		buf = alloc_for(pool, pidfd, 2 * MiB, NULL);
+		if (buf < 0)
+			_exit(11);
+		if (dmem_value(CLIENT_CGROUP "/dmem.current", CAMERA_REGION) != 2 * MiB)
+			_exit(12);
+		if (dmem_value(SERVICE_CGROUP "/dmem.current", CAMERA_REGION) != 0)
+			_exit(13);
+		/*
+		 * The client goes (its pidfd polls readable once it has exited); the service
+		 * still holds the buffer, still charged to the client's cgroup.
+		 */
+		exited.fd = pidfd;
+		kill(client, SIGKILL);
+		if (poll(&exited, 1, 5000) != 1)
+			_exit(14);
+		if (dmem_value(CLIENT_CGROUP "/dmem.current", CAMERA_REGION) != 2 * MiB)
+			_exit(15);
+		close(buf);
+		_exit(0);
+	}
+	ASSERT_EQ(service, waitpid(service, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("exit %d: 10 could not join the cgroup; 11 allocation failed; 12 the "
+		       "client's cgroup does not carry 2 MiB; 13 the service's carries some; 14 "
+		       "the client did not exit; 15 the charge left with the client",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	close(go);
+	close(pidfd);
+	EXPECT_EQ(client, waitpid(client, &status, 0));
+	EXPECT_TRUE(wait_used(pool, 0, 1000));
+	EXPECT_EQ(0, dmem_value(CLIENT_CGROUP "/dmem.current", CAMERA_REGION));
+	EXPECT_EQ(0, dmem_value(SERVICE_CGROUP "/dmem.current", CAMERA_REGION));
+	EXPECT_EQ(0, rmdir(CLIENT_CGROUP)) TH_LOG("the client's cgroup stays busy: %s",
+						  strerror(errno));
+	EXPECT_EQ(0, rmdir(SERVICE_CGROUP));
+	close(pool);
+}
+
+TEST(client_dmem_max_refuses)
+{
+	char max[128];
+	int pool, pidfd, go, status;
+	pid_t client, service;
+
+	/* A fresh binding: the pool's log lines are rate limited (10 per 5 s). */
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/unbind", "cmabuf-camera"));
+	ASSERT_EQ(0, write_text(CMABUF_DRIVER_DIR "/bind", "cmabuf-camera"));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-camera", true, 2000));
+	pool = pool_open("camera");
+	ASSERT_LE(0, pool);
+	snprintf(max, sizeof(max), "%s %llu", CAMERA_REGION, (unsigned long long)MiB);
+	ASSERT_EQ(0, dmem_cgroup_create(CLIENT_CGROUP, max));
+	ASSERT_EQ(0, dmem_cgroup_create(SERVICE_CGROUP, NULL));
+	client = client_start(&go, -1, NULL);
+	ASSERT_LT(0, client);
+	ASSERT_EQ(0, cgroup_join(CLIENT_CGROUP, client));
 	pidfd = pidfd_open(client, 0);
 	ASSERT_LE(0, pidfd);
 	service = fork();
@@ -507,22 +578,38 @@ TEST(dmem_charge_stays_with_the_caller)
 	if (service == 0) {
 		int buf;
 
-		if (cgroup_join(TEST_CGROUP, getpid()))
+		if (cgroup_join(SERVICE_CGROUP, getpid()))
 			_exit(10);
-		buf = alloc_for(pool, pidfd, 2 * MiB, NULL);
-		if (buf < 0)
+		if (alloc_for(pool, pidfd, 2 * MiB, NULL) != -EDQUOT)
 			_exit(11);
-		_exit(dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION) == 2 * MiB ? 0 : 12);
+		/* The service's own cgroup has no limit. */
+		buf = buf_alloc_rw(pool, 2 * MiB);
+		if (buf < 0)
+			_exit(12);
+		close(buf);
+		/* Within the client's limit. */
+		buf = alloc_for(pool, pidfd, MiB, NULL);
+		if (buf < 0)
+			_exit(13);
+		if (dmem_value(CLIENT_CGROUP "/dmem.current", CAMERA_REGION) != MiB)
+			_exit(14);
+		close(buf);
+		_exit(0);
 	}
 	ASSERT_EQ(service, waitpid(service, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		TH_LOG("10: could not join the cgroup; 11: allocation failed; 12: the service's "
-		       "cgroup does not carry 2 MiB");
+		TH_LOG("exit %d: 10 could not join the cgroup; 11 2 MiB for the client not "
+		       "refused with EDQUOT; 12 the service's own 2 MiB refused; 13 1 MiB for the "
+		       "client refused; 14 the client's cgroup does not carry it",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	snprintf(max, sizeof(max), "camera: pid %d: dmem.max of its cgroup reached", client);
+	EXPECT_TRUE(klog_contains(max)) TH_LOG("no log line naming the client: %s", max);
 	EXPECT_EQ(0, client_finish(client, go));
 	close(pidfd);
 	EXPECT_TRUE(wait_used(pool, 0, 1000));
-	EXPECT_EQ(0, dmem_value(TEST_CGROUP "/dmem.current", CAMERA_REGION));
-	rmdir(TEST_CGROUP);
+	EXPECT_EQ(0, dmem_value(CLIENT_CGROUP "/dmem.current", CAMERA_REGION));
+	EXPECT_EQ(0, rmdir(CLIENT_CGROUP));
+	EXPECT_EQ(0, rmdir(SERVICE_CGROUP));
 	close(pool);
 }
 

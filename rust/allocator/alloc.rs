@@ -132,8 +132,8 @@ impl Allocator {
     }
 
     /// Allocates, zeroes and records a buffer for process `owner` (the caller, or the
-    /// client it allocates for), charged to the current task's cgroup (dmem has no
-    /// other); counts its latency, or why it failed.
+    /// client it allocates for), charged to `owner`'s budget and dmem cgroup; counts its
+    /// latency, or why it failed.
     pub(crate) fn alloc(
         self: &Arc<Self>,
         req: &AllocRequest,
@@ -254,7 +254,7 @@ impl Allocator {
                             return Err(self.refuse(hit, owner.nr(), bytes));
                         }
                     };
-                    match self.dmem.try_charge(bytes) {
+                    match self.dmem.try_charge_for(bytes, owner) {
                         Ok(charge) => (cached, reserved, charge, was),
                         Err(e) => {
                             reserved.undo(&mut ledger, owner);
@@ -350,7 +350,7 @@ impl Allocator {
         };
         let charge = self
             .dmem
-            .try_charge(bytes)
+            .try_charge_for(bytes, owner)
             .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
         let (status, mut meta) = self.ready(&piece, &mut false, req, owner, stages)?;
         meta.arena_pages = pages;
@@ -515,7 +515,7 @@ impl Allocator {
         let reservation = reserved.guard(&self.ledger, owner);
         let charge = self
             .dmem
-            .try_charge(bytes)
+            .try_charge_for(bytes, owner)
             .map_err(|e| self.dmem_refused(e, owner.nr(), bytes))?;
         let before = timed(&mut stages.vm_events_ns, mm::vm_events);
         let mut allocated = None;

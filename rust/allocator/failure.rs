@@ -91,6 +91,17 @@ impl Allocator {
     /// The failure for a dmem charge that did not go through, said once (rate-limited).
     pub(super) fn dmem_refused(&self, e: Error, pid: i32, bytes: u64) -> Failure {
         if e != uapi::edquot() {
+            // The owner exited while its buffer was made (ESRCH), or the kernel could not
+            // start or move the thread that charges another process's cgroup.
+            if self.ratelimit.allow() {
+                pr_err!(
+                    "{}: pid {}: its dmem cgroup could not be charged (error {}): buffer of {} bytes refused\n",
+                    &*self.name,
+                    pid,
+                    e.to_errno(),
+                    dec(bytes)
+                );
+            }
             return Failure::new(e, FailureKind::Other);
         }
         // dmem counts bytes in a page_counter, whose most is LONG_MAX: on a 32-bit kernel

@@ -4,13 +4,14 @@
 //!
 //! Each pool's buffers are charged to the region of its CMA area, `cma/<area name>` (the
 //! name the upstream proposal for charging CMA allocations gives it); each buffer to the
-//! cgroup of the task that allocates it, so `dmem.max` limits cmabuf like other device
-//! memory. cmabuf registers the region itself unless the kernel already has (see
+//! cgroup of the task that allocates it, or of the client process it is allocated for,
+//! so `dmem.max` limits cmabuf like other device memory. cmabuf registers the region itself unless the kernel already has (see
 //! `cmabuf_dmem_region` in `shim.c`).
 
 use super::{
     sys,
-    CmaArea, //
+    CmaArea,
+    PidRef, //
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -70,12 +71,27 @@ impl DmemRegion {
     /// Charges `size` bytes to the current task's cgroup. `EDQUOT` when a `dmem.max`
     /// on the way to the root is reached.
     pub(crate) fn try_charge(&self, size: u64) -> Result<DmemCharge> {
+        self.charge(size, core::ptr::null_mut())
+    }
+
+    /// Charges `size` bytes to the cgroup of process `owner` (an allocation on behalf
+    /// of a client: its cgroup pays, not the service's). `EDQUOT` when a `dmem.max` on
+    /// the way to the root is reached, `ESRCH` when the process is gone. Charging
+    /// another dmem cgroup than the caller's takes a kernel thread moved into it
+    /// (`cmabuf_dmem_try_charge` in `shim.c`): it sleeps.
+    pub(crate) fn try_charge_for(&self, size: u64, owner: &PidRef) -> Result<DmemCharge> {
+        self.charge(size, owner.as_ptr())
+    }
+
+    /// Charges `owner`'s cgroup, or the current task's if `owner` is NULL.
+    fn charge(&self, size: u64, owner: *mut kernel::bindings::pid) -> Result<DmemCharge> {
         let Some(region) = self.region else {
             return Ok(DmemCharge { pool: None, size });
         };
         let mut pool = core::ptr::null_mut();
-        // SAFETY: The region is registered (type invariant); `pool` is a local.
-        let ret = unsafe { sys::cmabuf_dmem_try_charge(region.as_ptr(), size, &mut pool) };
+        // SAFETY: The region is registered (type invariant); `owner` is NULL or a pid
+        // the caller holds a reference to (`PidRef`); `pool` is a local.
+        let ret = unsafe { sys::cmabuf_dmem_try_charge(region.as_ptr(), size, owner, &mut pool) };
         match ret {
             0 => Ok(DmemCharge {
                 // INVARIANT: The charge succeeded and returned `pool`.

@@ -37,6 +37,11 @@ impl PidRef {
         NonNull::new(pid).map(Self).ok_or(ESRCH)
     }
 
+    /// The `struct pid`, for calls that take one (valid while `self` lives).
+    pub(crate) fn as_ptr(&self) -> *mut bindings::pid {
+        self.0.as_ptr()
+    }
+
     /// Whether `self` and `other` name the same process.
     pub(crate) fn same(&self, other: &PidRef) -> bool {
         self.0 == other.0

@@ -6,7 +6,9 @@
  * can (clearing highmem pages, the fault-injection attribute, page protections).
  */
 #include <linux/anon_inodes.h>
+#include <linux/cgroup.h>
 #include <linux/cgroup_dmem.h>
+#include <linux/completion.h>
 #include <linux/cma.h>
 #include <linux/cpu.h>
 #include <linux/cred.h>
@@ -23,6 +25,7 @@
 #include <linux/iosys-map.h>
 #include <linux/kernfs.h>
 #include <linux/kobject.h>
+#include <linux/kthread.h>
 #include <linux/kcsan-checks.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
@@ -416,11 +419,82 @@ void cmabuf_dmem_unregister(struct dmem_cgroup_region *region)
 	dmem_cgroup_unregister_region(region);
 }
 
-/* Charges the current task's cgroup; -EAGAIN when a dmem.max is reached. */
-int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
+#if IS_ENABLED(CONFIG_CGROUP_DMEM)
+/* A charge made in the cgroups of another process (cmabuf_dmem_try_charge). */
+struct cmabuf_dmem_charge_for {
+	struct task_struct *owner;
+	struct dmem_cgroup_region *region;
+	u64 size;
+	struct dmem_cgroup_pool_state *pool;
+	int ret;
+	struct completion done;
+};
+
+/*
+ * A kernel thread of its own, moved into the owner's cgroups, charges there: the dmem
+ * core charges only the current task's cgroup (dmem_cgroup_try_charge()). It is what
+ * vhost did for its workers (cgroup_attach_task_all()). The thread ends at once, so it
+ * keeps no cgroup busy; kthread_complete_and_exit() wakes the caller and ends it
+ * without returning into module code that may be unloaded by then.
+ */
+static int cmabuf_dmem_charge_thread(void *data)
+{
+	struct cmabuf_dmem_charge_for *c = data;
+
+	c->ret = cgroup_attach_task_all(c->owner, current);
+	if (!c->ret)
+		c->ret = dmem_cgroup_try_charge(c->region, c->size, &c->pool, NULL);
+	kthread_complete_and_exit(&c->done, 0);
+}
+
+/* Whether @task's dmem cgroup is the current task's. */
+static bool cmabuf_same_dmem_cgroup(struct task_struct *task)
+{
+	struct cgroup_subsys_state *mine = task_get_css(current, dmem_cgrp_id);
+	struct cgroup_subsys_state *theirs = task_get_css(task, dmem_cgrp_id);
+	bool same = mine == theirs;
+
+	css_put(mine);
+	css_put(theirs);
+	return same;
+}
+#endif
+
+/*
+ * Charges the cgroup of process @owner (NULL or the caller: the current task's);
+ * -EAGAIN when a dmem.max is reached, -ESRCH when @owner has no task left. Another
+ * process's cgroup costs a kernel thread and a cgroup migration (an RCU grace period),
+ * and only when it is another dmem cgroup than the caller's.
+ */
+int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size, struct pid *owner,
 			   struct dmem_cgroup_pool_state **pool)
 {
+#if IS_ENABLED(CONFIG_CGROUP_DMEM)
+	struct cmabuf_dmem_charge_for c = { .region = region, .size = size };
+	struct task_struct *thread;
+
+	if (!owner || owner == task_tgid(current))
+		return dmem_cgroup_try_charge(region, size, pool, NULL);
+	c.owner = get_pid_task(owner, PIDTYPE_TGID);
+	if (!c.owner)
+		return -ESRCH;
+	if (cmabuf_same_dmem_cgroup(c.owner)) {
+		put_task_struct(c.owner);
+		return dmem_cgroup_try_charge(region, size, pool, NULL);
+	}
+	init_completion(&c.done);
+	thread = kthread_run(cmabuf_dmem_charge_thread, &c, "cmabuf-charge");
+	if (IS_ERR(thread)) {
+		put_task_struct(c.owner);
+		return PTR_ERR(thread);
+	}
+	wait_for_completion(&c.done);
+	put_task_struct(c.owner);
+	*pool = c.pool;
+	return c.ret;
+#else
 	return dmem_cgroup_try_charge(region, size, pool, NULL);
+#endif
 }
 
 void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size)

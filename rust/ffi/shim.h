@@ -140,7 +140,8 @@ enum cmabuf_pidfd cmabuf_pidfd_client(int fd, struct cmabuf_pidfd_client *client
 struct cma;
 struct dmem_cgroup_region *cmabuf_dmem_region(struct cma *cma, u64 size, bool *owned);
 void cmabuf_dmem_unregister(struct dmem_cgroup_region *region);
-int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size,
+struct pid;
+int cmabuf_dmem_try_charge(struct dmem_cgroup_region *region, u64 size, struct pid *owner,
 			   struct dmem_cgroup_pool_state **pool);
 void cmabuf_dmem_uncharge(struct dmem_cgroup_pool_state *pool, u64 size);
 

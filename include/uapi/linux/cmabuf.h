@@ -83,9 +83,9 @@
  * With CMABUF_ALLOC_FOR_CLIENT a service (a camera or compositor daemon) allocates
  * for a client process: the buffer counts against the client's max_process_bytes and
  * max_process_buffers, and debugfs and the cmabuf_alloc trace event show the client
- * as its owner (and the caller as who allocated it). The cgroup dmem charge stays with
- * the caller's cgroup: the kernel's dmem controller charges only the current task's
- * cgroup (see Documentation/cmabuf.rst). The fd is the caller's, to pass to the
+ * as its owner (and the caller as who allocated it); the client's cgroup carries the
+ * dmem charge (its dmem.max refuses with EDQUOT; see Documentation/cmabuf.rst for what
+ * that costs when its cgroup is not the caller's). The fd is the caller's, to pass to the
  * client (SCM_RIGHTS, binder); the charge stays on the client until the buffer is
  * freed, even if the client exits first. Allowed when the caller could signal the
  * client (its real or effective uid is the client's real or saved uid, as kill(2)

@@ -373,6 +373,7 @@ unsafe extern "C" {
     pub fn cmabuf_dmem_try_charge(
         region: *mut dmem_cgroup_region,
         size: u64_,
+        owner: *mut pid,
         pool: *mut *mut dmem_cgroup_pool_state,
     ) -> ffi::c_int;
 }
