@@ -130,10 +130,10 @@ bench)
 			"$S/run-qemu.sh" "$KDIR/$KIMAGE" "$CMABUF_BUILD/bench.cpio.gz" "$dtb" "$blog" bench 3600 \
 			"$CMABUF_BUILD/bench-disk.img" || log "QEMU exited with status $?"
 		# Each run ends in "done": cmabuf_bench's per config, cmabuf_scale_bench's,
-		# cmabuf_aging_bench's.
+		# cmabuf_aging_bench's two (without and with the small-buffer arena).
 		[ "$(grep -c '^cmabuf-bench: {"done": true' "$blog")" = "$heap_runs" ] &&
 			[ "$(grep -c '^cmabuf-scale: {"done": true' "$blog")" = "$scale_runs" ] &&
-			[ "$(grep -c '^cmabuf-aging: {"done": true' "$blog")" = "$aging_runs" ] ||
+			[ "$(grep -c '^cmabuf-aging: {"done": true' "$blog")" = "$((aging_runs * 2))" ] ||
 			die "benchmark boot $boot did not finish its runs ($runs; see $blog)"
 		logs+=("$blog")
 	done
