@@ -6,8 +6,10 @@
 #    kernel with cmabuf built in (CONFIG_CMABUF=y from the in-tree drop-in) on its
 #    smoke list (builtin.*; cold about 10 min more to build, then only cmabuf relinks);
 #  - 32-bit ARM (QEMU virt, Cortex-A15, HighMem, a pool in high memory): its own host
-#    checks (the module built for ARMv7) and the plain kernel; CMABUF_ARM_DEBUG=1 adds
-#    its debug kernel (`make matrix` does);
+#    checks (the module built for ARMv7), the plain kernel, and the debug kernel on its
+#    short list (selftests/Makefile's ARM_DEBUG_LIST: the pools and the newest features;
+#    cold about 10 min more to build); CMABUF_ARM_DEBUG=1 runs the whole list on it
+#    (`make matrix` does);
 #  - CMABUF_KASAN=1 (`make matrix` does) adds arm64's KASAN kernel, CMABUF_KCSAN=1 its
 #    KCSAN kernel, both built with clang-19 (scripts/job.sh).
 #  - x86_64 (a QEMU q35 PC under KVM, no device tree), when KVM is usable here: a short
@@ -33,7 +35,9 @@ trap 'rm -rf "$results"' EXIT
 
 ARCH=arm64 CMABUF_BUILTIN="${CMABUF_BUILTIN:-1}" "$S/job.sh" check --results "$results/arm64"
 # The ARM build reuses nothing of arm64's but the kernel source and the toolchain.
-env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL="${CMABUF_ARM_DEBUG:-0}" \
+arm_debug_list=armdebug
+[ "${CMABUF_ARM_DEBUG:-0}" != 1 ] || arm_debug_list=
+env -u CROSS_COMPILE -u CMABUF_BUILD ARCH=arm CMABUF_DEBUG_KERNEL=1 CMABUF_DEBUG_LIST="$arm_debug_list" \
 	"$S/job.sh" check --results "$results/arm"
 
 # x86_64 never falls back to TCG (minutes instead of seconds): KVM or nothing. Its QEMU

@@ -255,7 +255,9 @@ check | scale)
 		# The benchmarks' smoke runs keep the tools from rotting; the plain kernels run
 		# them. Under the debug kernel they took over 2 min of TCG (2026-12-02) and
 		# exercise nothing the tests do not.
-		debug) kargs=cmabuf_smoke=off ;;
+		# CMABUF_DEBUG_LIST (check.sh: armdebug on 32-bit ARM) runs that list instead
+		# of the whole one (selftests/Makefile).
+		debug) kargs="cmabuf_smoke=off${CMABUF_DEBUG_LIST:+ cmabuf_list=$CMABUF_DEBUG_LIST}" ;;
 		# cmabuf is in the kernel: no cmabuf.ko, and the tests that do not reload it.
 		builtin) kargs=cmabuf_list=builtin ;;
 		# Its own board (RAM above 4 GiB) with the pool above 4 GiB, and its own list.

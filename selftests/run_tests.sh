@@ -45,7 +45,8 @@ uptime_s() {
 # cmabuf_list=builtin on the kernel command line: cmabuf is built into the kernel, run
 # tests-builtin.list (the tests that do not reload it); cmabuf_list=scale: make scale's
 # board, run tests-scale.list; cmabuf_list=lpae: the 32-bit LPAE board with a pool
-# above 4 GiB, run tests-lpae.list.
+# above 4 GiB, run tests-lpae.list; cmabuf_list=armdebug: 32-bit ARM's debug kernel in
+# make check, run tests-armdebug.list.
 list=tests${cmabuf_list:+-$cmabuf_list}.list
 [ -s "$list" ] || { echo "not ok 1 run_tests.sh: no $list"; exit 1; }
 # Split the list at newlines only, then each line, a command and its arguments, at
