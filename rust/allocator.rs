@@ -258,6 +258,8 @@ pub(crate) struct Spec {
     pub(crate) size: u64,
     /// Limits on what the pool hands out.
     pub(crate) limits: Limits,
+    /// Bytes of the small-buffer arena taken at bind (0: none).
+    pub(crate) small_arena_bytes: u64,
 }
 
 impl From<PoolSpec> for Spec {
@@ -269,6 +271,7 @@ impl From<PoolSpec> for Spec {
             base: Some(spec.region.base),
             size: spec.region.size,
             limits: spec.limits,
+            small_arena_bytes: spec.small_arena_bytes,
         }
     }
 }
@@ -328,6 +331,7 @@ impl Allocator {
         let dev_ref: ARef<Device> = dev.into();
         let dmem = DmemRegion::of_area(&cma, spec.size)?;
         let ledger = Ledger::new(CString::try_from(&*spec.name)?)?;
+        let arena_bytes = spec.small_arena_bytes;
         let allocator = Arc::pin_init(
             try_pin_init!(Self {
                 name: spec.name,
@@ -349,7 +353,7 @@ impl Allocator {
             GFP_KERNEL,
         )?;
         allocator.adopt_orphans();
-        allocator.take_arena(dev);
+        allocator.take_arena(dev, arena_bytes);
         Ok(allocator)
     }
 

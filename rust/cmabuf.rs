@@ -100,7 +100,7 @@ module! {
         },
         small_arena_bytes: u64 {
             default: 0,
-            description: "Per pool: bytes taken at bind for the small-buffer arena, where buffers of at most 64 KiB are placed apart from the frames (0: off)",
+            description: "Per pool: bytes taken at bind for the small-buffer arena, where buffers of at most 64 KiB are placed apart from the frames (0: each pool's DT cmabuf,small-arena-bytes, or none)",
         },
         cache_idle_ms: u32 {
             default: 5000,

@@ -246,6 +246,8 @@ impl DefaultPool {
             base: None,
             size: budget,
             limits: crate::params::limit_parameters(),
+            // The default area's pool has no place known to cmabuf: no arena.
+            small_arena_bytes: 0,
         };
         let allocator = Allocator::create(dev, spec, cma, claim)?;
         let frontend = Frontend::new(dev, allocator)?;

@@ -35,6 +35,9 @@ pub(crate) struct PoolSpec {
     pub(crate) region: ReservedRegion,
     /// Limits on what the pool hands out.
     pub(crate) limits: Limits,
+    /// Bytes of the pool's small-buffer arena: the module parameter
+    /// `small_arena_bytes` if set, else the node's `cmabuf,small-arena-bytes` (0: none).
+    pub(crate) small_arena_bytes: u64,
 }
 
 /// Limits on a pool's buffers; 0 means no limit.
@@ -88,11 +91,18 @@ impl PoolSpec {
         let name = pool_name(dev, &region.name)?;
         let heap_name = heap_name(dev, &name)?;
         let limits = read_limits(dev)?.overridden_by(crate::params::limit_parameters());
+        // Checked even when the module parameter overrides it.
+        let dt_arena_bytes = read_arena_bytes(dev, region.size)?;
+        let small_arena_bytes = match crate::params::small_arena_bytes() {
+            0 => dt_arena_bytes,
+            bytes => bytes,
+        };
         Ok(Self {
             name,
             heap_name,
             region,
             limits,
+            small_arena_bytes,
         })
     }
 }
@@ -125,6 +135,56 @@ fn read_limits(dev: &Device) -> Result<Limits> {
         max_process_bytes,
         max_process_buffers,
     })
+}
+
+/// The device-tree property that sizes a pool's small-buffer arena.
+const ARENA_PROPERTY: &CStr = c"cmabuf,small-arena-bytes";
+
+/// The node's `cmabuf,small-arena-bytes` (a u32 or a u64; 0 or absent: no arena): whole
+/// pages, at most a quarter of the region (`region_size` bytes).
+fn read_arena_bytes(dev: &Device, region_size: u64) -> Result<u64> {
+    let fwnode = dev.fwnode().ok_or(ENODEV)?;
+    if !fwnode.property_present(ARENA_PROPERTY) {
+        return Ok(0);
+    }
+    let bytes: u64 = match fwnode.property_count_elem::<u32>(ARENA_PROPERTY) {
+        Ok(1) => fwnode
+            .property_read::<u32>(ARENA_PROPERTY)
+            .required_by(dev)?
+            .into(),
+        Ok(2) => fwnode
+            .property_read::<u64>(ARENA_PROPERTY)
+            .required_by(dev)?,
+        _ => {
+            dev_err!(
+                dev,
+                "'{}' must be one u32 cell or a /bits/ 64 value (bytes; 0 = no arena)\n",
+                ARENA_PROPERTY
+            );
+            return Err(EINVAL);
+        }
+    };
+    if bytes % (kernel::page::PAGE_SIZE as u64) != 0 {
+        dev_err!(
+            dev,
+            "'{}' = {} is not a multiple of the page size ({} bytes): round it to whole pages\n",
+            ARENA_PROPERTY,
+            crate::ffi::decimal::dec(bytes),
+            kernel::page::PAGE_SIZE
+        );
+        return Err(EINVAL);
+    }
+    if bytes > region_size / 4 {
+        dev_err!(
+            dev,
+            "'{}' = {} is more than a quarter of the region ({} bytes): the arena holds buffers of at most 64 KiB; size it a little above debugfs arena_peak_used\n",
+            ARENA_PROPERTY,
+            crate::ffi::decimal::dec(bytes),
+            crate::ffi::decimal::dec(region_size)
+        );
+        return Err(EINVAL);
+    }
+    Ok(bytes)
 }
 
 /// The one node that `dev`'s `memory-region` points at.

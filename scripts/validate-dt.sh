@@ -41,7 +41,7 @@ got=$(findings board "$D/pools.dtso" "$D/cmabuf-pools.dtso")
 tap $([ -z "$got" ]; echo $?) board_overlays_valid "$got"
 got=$(findings runtime "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/test-regions.dtso" \
 	"$D/runtime-pool.dtso" "$D/runtime-claimed.dtso" "$D/runtime-heap-clash.dtso" \
-	"$D/runtime-heap-twin.dtso")
+	"$D/runtime-heap-twin.dtso" "$D/runtime-arena.dtso")
 tap $([ -z "$got" ]; echo $?) runtime_overlays_valid "$got"
 got=$(findings highmem "$D/pools.dtso" "$D/cmabuf-pools.dtso" "$D/highmem-pool.dtso")
 tap $([ -z "$got" ]; echo $?) highmem_pool_overlay_valid "$got"

@@ -64,6 +64,16 @@ FIXTURE_VARIANT_ADD(bad_dt, bad_limit) {
 	.message = "'cmabuf,max-bytes' must be one u32 cell or a /bits/ 64 value",
 };
 
+FIXTURE_VARIANT_ADD(bad_dt, arena_unaligned) {
+	.device = "bad-arena-unaligned",
+	.message = "'cmabuf,small-arena-bytes' = 4097 is not a multiple of the page size",
+};
+
+FIXTURE_VARIANT_ADD(bad_dt, arena_too_big) {
+	.device = "bad-arena-big",
+	.message = "'cmabuf,small-arena-bytes' = 4194304 is more than a quarter of the region (8388608 bytes)",
+};
+
 FIXTURE_VARIANT_ADD(bad_dt, bad_label) {
 	.device = "bad-label", .message = "label \"Not A Name!\" is not a valid pool name",
 };

@@ -218,6 +218,45 @@ TEST(node_for_a_served_pool_is_refused)
 	close(loader);
 }
 
+/*
+ * A node's cmabuf,small-arena-bytes gives its pool a small-buffer arena of that size at
+ * bind, with the module parameter unset (dts/runtime-arena.dtso: 256 KiB of the 4 MiB
+ * runtime pool): a 16 KiB buffer is placed in it, a 1 MiB one above it; removing the
+ * node gives the arena back to the area.
+ */
+TEST(node_sizes_its_arena)
+{
+	int loader = loader_open(), id, pool, small, big;
+	long long available = runtime_cma_available();
+
+	ASSERT_LE(0, loader);
+	ASSERT_LT(0, available);
+	id = overlay_apply(loader, "runtime-arena");
+	ASSERT_LT(0, id) TH_LOG("apply: %s", strerror(-id));
+	ASSERT_TRUE(wait_path("/dev/cmabuf-arena", true, 2000));
+	EXPECT_EQ(256 * KiB, info_value("arena", "arena_size"));
+	EXPECT_EQ(available - (long long)(256 * KiB / getpagesize()), runtime_cma_available())
+		TH_LOG("the arena's pages are not taken from the area");
+	pool = pool_open("arena");
+	ASSERT_LE(0, pool);
+	small = buf_alloc_rw(pool, 16 * KiB);
+	ASSERT_LE(0, small);
+	EXPECT_EQ(16 * KiB, info_value("arena", "arena_used"));
+	big = buf_alloc_rw(pool, MiB);
+	ASSERT_LE(0, big);
+	EXPECT_EQ(16 * KiB, info_value("arena", "arena_used"));
+	close(small);
+	close(big);
+	EXPECT_EQ(0, info_value("arena", "arena_used"));
+	close(pool);
+	ASSERT_EQ(0, overlay_remove(loader, id));
+	EXPECT_FALSE(path_exists("/dev/cmabuf-arena"));
+	EXPECT_TRUE(wait_runtime_cma_available(available, 2000))
+		TH_LOG("the arena was not given back: %lld pages available, want %lld",
+		       runtime_cma_available(), available);
+	close(loader);
+}
+
 /* A label the base DT does not define: the whole overlay is refused, nothing appears. */
 TEST(unresolvable_label_is_refused)
 {

@@ -100,12 +100,12 @@ impl Ledger {
 }
 
 impl Allocator {
-    /// Takes the pool's small-buffer arena (module parameter `small_arena_bytes`) now,
-    /// at bind, while nothing else of the pool is allocated: CMA's first fit puts it at
-    /// the bottom of the area. A pool without a known place (the default CMA area) gets
+    /// Takes the pool's small-buffer arena of `bytes` (its node's
+    /// `cmabuf,small-arena-bytes`, or the module parameter `small_arena_bytes`) now, at
+    /// bind, while nothing else of the pool is allocated: CMA's first fit puts it at the
+    /// bottom of the area. A pool without a known place (the default CMA area) gets
     /// none; one too small for it, or whose area has no such run, neither (said why).
-    pub(super) fn take_arena(&self, dev: &kernel::device::Device) {
-        let bytes = crate::params::small_arena_bytes();
+    pub(super) fn take_arena(&self, dev: &kernel::device::Device, bytes: u64) {
         if bytes == 0 || self.base.is_none() {
             return;
         }
