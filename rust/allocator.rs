@@ -103,7 +103,7 @@
 //! - `GFP_KERNEL` allocations (so reclaim, and the shrinker below): under `ledger`
 //!   (`Ledger::reserve`, `record`, `record_renamed`, `insert_range`,
 //!   `reserve_stranded_slot`, the cache's `reserve` in `free`, `prepare` and
-//!   `cache_put_back`, `census`, the dmem charge in `try_cached`, `adopt_orphans`), under
+//!   `cache_put_back`, `census`, `adopt_orphans`), under
 //!   `REGISTRY` (claims, orphans, heaps, `dma_heap_add`, the debugfs root), under
 //!   `importers` (`Buffer::importer`) and `attachments` (`attach`). Never under
 //!   `HeapSlot::server` or `dev`.
@@ -121,6 +121,8 @@
 //!   spinlocks) and `RateLimit::allow`: may be under `ledger` (`cache_put_back`, `free`).
 //! - Waiting: `make_room`, `release_all_cached` and `try_cached` let `ledger` go before
 //!   they wait for the ticker to finish zeroing a run (`Ticker::flush`).
+//! - dmem charges (`DmemRegion::try_charge_for`: for another process's cgroup, a thread
+//!   started and migrated into it, waited for): under no cmabuf lock.
 //!
 //! The shrinker (`cache_shrink_count`, `cache_shrink`) runs in reclaim, so from within
 //! any of the allocations above, including one made under this very pool's `ledger`. It

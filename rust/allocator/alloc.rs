@@ -244,27 +244,38 @@ impl Allocator {
             let was = (cached.zeroed, cached.prepared.is_some());
             match cached.prepared.take() {
                 // The caller's prepared run: its charges are the buffer's now.
-                Some(prepared) => (cached, Reserved::of_prepared(pages), prepared.dmem, was),
-                None => {
-                    let reserved = match ledger.reserve(&self.limits, owner, pages) {
-                        Ok(reserved) => reserved,
-                        Err(hit) => {
-                            ledger.cache_restore(cached);
-                            drop(ledger);
-                            return Err(self.refuse(hit, owner.nr(), bytes));
-                        }
-                    };
-                    match self.dmem.try_charge_for(bytes, owner) {
-                        Ok(charge) => (cached, reserved, charge, was),
-                        Err(e) => {
-                            reserved.undo(&mut ledger, owner);
-                            ledger.cache_restore(cached);
-                            drop(ledger);
-                            return Err(self.dmem_refused(e, owner.nr(), bytes));
-                        }
+                Some(prepared) => (
+                    cached,
+                    Reserved::of_prepared(pages),
+                    Some(prepared.dmem),
+                    was,
+                ),
+                None => match ledger.reserve(&self.limits, owner, pages) {
+                    Ok(reserved) => (cached, reserved, None, was),
+                    Err(hit) => {
+                        ledger.cache_restore(cached);
+                        drop(ledger);
+                        return Err(self.refuse(hit, owner.nr(), bytes));
                     }
-                }
+                },
             }
+        };
+        // A freed run's dmem charge, made outside the pool's lock: charging a client's
+        // cgroup starts a thread and migrates it (`DmemRegion::try_charge_for`). The run
+        // is out of the cache meanwhile, so nobody else takes it; should the charge
+        // fail, it goes back as a freed run (or to the area, were the pool unbound).
+        let charge = match charge {
+            Some(charge) => charge,
+            None => match self.dmem.try_charge_for(bytes, owner) {
+                Ok(charge) => charge,
+                Err(e) => {
+                    let mut ledger = self.ledger.lock();
+                    reserved.undo(&mut ledger, owner);
+                    ledger.cache_put_back(cached, Some(&self.ticker));
+                    drop(ledger);
+                    return Err(self.dmem_refused(e, owner.nr(), bytes));
+                }
+            },
         };
         let reservation = reserved.guard(&self.ledger, owner);
         // From here on a failure puts the run back in the cache, uncharged.
