@@ -107,26 +107,33 @@ impl PoolSpec {
     }
 }
 
+/// The node's property `name`, one u32 cell or a `/bits/ 64` value; 0 if absent.
+/// `zero` says what 0 means, for the line printed when it is neither width.
+fn read_u32_or_u64(dev: &Device, name: &CStr, zero: &str) -> Result<u64> {
+    let fwnode = dev.fwnode().ok_or(ENODEV)?;
+    if !fwnode.property_present(name) {
+        return Ok(0);
+    }
+    match fwnode.property_count_elem::<u32>(name) {
+        Ok(1) => Ok(fwnode.property_read::<u32>(name).required_by(dev)?.into()),
+        Ok(2) => fwnode.property_read::<u64>(name).required_by(dev),
+        _ => {
+            dev_err!(
+                dev,
+                "'{}' must be one u32 cell or a /bits/ 64 value (0 = {})\n",
+                name,
+                zero
+            );
+            Err(EINVAL)
+        }
+    }
+}
+
 /// The limits the node's `cmabuf,max-*` properties set (each a u32 or a u64).
 fn read_limits(dev: &Device) -> Result<Limits> {
-    let fwnode = dev.fwnode().ok_or(ENODEV)?;
     let mut values = [0u64; 4];
     for (value, name) in values.iter_mut().zip(LIMIT_PROPERTIES) {
-        if !fwnode.property_present(name) {
-            continue;
-        }
-        *value = match fwnode.property_count_elem::<u32>(name) {
-            Ok(1) => fwnode.property_read::<u32>(name).required_by(dev)?.into(),
-            Ok(2) => fwnode.property_read::<u64>(name).required_by(dev)?,
-            _ => {
-                dev_err!(
-                    dev,
-                    "'{}' must be one u32 cell or a /bits/ 64 value (0 = no limit)\n",
-                    name
-                );
-                return Err(EINVAL);
-            }
-        };
+        *value = read_u32_or_u64(dev, name, "no limit")?;
     }
     let [max_bytes, max_buffers, max_process_bytes, max_process_buffers] = values;
     Ok(Limits {
@@ -143,27 +150,7 @@ const ARENA_PROPERTY: &CStr = c"cmabuf,small-arena-bytes";
 /// The node's `cmabuf,small-arena-bytes` (a u32 or a u64; 0 or absent: no arena): whole
 /// pages, at most a quarter of the region (`region_size` bytes).
 fn read_arena_bytes(dev: &Device, region_size: u64) -> Result<u64> {
-    let fwnode = dev.fwnode().ok_or(ENODEV)?;
-    if !fwnode.property_present(ARENA_PROPERTY) {
-        return Ok(0);
-    }
-    let bytes: u64 = match fwnode.property_count_elem::<u32>(ARENA_PROPERTY) {
-        Ok(1) => fwnode
-            .property_read::<u32>(ARENA_PROPERTY)
-            .required_by(dev)?
-            .into(),
-        Ok(2) => fwnode
-            .property_read::<u64>(ARENA_PROPERTY)
-            .required_by(dev)?,
-        _ => {
-            dev_err!(
-                dev,
-                "'{}' must be one u32 cell or a /bits/ 64 value (bytes; 0 = no arena)\n",
-                ARENA_PROPERTY
-            );
-            return Err(EINVAL);
-        }
-    };
+    let bytes = read_u32_or_u64(dev, ARENA_PROPERTY, "no arena")?;
     if bytes % (kernel::page::PAGE_SIZE as u64) != 0 {
         dev_err!(
             dev,
