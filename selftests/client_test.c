@@ -489,6 +489,43 @@ TEST(client_killed_while_service_holds_buffer)
 }
 
 /*
+ * The dmem tests' two processes in cgroups of their own: a client (client_start) in
+ * CLIENT_CGROUP, limited to client_max unless NULL, its pidfd in *pidfd, and an empty
+ * SERVICE_CGROUP for the service. The client's pid, or -1.
+ */
+static pid_t client_in_its_cgroup(const char *client_max, int *go, int *pidfd)
+{
+	pid_t client;
+
+	if (dmem_cgroup_create(CLIENT_CGROUP, client_max) ||
+	    dmem_cgroup_create(SERVICE_CGROUP, NULL))
+		return -1;
+	client = client_start(go, -1, NULL);
+	if (client < 0)
+		return -1;
+	*pidfd = pidfd_open(client, 0);
+	if (*pidfd < 0 || cgroup_join(CLIENT_CGROUP, client)) {
+		kill(client, SIGKILL);
+		waitpid(client, NULL, 0);
+		return -1;
+	}
+	return client;
+}
+
+/*
+ * Forks the service into SERVICE_CGROUP: 0 in the service (which exits 10 if it could
+ * not join), its pid in the caller.
+ */
+static pid_t service_fork(void)
+{
+	pid_t service = fork();
+
+	if (service == 0 && cgroup_join(SERVICE_CGROUP, getpid()))
+		_exit(10);
+	return service;
+}
+
+/*
  * dmem: the client's cgroup carries its buffer's charge, not the service's, and gives it
  * back when the buffer goes, even after the client is gone; the client's dmem.max
  * refuses (EDQUOT) what the service's would allow. The charge is made by a kernel thread
@@ -503,18 +540,11 @@ TEST(dmem_charge_goes_to_the_client)
 
 	pool = pool_open("camera");
 	ASSERT_LE(0, pool);
-	ASSERT_EQ(0, dmem_cgroup_create(CLIENT_CGROUP, NULL));
-	ASSERT_EQ(0, dmem_cgroup_create(SERVICE_CGROUP, NULL));
-	client = client_start(&go, -1, NULL);
+	client = client_in_its_cgroup(NULL, &go, &pidfd);
 	ASSERT_LT(0, client);
-	ASSERT_EQ(0, cgroup_join(CLIENT_CGROUP, client));
-	pidfd = pidfd_open(client, 0);
-	ASSERT_LE(0, pidfd);
-	service = fork();
+	service = service_fork();
 	ASSERT_LE(0, service);
 	if (service == 0) {
-		if (cgroup_join(SERVICE_CGROUP, getpid()))
-			_exit(10);
 		buf = alloc_for(pool, pidfd, 2 * MiB, NULL);
 		if (buf < 0)
 			_exit(11);
@@ -566,20 +596,13 @@ TEST(client_dmem_max_refuses)
 	pool = pool_open("camera");
 	ASSERT_LE(0, pool);
 	snprintf(max, sizeof(max), "%s %llu", CAMERA_REGION, (unsigned long long)MiB);
-	ASSERT_EQ(0, dmem_cgroup_create(CLIENT_CGROUP, max));
-	ASSERT_EQ(0, dmem_cgroup_create(SERVICE_CGROUP, NULL));
-	client = client_start(&go, -1, NULL);
+	client = client_in_its_cgroup(max, &go, &pidfd);
 	ASSERT_LT(0, client);
-	ASSERT_EQ(0, cgroup_join(CLIENT_CGROUP, client));
-	pidfd = pidfd_open(client, 0);
-	ASSERT_LE(0, pidfd);
-	service = fork();
+	service = service_fork();
 	ASSERT_LE(0, service);
 	if (service == 0) {
 		int buf;
 
-		if (cgroup_join(SERVICE_CGROUP, getpid()))
-			_exit(10);
 		if (alloc_for(pool, pidfd, 2 * MiB, NULL) != -EDQUOT)
 			_exit(11);
 		/* The service's own cgroup has no limit. */
