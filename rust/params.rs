@@ -25,7 +25,7 @@ pub(crate) fn check() -> Result {
         return Err(EINVAL);
     }
     let arena = small_arena_bytes();
-    if arena & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
+    if !whole_pages(arena) {
         pr_err!(
             "small_arena_bytes={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
             dec(arena),
@@ -34,7 +34,7 @@ pub(crate) fn check() -> Result {
         return Err(EINVAL);
     }
     let budget = default_pool();
-    if budget & (kernel::page::PAGE_SIZE as u64 - 1) != 0 {
+    if !whole_pages(budget) {
         pr_err!(
             "default_pool={} is not a multiple of the page size ({} bytes): round it to whole pages\n",
             dec(budget),
@@ -43,6 +43,12 @@ pub(crate) fn check() -> Result {
         return Err(EINVAL);
     }
     Ok(())
+}
+
+/// Whether `bytes` is a whole number of pages (a mask: no 64-bit division, which 32-bit
+/// ARM kernels lack).
+pub(crate) fn whole_pages(bytes: u64) -> bool {
+    bytes & (kernel::page::PAGE_SIZE as u64 - 1) == 0
 }
 
 /// Whether pools are also dma-heaps (`dma_heap`).

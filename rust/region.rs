@@ -151,7 +151,7 @@ const ARENA_PROPERTY: &CStr = c"cmabuf,small-arena-bytes";
 /// pages, at most a quarter of the region (`region_size` bytes).
 fn read_arena_bytes(dev: &Device, region_size: u64) -> Result<u64> {
     let bytes = read_u32_or_u64(dev, ARENA_PROPERTY, "no arena")?;
-    if bytes % (kernel::page::PAGE_SIZE as u64) != 0 {
+    if !crate::params::whole_pages(bytes) {
         dev_err!(
             dev,
             "'{}' = {} is not a multiple of the page size ({} bytes): round it to whole pages\n",
@@ -161,7 +161,7 @@ fn read_arena_bytes(dev: &Device, region_size: u64) -> Result<u64> {
         );
         return Err(EINVAL);
     }
-    if bytes > region_size / 4 {
+    if bytes > region_size >> 2 {
         dev_err!(
             dev,
             "'{}' = {} is more than a quarter of the region ({} bytes): the arena holds buffers of at most 64 KiB; size it a little above debugfs arena_peak_used\n",

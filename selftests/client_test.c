@@ -565,12 +565,11 @@ TEST(dmem_charge_goes_to_the_client)
 		close(buf);
 		_exit(0);
 	}
-	ASSERT_EQ(service, waitpid(service, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	status = child_exit_code(service);
+	EXPECT_EQ(0, status)
 		TH_LOG("exit %d: 10 could not join the cgroup; 11 allocation failed; 12 the "
 		       "client's cgroup does not carry 2 MiB; 13 the service's carries some; 14 "
-		       "the client did not exit; 15 the charge left with the client",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		       "the client did not exit; 15 the charge left with the client", status);
 	close(go);
 	close(pidfd);
 	EXPECT_EQ(client, waitpid(client, &status, 0));
@@ -619,12 +618,11 @@ TEST(client_dmem_max_refuses)
 		close(buf);
 		_exit(0);
 	}
-	ASSERT_EQ(service, waitpid(service, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	status = child_exit_code(service);
+	EXPECT_EQ(0, status)
 		TH_LOG("exit %d: 10 could not join the cgroup; 11 2 MiB for the client not "
 		       "refused with EDQUOT; 12 the service's own 2 MiB refused; 13 1 MiB for the "
-		       "client refused; 14 the client's cgroup does not carry it",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		       "client refused; 14 the client's cgroup does not carry it", status);
 	snprintf(max, sizeof(max), "camera: pid %d: dmem.max of its cgroup reached", client);
 	EXPECT_TRUE(klog_contains(max)) TH_LOG("no log line naming the client: %s", max);
 	EXPECT_EQ(0, client_finish(client, go));

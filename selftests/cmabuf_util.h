@@ -18,6 +18,7 @@
 #include <sys/klog.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -126,6 +127,19 @@ static inline long long meminfo_kb(const char *key)
 	if (read_text("/proc/meminfo", buf, sizeof(buf)) < 0)
 		return -1;
 	return text_field(buf, key);
+}
+
+/*
+ * Reaps child pid: its exit code, or -1 if it could not be reaped or did not exit (a
+ * signal). The tests whose children report by exit code name each code in their log.
+ */
+static inline int child_exit_code(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 /* Whether the kernel log holds a line containing needle. */

@@ -492,11 +492,11 @@ TEST_F_TIMEOUT(resv, dmem_charged_to_the_caller_cgroup, 120)
 		close(a);
 		_exit(0);
 	}
-	ASSERT_EQ(child, waitpid(child, &wstatus, 0));
-	EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+	wstatus = child_exit_code(child);
+	EXPECT_EQ(0, wstatus)
 		TH_LOG("exit %d: 10 join, 11 not refused past dmem.max, 12 refused but charged, "
 		       "13 refused, 14 not charged to the caller's cgroup, 15 not ready, 16 ALLOC "
-		       "failed, 17 charges after close", WEXITSTATUS(wstatus));
+		       "failed, 17 charges after close", wstatus);
 	EXPECT_TRUE(wait_used(self->pool, 0, 5000));
 	EXPECT_EQ(0, dmem_value(RESV_CGROUP "/dmem.current", CAMERA_REGION));
 	rmdir(RESV_CGROUP);

@@ -5,8 +5,8 @@
 //! Each pool's buffers are charged to the region of its CMA area, `cma/<area name>` (the
 //! name the upstream proposal for charging CMA allocations gives it); each buffer to the
 //! cgroup of the task that allocates it, or of the client process it is allocated for,
-//! so `dmem.max` limits cmabuf like other device memory. cmabuf registers the region itself unless the kernel already has (see
-//! `cmabuf_dmem_region` in `shim.c`).
+//! so `dmem.max` limits cmabuf like other device memory. cmabuf registers the region
+//! itself unless the kernel already has (see `cmabuf_dmem_region` in `shim.c`).
 
 use super::{
     sys,
